@@ -1,0 +1,60 @@
+import cliProgress from 'cli-progress';
+import type { Config } from '../../config/load-config.js';
+import { publishLayer, type PublishResult } from '../../../pipeline/publish/publish-layer.js';
+import type { Runtime } from '../runtime.js';
+import { CliError, UsageError } from '../cli-error.js';
+
+/** Options of `plantiles publish`. */
+export interface PublishCommandOptions {
+  all?: boolean;
+  json?: boolean;
+}
+
+/** Picks the configured layers a publish names. */
+export function selectLayers(config: Config, names: string[], all: boolean): Config['layers'] {
+  if (all && names.length) throw new UsageError('give layer ids or --all, not both');
+  if (all) return config.layers;
+  if (!names.length) throw new UsageError('name the layers to publish, or use --all');
+  return names.map((name) => {
+    const layer = config.layers.find((l) => l.id === name);
+    if (!layer) throw new UsageError(`unknown layer "${name}" (configured: ${config.layers.map((l) => l.id).join(', ') || 'none'})`);
+    return layer;
+  });
+}
+
+/** Publishes layers one after another; a failure stops with CliError naming file, feature and problem. */
+export async function publishLayers(rt: Runtime, layers: Config['layers'], opts: PublishCommandOptions): Promise<PublishResult[]> {
+  const results: PublishResult[] = [];
+  const tty = !opts.json && process.stderr.isTTY;
+  for (const layer of layers) {
+    const bar = tty ? new cliProgress.SingleBar({ format: `${layer.id.padEnd(14)} [{bar}] {percentage}% {stage} {detail}`, stream: process.stderr }, cliProgress.Presets.shades_classic) : null;
+    bar?.start(100, 0, { stage: 'ingest', detail: '' });
+    try {
+      const result = await publishLayer(layer, {
+        store: rt.store,
+        keepVersions: rt.config.storage.keepVersions,
+        defaultAttribution: rt.config.node.attribution ?? rt.config.node.title,
+        onProgress: (p) => {
+          bar?.update(Math.round(p.progress * 100), { stage: p.stage, detail: p.detail });
+          if (opts.json) console.log(JSON.stringify({ event: 'progress', layer: layer.id, ...p }));
+        },
+      });
+      bar?.stop();
+      results.push(result);
+      if (opts.json) console.log(JSON.stringify({ event: 'result', ...result }));
+      else console.log(describeResult(result));
+    } catch (err) {
+      bar?.stop();
+      if (opts.json) console.log(JSON.stringify({ event: 'result', layer: layer.id, state: 'failed', error: (err as Error).message }));
+      throw new CliError(`publish ${layer.id} failed: ${(err as Error).message}`);
+    }
+  }
+  rt.feed.poll(true);
+  return results;
+}
+
+function describeResult(r: PublishResult): string {
+  if (r.state === 'unchanged') return `${r.layer}: unchanged (version ${r.version}, ${r.tiles} tiles, ${r.features} features)`;
+  const from = r.previous ? ` (was ${r.previous})` : '';
+  return `${r.layer}: published ${r.version}${from}: ${r.features} features, ${r.tiles} tiles, ${r.changedTiles} changed`;
+}

@@ -1,0 +1,133 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { Command, CommanderError, Option } from 'commander';
+import { loadConfig, resolveConfigPath, type Config } from '../config/load-config.js';
+import { DEMO_SOURCE_FILES, generateDemo } from '../../pipeline/demo/generate-demo.js';
+import { StoreError } from '../store/store-error.js';
+import { CliError, UsageError } from './cli-error.js';
+import { publishLayers, selectLayers } from './commands/publish.js';
+import { startServer } from './commands/serve.js';
+import { listVersions } from './commands/versions.js';
+import { createLogger, openRuntime, type Runtime } from './runtime.js';
+
+type Global = { config?: string };
+
+/** Builds the command line; actions throw CliError/UsageError, the entry point maps them to exit codes. */
+export function buildProgram(): Command {
+  const program = new Command('plantiles')
+    .description('Versioned vector tiles for a territorial spatial planning one map')
+    .option('-c, --config <file>', 'config file (default config/plantiles.yaml, or PLANTILES_CONFIG)')
+    .exitOverride()
+    .showHelpAfterError();
+
+  program.command('serve').description('serve tiles, catalog, change feed and viewer')
+    .option('--host <host>', 'listen address (overrides server.host)')
+    .action(async (opts: { host?: string }) => {
+      const rt = open(program.opts<Global>(), 'info', 1);
+      await serveUntilSignal(rt, opts.host);
+    });
+
+  program.command('start').description('the demo: write its sources if missing, publish every layer, serve')
+    .option('--host <host>', 'listen address (overrides server.host)')
+    .action(async (opts: { host?: string }) => {
+      const config = load(program.opts<Global>());
+      await ensureDemoSources(config);
+      const rt = openRuntime(config, createLogger('info', 1));
+      await publishLayers(rt, config.layers, {});
+      printAdminHint(config);
+      await serveUntilSignal(rt, opts.host);
+    });
+
+  program.command('publish').description('publish layers now').argument('[layers...]', 'layer ids')
+    .option('--all', 'every configured layer').option('--json', 'one JSON line per event')
+    .action(async (layers: string[], opts: { all?: boolean; json?: boolean }) => {
+      const config = load(program.opts<Global>());
+      const selected = selectLayers(config, layers, opts.all ?? false);
+      await withRuntime(config, (rt) => publishLayers(rt, selected, opts));
+    });
+
+  program.command('versions').description("list a layer's versions").argument('<layer>')
+    .option('--json', 'one JSON line per version')
+    .action(async (layer: string, opts: { json?: boolean }) => {
+      await withRuntime(load(program.opts<Global>()), (rt) => listVersions(rt, layer, opts.json ?? false));
+    });
+
+  program.command('rollback').description('make an older version current again').argument('<layer>').argument('<version>')
+    .action(async (layer: string, version: string) => {
+      await withRuntime(load(program.opts<Global>()), (rt) => {
+        try {
+          const e = rt.store.rollback(layer, version);
+          console.log(`${layer}: current version is now ${e.version} (was ${e.previous ?? 'none'})`);
+        } catch (err) {
+          if (err instanceof StoreError) throw new CliError(err.message);
+          throw err;
+        }
+      });
+    });
+
+  program.command('demo').description('write the synthetic demo sources').argument('[dir]', 'output folder', 'demo')
+    .action(async (dir: string) => {
+      const summary = await generateDemo(path.resolve(dir));
+      console.log(`synthetic demo written to ${summary.dir}: ${Object.entries(summary.counts).map(([k, n]) => `${k} ${n}`).join(', ')}`);
+    });
+
+  program.addOption(new Option('--json').hideHelp());
+  return program;
+}
+
+function load(global: Global): Config {
+  return loadConfig(resolveConfigPath(global.config, process.env));
+}
+
+function open(global: Global, level: string, fd: 1 | 2): Runtime {
+  return openRuntime(load(global), createLogger(level, fd));
+}
+
+async function withRuntime<T>(config: Config, fn: (rt: Runtime) => T | Promise<T>): Promise<T> {
+  const rt = openRuntime(config, createLogger('warn', 2));
+  try {
+    return await fn(rt);
+  } finally {
+    rt.close();
+  }
+}
+
+async function serveUntilSignal(rt: Runtime, host: string | undefined): Promise<void> {
+  const running = await startServer(rt, host ?? rt.config.server.host, rt.config.server.port);
+  rt.logger.info({ url: running.url }, 'serving');
+  console.log(`plantiles serving ${rt.config.node.title} at ${running.url}`);
+  await new Promise<void>((resolve) => {
+    const shutdown = (): void => {
+      rt.logger.info('shutting down');
+      void running.stop().then(() => { rt.close(); resolve(); });
+    };
+    process.once('SIGTERM', shutdown);
+    process.once('SIGINT', shutdown);
+  });
+}
+
+/** Writes the demo sources when the config's sources are demo files that are missing. */
+async function ensureDemoSources(config: Config): Promise<void> {
+  const missing = config.layers.filter((l) => !existsSync(l.source));
+  if (!missing.length) return;
+  const names = new Set(DEMO_SOURCE_FILES);
+  const notDemo = missing.filter((l) => !names.has(path.basename(l.source)));
+  if (notDemo.length) throw new CliError(`source not found: ${notDemo.map((l) => l.source).join(', ')}`);
+  const dir = path.dirname((missing[0] as Config['layers'][number]).source);
+  console.log(`writing the synthetic demo city to ${dir} …`);
+  await generateDemo(dir);
+}
+
+function printAdminHint(config: Config): void {
+  const token = config.admin.tokens[0];
+  if (token && !process.env[token.env]) {
+    console.log(`admin is disabled: set ${token.env}=<a secret> to enable the admin API (Authorization: Bearer <secret>)`);
+  }
+}
+
+/** Maps an error to the process exit code: 2 usage, 1 failure. */
+export function exitCodeFor(err: unknown): number {
+  if (err instanceof UsageError) return 2;
+  if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+  return 1;
+}

@@ -1,0 +1,168 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { LayerStyle, VersionMeta } from '../domain/catalog.js';
+import { SqliteBuild } from './sqlite-build.js';
+import { SCHEMA_SQL, SCHEMA_VERSION } from './sqlite-schema.js';
+import type {
+  ChangeEvent, DiffEntry, LayerRecord, StoredTile, TileStore, VersionBuild, VersionRecord,
+} from './tile-store.js';
+import { StoreError } from './store-error.js';
+import { countDiff, DIFF_SQL, insertEvent } from './sqlite-queries.js';
+
+/** The store's file name inside the data directory. */
+export const STORE_FILE = 'plantiles.sqlite';
+
+/** Options of the SQLite store. */
+export interface SqliteStoreOptions {
+  /** Wall clock for publishedAt; injectable for tests. */
+  now?: () => Date;
+  readonly?: boolean;
+}
+
+interface VersionRow {
+  vid: number; layer: string; version: string; state: 'live' | 'pruned';
+  published_at: string; tiles: number; bytes: number; meta: string;
+}
+interface LayerRow { id: string; title: string; attribution: string; style: string; current_vid: number | null }
+interface EventRow {
+  seq: number; layer: string; version: string; previous: string | null;
+  published_at: string; changed_tiles: number; kind: 'publish' | 'rollback';
+}
+
+/** Opens (and creates or migrates) the store in `dir`. */
+export function openSqliteStore(dir: string, options: SqliteStoreOptions = {}): SqliteStore {
+  mkdirSync(dir, { recursive: true });
+  const db = new Database(path.join(dir, STORE_FILE));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('busy_timeout = 5000');
+  db.exec(SCHEMA_SQL);
+  db.prepare('INSERT OR IGNORE INTO store_meta (key, value) VALUES (?, ?)').run('schema_version', String(SCHEMA_VERSION));
+  return new SqliteStore(db, options.now ?? (() => new Date()));
+}
+
+/** The embedded TileStore: catalog, blobs, tiles and change feed in one SQLite file. */
+export class SqliteStore implements TileStore {
+  private readonly tileStmt: Database.Statement<[number, number, number, number], StoredTile>;
+  private readonly dataVersionStmt: Database.Statement<[], { data_version: number }>;
+
+  constructor(readonly db: Database.Database, private readonly now: () => Date) {
+    this.tileStmt = db.prepare(
+      'SELECT t.hash AS hash, b.gz AS gz FROM tiles t JOIN blobs b ON b.hash = t.hash WHERE t.vid = ? AND t.z = ? AND t.x = ? AND t.y = ?',
+    );
+    this.dataVersionStmt = db.prepare('PRAGMA data_version');
+    this.dropAbandonedBuilds();
+  }
+
+  listLayers(): LayerRecord[] {
+    const rows = this.db.prepare('SELECT * FROM layers ORDER BY id').all() as LayerRow[];
+    return rows.map((row) => this.toLayer(row));
+  }
+
+  getLayer(id: string): LayerRecord | null {
+    const row = this.db.prepare('SELECT * FROM layers WHERE id = ?').get(id) as LayerRow | undefined;
+    return row ? this.toLayer(row) : null;
+  }
+
+  getTile(vid: number, z: number, x: number, y: number): StoredTile | null {
+    return this.tileStmt.get(vid, z, x, y) ?? null;
+  }
+
+  beginBuild(layer: string): VersionBuild {
+    return new SqliteBuild(this.db, layer, this.now);
+  }
+
+  rollback(layer: string, version: string): ChangeEvent {
+    return this.db.transaction((): ChangeEvent => {
+      const current = this.db.prepare('SELECT current_vid FROM layers WHERE id = ?').get(layer) as { current_vid: number | null } | undefined;
+      if (!current) throw new StoreError('unknown-layer', `layer "${layer}" is not published`);
+      const target = this.db.prepare('SELECT vid, state FROM versions WHERE layer = ? AND version = ?').get(layer, version) as
+        | { vid: number; state: string } | undefined;
+      if (!target) throw new StoreError('unknown-version', `layer "${layer}" has no version ${version}`);
+      if (target.state !== 'live') throw new StoreError('pruned-version', `version ${version} of "${layer}" was pruned`);
+      const previous = current.current_vid === null ? null : this.versionTag(current.current_vid);
+      const changed = current.current_vid === null ? 0 : countDiff(this.db, current.current_vid, target.vid);
+      this.db.prepare('UPDATE layers SET current_vid = ? WHERE id = ?').run(target.vid, layer);
+      return insertEvent(this.db, { layer, version, previous, publishedAt: this.now().toISOString(), changedTiles: changed, kind: 'rollback' });
+    }).immediate();
+  }
+
+  *diff(fromVid: number, toVid: number): IterableIterator<DiffEntry> {
+    const rows = this.db.prepare(DIFF_SQL).iterate(toVid, fromVid, fromVid, toVid) as IterableIterator<{ z: number; x: number; y: number; hash: string | null }>;
+    for (const r of rows) yield r.hash === null ? { z: r.z, x: r.x, y: r.y, deleted: true } : { z: r.z, x: r.x, y: r.y, hash: r.hash };
+  }
+
+  eventsSince(since: number, limit = 1000): ChangeEvent[] {
+    const rows = this.db.prepare('SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?').all(since, limit) as EventRow[];
+    return rows.map(toEvent);
+  }
+
+  prune(layer: string, keep: number): string[] {
+    return this.db.transaction((): string[] => {
+      const cur = this.db.prepare('SELECT current_vid FROM layers WHERE id = ?').get(layer) as { current_vid: number | null } | undefined;
+      const live = this.db.prepare("SELECT vid, version FROM versions WHERE layer = ? AND state = 'live' ORDER BY vid DESC").all(layer) as { vid: number; version: string }[];
+      const doomed = live.filter((v, i) => i >= keep && v.vid !== cur?.current_vid);
+      for (const v of doomed) {
+        this.db.prepare('DELETE FROM tiles WHERE vid = ?').run(v.vid);
+        this.db.prepare("UPDATE versions SET state = 'pruned' WHERE vid = ?").run(v.vid);
+      }
+      if (doomed.length) this.db.exec('DELETE FROM blobs WHERE NOT EXISTS (SELECT 1 FROM tiles t WHERE t.hash = blobs.hash)');
+      return doomed.map((v) => v.version);
+    }).immediate();
+  }
+
+  dataVersion(): number {
+    return this.dataVersionStmt.get()?.data_version ?? 0;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  /** A build that never committed (a crash or kill) leaves rows no reader can see; drop them. */
+  private dropAbandonedBuilds(): void {
+    const stale = this.db.prepare("SELECT vid FROM versions WHERE state = 'building'").all() as { vid: number }[];
+    if (!stale.length) return;
+    this.db.transaction(() => {
+      for (const { vid } of stale) {
+        this.db.prepare('DELETE FROM tiles WHERE vid = ?').run(vid);
+        this.db.prepare('DELETE FROM versions WHERE vid = ?').run(vid);
+      }
+      this.db.exec('DELETE FROM blobs WHERE NOT EXISTS (SELECT 1 FROM tiles t WHERE t.hash = blobs.hash)');
+    }).immediate();
+  }
+
+  private versionTag(vid: number): string | null {
+    const row = this.db.prepare('SELECT version FROM versions WHERE vid = ?').get(vid) as { version: string | null } | undefined;
+    return row?.version ?? null;
+  }
+
+  private toLayer(row: LayerRow): LayerRecord {
+    const versions = (this.db
+      .prepare("SELECT vid, layer, version, state, published_at, tiles, bytes, meta FROM versions WHERE layer = ? AND state != 'building' ORDER BY major DESC, minor DESC, patch DESC")
+      .all(row.id) as VersionRow[]).map(toVersion);
+    return {
+      id: row.id,
+      title: row.title,
+      attribution: row.attribution,
+      style: JSON.parse(row.style) as LayerStyle,
+      currentVid: row.current_vid,
+      versions,
+    };
+  }
+}
+
+function toVersion(r: VersionRow): VersionRecord {
+  return {
+    vid: r.vid, layer: r.layer, version: r.version, state: r.state, publishedAt: r.published_at,
+    tiles: r.tiles, bytes: r.bytes, meta: JSON.parse(r.meta) as VersionMeta,
+  };
+}
+
+function toEvent(r: EventRow): ChangeEvent {
+  return {
+    seq: r.seq, layer: r.layer, version: r.version, previous: r.previous,
+    publishedAt: r.published_at, changedTiles: r.changed_tiles, kind: r.kind,
+  };
+}
