@@ -70,9 +70,7 @@ class LayerAccumulator {
     const geometry = reprojectGeometry(sf.geometry as Geometry, transform);
     const problem = findGeometryProblem(geometry);
     if (problem) fail(problem);
-    const kind = geometryKindOf(geometry);
-    if (this.kind && kind !== this.kind) fail(`is a ${kind} in a layer of ${this.kind}s (mixed geometry types)`);
-    this.kind = kind;
+    this.kind = mergeKinds(this.kind, geometryKindOf(geometry), fail);
     const id = this.identify(idValue, sf.index, fail);
     const properties = this.selectFields(sf.properties);
     this.extendBounds(geometry);
@@ -128,4 +126,15 @@ class LayerAccumulator {
     };
     if (g.type !== 'GeometryCollection') visit(g.coordinates);
   }
+}
+
+/**
+ * Polygons and lines may share a layer (protection lines come as both; a polygon
+ * style draws lines with its outline layer). Points mixed with either cannot be drawn
+ * by one style, so that is refused.
+ */
+function mergeKinds(known: GeometryKind | null, next: GeometryKind, fail: (p: string) => never): GeometryKind {
+  if (!known || known === next) return next;
+  if (known === 'point' || next === 'point') return fail(`is a ${next} in a layer of ${known}s (mixed geometry types)`);
+  return 'polygon';
 }
