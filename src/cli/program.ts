@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { loadConfig, resolveConfigPath, type Config } from '../config/load-config.js';
 import { DEMO_SOURCE_FILES, generateDemo } from '../../pipeline/demo/generate-demo.js';
 import { StoreError } from '../store/store-error.js';
@@ -71,7 +71,6 @@ export function buildProgram(): Command {
       console.log(`synthetic demo written to ${summary.dir}: ${Object.entries(summary.counts).map(([k, n]) => `${k} ${n}`).join(', ')}`);
     });
 
-  program.addOption(new Option('--json').hideHelp());
   return program;
 }
 

@@ -1,0 +1,94 @@
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeParcels, parcelConfig, writeGeojson } from '../helpers/fixtures.js';
+import { makeTempDir, removeDir, writeConfig } from '../helpers/test-node.js';
+
+// The built CLI as a user runs it: exit codes 0/1/2, one-line reasons, --json.
+describe('plantiles CLI', () => {
+  let dir: string;
+  let configFile: string;
+  const run = (...args: string[]): { status: number | null; stdout: string; stderr: string } => {
+    const r = spawnSync(process.execPath, ['dist/src/cli/main.js', ...args], { encoding: 'utf8', env: { ...process.env, PLANTILES_CONFIG: configFile } });
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  };
+
+  beforeAll(() => {
+    dir = makeTempDir();
+    writeGeojson(path.join(dir, 'parcels.geojson'), makeParcels());
+    writeGeojson(path.join(dir, 'broken.geojson'), makeParcels());
+    writeConfig(dir, {
+      ...parcelConfig(),
+      layers: [
+        (parcelConfig().layers as unknown[])[0],
+        { id: 'broken', source: 'broken.geojson', idField: 'BSM', minzoom: 8, maxzoom: 10 },
+      ],
+    });
+    configFile = path.join(dir, 'plantiles.yaml');
+  });
+  afterAll(() => removeDir(dir));
+
+  it('publishes, then says unchanged (exit 0, {"state":"unchanged"} with --json)', () => {
+    const first = run('publish', 'parcels');
+    expect(first.status, first.stderr).toBe(0);
+    expect(first.stdout).toMatch(/parcels: published 1\.0\.0/);
+    const second = run('publish', 'parcels', '--json');
+    expect(second.status).toBe(0);
+    const result = second.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>).find((e) => e.event === 'result');
+    expect(result).toMatchObject({ state: 'unchanged', version: '1.0.0', layer: 'parcels' });
+  });
+
+  it('lists versions, current marked', () => {
+    const r = run('versions', 'parcels');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^\* 1\.0\.0\s+live/m);
+    const json = run('versions', 'parcels', '--json');
+    expect(JSON.parse(json.stdout.trim().split('\n')[0] ?? '{}')).toMatchObject({ version: '1.0.0', current: true });
+  });
+
+  it('fails with exit 1 and one line naming the file, the feature and the problem', () => {
+    const fc = makeParcels();
+    const coords = fc.features[4]?.geometry.coordinates[0];
+    if (coords) coords[1] = [Number.NaN, 36.4];
+    writeGeojson(path.join(dir, 'broken.geojson'), fc);
+    const r = run('publish', 'broken');
+    expect(r.status).toBe(1);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/broken\.geojson: feature BSM=371502000000000005: exterior ring: point 2 is not a pair of finite numbers/);
+  });
+
+  it.each([
+    [['publish'], /name the layers to publish/],
+    [['publish', 'nosuch'], /unknown layer "nosuch"/],
+    [['publish', 'parcels', '--all'], /not both/],
+    [['frobnicate'], /unknown command/],
+    [['versions'], /missing required argument/],
+  ])('exits 2 on a usage error %#', (args, message) => {
+    const r = run(...args);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(message);
+  });
+
+  it('rolls back and refuses an unknown version with exit 1', () => {
+    const fc = makeParcels();
+    const p = fc.features[0]?.properties;
+    if (p) p.TBMJ = 1;
+    writeGeojson(path.join(dir, 'parcels.geojson'), fc);
+    expect(run('publish', 'parcels').stdout).toMatch(/published 1\.1\.0/);
+    const back = run('rollback', 'parcels', '1.0.0');
+    expect(back.status).toBe(0);
+    expect(back.stdout).toMatch(/now 1\.0\.0 \(was 1\.1\.0\)/);
+    const bad = run('rollback', 'parcels', '7.0.0');
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/no version 7\.0\.0/);
+  });
+
+  it('exits 1 naming the key for an invalid config', () => {
+    const r = spawnSync(process.execPath, ['dist/src/cli/main.js', 'versions', 'x'], {
+      encoding: 'utf8', env: { ...process.env, PLANTILES_CONFIG: path.join(dir, 'nope.yaml') },
+    });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/nope\.yaml: config file not found/);
+  });
+});
