@@ -18,8 +18,10 @@ WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
-# The viewer's static files are served from src/server/viewer.
+# The viewer, OpenLayers and admin pages are static files served from src/.
 COPY src/server/viewer ./src/server/viewer
+COPY src/server/ol/static ./src/server/ol/static
+COPY src/server/admin ./src/server/admin
 COPY config ./config
 RUN mkdir -p /data && chown node:node /data
 USER node

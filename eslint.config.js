@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'tiles/', 'demo/', 'coverage/', 'src/server/viewer/'] },
+  { ignores: ['dist/', 'node_modules/', 'tiles/', 'demo/', 'coverage/', 'src/server/viewer/', 'src/server/admin/', 'src/server/ol/static/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,140 +1,122 @@
 import path from 'node:path';
-import type { Feature, Geometry } from 'geojson';
-import type { FieldType, GeometryKind } from '../../src/domain/catalog.js';
-import { featureIdFor } from '../../src/domain/feature-id.js';
 import { PipelineError } from '../pipeline-error.js';
+import { LayerAccumulator, type ActiveCrs, type IngestedFeature, type LayerShape } from './layer-accumulator.js';
 import { openSource } from './open-source.js';
-import { createTransform, CrsError, reprojectGeometry, type PointTransform } from './reproject.js';
-import type { PropertyValue, SourceFeature, SourceInfo } from './source-feature.js';
-import { findGeometryProblem, geometryKindOf } from './validate-feature.js';
+import { explainCrsMismatch } from './explain-crs-mismatch.js';
+import { createTransform } from './reproject.js';
+import { CrsError, resolveCrs } from './resolve-crs.js';
+import { normaliseFields, type FieldMapping, type FieldsSpec } from './select-fields.js';
+import type { SourceInfo } from './source-feature.js';
+import { resolvePolicies, type OnInvalid } from './validation-policy.js';
 
-/** What ingest needs to know about a layer. */
+export type { IngestedFeature } from './layer-accumulator.js';
+
+/** Most vertices one feature may have unless the layer sets maxVertices. */
+export const DEFAULT_MAX_VERTICES = 500_000;
+/** Longest text attribute kept in tiles, in characters. */
+export const MAX_ATTRIBUTE_CHARS = 65_535;
+
+/** What ingest needs to know about a layer (its config keys of the same names). */
 export interface IngestOptions {
   source: string;
   crs?: string | undefined;
   encoding?: string | undefined;
   idField?: string | undefined;
-  fields?: string[] | undefined;
-  /** Called every few thousand features. */
+  fields?: FieldsSpec | undefined;
+  onInvalid?: OnInvalid | undefined;
+  maxVertices?: number | undefined;
+  /** The table inside a GeoPackage, or the Shapefile inside a zip. */
+  sourceLayer?: string | undefined;
+  /** Called every few thousand features read. */
   onProgress?: (featuresRead: number) => void;
 }
 
+/** What ingest learnt about a layer besides its features. */
+export interface IngestSummary extends LayerShape {
+  /** The CRS the source was read in, as messages name it. */
+  crs: string;
+  /** The attribute text encoding and where it came from, for formats that have a choice. */
+  encoding: string | null;
+}
+
 /** A layer ready to tile: WGS 84 features with stable numeric ids. */
-export interface IngestedLayer {
-  features: Feature<Geometry, Record<string, PropertyValue>>[];
-  fields: Record<string, FieldType>;
-  geometryKind: GeometryKind;
-  bounds: [number, number, number, number];
+export interface IngestedLayer extends IngestSummary {
+  features: IngestedFeature[];
 }
 
-/** Reads, reprojects and validates a layer's source. Throws PipelineError naming file, feature and problem. */
-export async function ingestLayer(options: IngestOptions): Promise<IngestedLayer> {
-  const file = path.basename(options.source);
-  const opened = await openSource(options.source, options.encoding);
-  const transform = resolveTransform(opened.info, options, file);
-  const acc = new LayerAccumulator(file, options);
-  for await (const sf of opened.features) {
-    acc.add(sf, transform);
-    if (options.onProgress && acc.count % 5000 === 0) options.onProgress(acc.count);
-  }
-  return acc.finish();
-}
-
-function resolveTransform(info: SourceInfo, options: IngestOptions, file: string): PointTransform {
-  const ext = path.extname(options.source).toLowerCase();
-  const crs = options.crs ?? info.crs ?? (ext === '.shp' ? null : 'EPSG:4326');
-  if (!crs) throw new PipelineError({ file }, 'no CRS: the shapefile has no .prj and the layer config sets no crs');
-  try {
-    return createTransform(crs);
-  } catch (err) {
-    const origin = options.crs ? 'the layer config' : info.crsOrigin;
-    throw new PipelineError({ file }, `${(err as CrsError).message} (from ${origin})`);
-  }
-}
-
-class LayerAccumulator {
-  count = 0;
-  private readonly features: IngestedLayer['features'] = [];
-  private readonly fieldTypes = new Map<string, FieldType>();
-  private readonly seenIds = new Map<number, string>();
-  private kind: GeometryKind | null = null;
-  private bounds: [number, number, number, number] = [Infinity, Infinity, -Infinity, -Infinity];
-
-  constructor(private readonly file: string, private readonly options: IngestOptions) {}
-
-  add(sf: SourceFeature, transform: PointTransform): void {
-    const idValue = this.options.idField ? sf.properties[this.options.idField] : undefined;
-    const label = idValue !== undefined ? `${this.options.idField}=${String(idValue)}` : `#${sf.index}`;
-    const fail = (problem: string): never => { throw new PipelineError({ file: this.file, feature: label }, problem); };
-    if (!sf.geometry) fail('has no geometry');
-    const geometry = reprojectGeometry(sf.geometry as Geometry, transform);
-    const problem = findGeometryProblem(geometry);
-    if (problem) fail(problem);
-    this.kind = mergeKinds(this.kind, geometryKindOf(geometry), fail);
-    const id = this.identify(idValue, sf.index, fail);
-    const properties = this.selectFields(sf.properties);
-    this.extendBounds(geometry);
-    this.features.push({ type: 'Feature', id, geometry, properties });
-    this.count++;
-  }
-
-  finish(): IngestedLayer {
-    if (!this.features.length || !this.kind) throw new PipelineError({ file: this.file }, 'the source has no features');
-    const fields: Record<string, FieldType> = {};
-    const order = this.options.fields ?? [...this.fieldTypes.keys()];
-    for (const name of order) {
-      const type = this.fieldTypes.get(name);
-      if (type) fields[name] = type;
-    }
-    return { features: this.features, fields, geometryKind: this.kind, bounds: this.bounds };
-  }
-
-  private identify(value: PropertyValue | undefined, index: number, fail: (p: string) => never): number {
-    if (!this.options.idField) return index;
-    if (value === undefined) fail(`has no value in the id field ${this.options.idField}`);
-    const id = featureIdFor(value as PropertyValue);
-    const other = this.seenIds.get(id);
-    if (other !== undefined) fail(`duplicate id: ${this.options.idField}=${String(value)} was already used by feature ${other}`);
-    this.seenIds.set(id, `#${index}`);
-    return id;
-  }
-
-  private selectFields(props: Record<string, PropertyValue>): Record<string, PropertyValue> {
-    const names = this.options.fields ?? Object.keys(props);
-    const out: Record<string, PropertyValue> = {};
-    for (const name of names) {
-      const value = props[name];
-      if (value === undefined) continue;
-      out[name] = value;
-      const type: FieldType = typeof value === 'number' ? 'Number' : typeof value === 'boolean' ? 'Boolean' : 'String';
-      const known = this.fieldTypes.get(name);
-      this.fieldTypes.set(name, known && known !== type ? 'String' : type);
-    }
-    return out;
-  }
-
-  private extendBounds(g: Geometry): void {
-    const visit = (c: unknown): void => {
-      if (Array.isArray(c) && typeof c[0] === 'number') {
-        const [lon, lat] = c as [number, number];
-        const b = this.bounds;
-        if (lon < b[0]) b[0] = lon;
-        if (lat < b[1]) b[1] = lat;
-        if (lon > b[2]) b[2] = lon;
-        if (lat > b[3]) b[3] = lat;
-      } else if (Array.isArray(c)) c.forEach(visit);
-    };
-    if (g.type !== 'GeometryCollection') visit(g.coordinates);
-  }
-}
+const PROGRESS_EVERY = 5000;
 
 /**
- * Polygons and lines may share a layer (protection lines come as both; a polygon
- * style draws lines with its outline layer). Points mixed with either cannot be drawn
- * by one style, so that is refused.
+ * Streams a layer's source through validation and reprojection, handing each kept
+ * feature to `onFeature` without holding the source. Throws PipelineError naming
+ * file, feature and problem.
  */
-function mergeKinds(known: GeometryKind | null, next: GeometryKind, fail: (p: string) => never): GeometryKind {
-  if (!known || known === next) return next;
-  if (known === 'point' || next === 'point') return fail(`is a ${next} in a layer of ${known}s (mixed geometry types)`);
-  return 'polygon';
+export async function ingestStream(options: IngestOptions, onFeature: (feature: IngestedFeature) => void): Promise<IngestSummary> {
+  const file = path.basename(options.source);
+  const opened = await openSource(options.source, { encoding: options.encoding, sourceLayer: options.sourceLayer, crsFromConfig: options.crs !== undefined });
+  try {
+    const fields = normaliseFields(options.fields);
+    checkDeclaredFields(opened.info, options.idField, fields, file);
+    let crs: ActiveCrs | null = null;
+    const acc = new LayerAccumulator(
+      {
+        file, idField: options.idField, fields, policies: resolvePolicies(options.onInvalid),
+        maxVertices: options.maxVertices ?? DEFAULT_MAX_VERTICES, maxAttributeChars: MAX_ATTRIBUTE_CHARS,
+      },
+      () => (crs ??= resolveSourceCrs(opened.info, options.crs, file)),
+    );
+    let read = 0;
+    for await (const sf of opened.features) {
+      const feature = acc.process(sf);
+      if (feature) onFeature(feature);
+      if (++read % PROGRESS_EVERY === 0) {
+        options.onProgress?.(read);
+        // Lets a server in the same process answer requests during a long read.
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    }
+    const shape = acc.finish();
+    return { ...shape, crs: (crs as ActiveCrs | null)?.label ?? '', encoding: opened.info.encoding?.() ?? null };
+  } finally {
+    await opened.close();
+  }
+}
+
+/** Reads, reprojects and validates a layer's source into memory. Throws PipelineError naming file, feature and problem. */
+export async function ingestLayer(options: IngestOptions): Promise<IngestedLayer> {
+  const features: IngestedFeature[] = [];
+  const summary = await ingestStream(options, (f) => features.push(f));
+  return { ...summary, features };
+}
+
+/** The layer config's crs, else the file's own, else the format's default; a missing or unknown CRS is an error. */
+function resolveSourceCrs(info: SourceInfo, configured: string | undefined, file: string): ActiveCrs {
+  let spec: string;
+  let origin: string;
+  if (configured !== undefined) [spec, origin] = [configured, 'the layer config'];
+  else if (info.crs) [spec, origin] = [info.crs, info.crsOrigin];
+  else if (info.defaultCrs) [spec, origin] = [info.defaultCrs, 'the GeoJSON default, RFC 7946'];
+  else throw new PipelineError({ file }, `no CRS: ${info.missingCrs ?? 'the source does not state one'} and the layer config sets no crs`);
+  try {
+    const resolved = resolveCrs(spec);
+    const label = spec === info.defaultCrs && configured === undefined && !info.crs ? `${resolved.label}, the GeoJSON default` : resolved.label;
+    return { label, area: resolved.area, transform: createTransform(resolved), explain: (x, y) => explainCrsMismatch(x, y, resolved) };
+  } catch (err) {
+    if (err instanceof CrsError) throw new PipelineError({ file }, `${err.message} (from ${origin})`);
+    throw err;
+  }
+}
+
+/** Sources with a schema (DBF, GeoPackage) must have the attributes the layer names. */
+function checkDeclaredFields(info: SourceInfo, idField: string | undefined, fields: FieldMapping[] | null, file: string): void {
+  if (!info.fieldNames) return;
+  const names = new Set(info.fieldNames);
+  const wanted: [string, string][] = [];
+  if (idField !== undefined) wanted.push(['idField', idField]);
+  for (const m of fields ?? []) wanted.push(['fields', m.from]);
+  const missing = wanted.find(([, name]) => !names.has(name));
+  if (missing) {
+    const list = info.fieldNames.join(', ');
+    throw new PipelineError({ file }, `the layer's ${missing[0]} names "${missing[1]}", which is not an attribute of the source (it has: ${list.length > 300 ? `${list.slice(0, 300)}…` : list})`);
+  }
 }

@@ -1,19 +1,36 @@
-import { existsSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { PipelineError } from '../pipeline-error.js';
 import { readGeojson } from './read-geojson.js';
+import { readGeojsonSeq } from './read-geojson-seq.js';
+import { readGeopackage } from './read-gpkg.js';
 import { readShapefile } from './read-shapefile.js';
-import type { OpenedSource } from './source-feature.js';
+import { readZippedShapefile } from './read-zipped-shapefile.js';
+import type { OpenedSource, ReaderOptions } from './source-feature.js';
+
+/** File extensions a layer source may have, by format. */
+export const SOURCE_EXTENSIONS = {
+  shapefile: ['.shp'],
+  zippedShapefile: ['.zip'],
+  geojson: ['.geojson', '.json'],
+  geojsonSeq: ['.ndjson', '.geojsonl', '.geojsons', '.geojsonseq', '.jsonl'],
+  geopackage: ['.gpkg'],
+} as const;
 
 /** Opens a layer source by its file extension. */
-export async function openSource(file: string, encoding?: string): Promise<OpenedSource> {
+export async function openSource(file: string, options: ReaderOptions): Promise<OpenedSource> {
   const name = path.basename(file);
-  if (!existsSync(file)) throw new PipelineError({ file: name }, 'source file not found');
+  const info = await stat(file).catch(() => null);
+  if (!info) throw new PipelineError({ file: name }, 'source file not found');
+  if (!info.isFile()) throw new PipelineError({ file: name }, 'source is not a file');
   const ext = path.extname(file).toLowerCase();
-  switch (ext) {
-    case '.shp': return readShapefile(file, encoding);
-    case '.geojson':
-    case '.json': return readGeojson(file);
-    default: throw new PipelineError({ file: name }, `unsupported source format "${ext}" (use .shp, .geojson or .json)`);
-  }
+  const is = (list: readonly string[]): boolean => list.includes(ext);
+  if (is(SOURCE_EXTENSIONS.shapefile)) return readShapefile(file, options);
+  if (is(SOURCE_EXTENSIONS.zippedShapefile)) return readZippedShapefile(file, options);
+  if (is(SOURCE_EXTENSIONS.geojson)) return readGeojson(file, options);
+  if (is(SOURCE_EXTENSIONS.geojsonSeq)) return readGeojsonSeq(file);
+  if (is(SOURCE_EXTENSIONS.geopackage)) return readGeopackage(file, options);
+  if (ext === '.dbf' || ext === '.shx') throw new PipelineError({ file: name }, 'is part of a Shapefile: point the layer\'s source at the .shp');
+  const known = Object.values(SOURCE_EXTENSIONS).flat().join(' ');
+  throw new PipelineError({ file: name }, `unsupported source format "${ext || name}" (use ${known})`);
 }

@@ -1,42 +1,82 @@
-import { readFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
 import path from 'node:path';
-import type { Geometry } from 'geojson';
 import { PipelineError } from '../pipeline-error.js';
-import { toProperties, type OpenedSource, type SourceFeature } from './source-feature.js';
+import { normaliseCrsName } from './crs-registry.js';
+import { decodeFeatureBytes, FeatureJsonError, MAX_FEATURE_BYTES, parseFeatureJson } from './parse-feature-json.js';
+import { FeatureCollectionScanner, JsonScanError, type ScanEvent } from './scan-feature-collection.js';
+import type { OpenedSource, ReaderOptions, SourceFeature, SourceInfo } from './source-feature.js';
 
-/** Opens a GeoJSON FeatureCollection file. */
-export async function readGeojson(file: string): Promise<OpenedSource> {
+/** Opens a GeoJSON FeatureCollection file; features are streamed, the file is never held whole. */
+export async function readGeojson(file: string, options: ReaderOptions): Promise<OpenedSource> {
   const name = path.basename(file);
-  let doc: unknown;
+  const info: SourceInfo = { crs: null, crsOrigin: `the crs member of ${name}`, defaultCrs: 'EPSG:4326', fieldNames: null };
+  const stream = createReadStream(file, { highWaterMark: 1 << 20 });
+  return {
+    info,
+    features: iterate(stream, name, info, options),
+    close: async () => { stream.destroy(); },
+  };
+}
+
+async function* iterate(stream: AsyncIterable<Buffer>, name: string, info: SourceInfo, options: ReaderOptions): AsyncGenerator<SourceFeature> {
+  const scanner = new FeatureCollectionScanner(MAX_FEATURE_BYTES);
+  let yielded = 0;
+  const fail = (problem: string, feature?: number): never => {
+    throw new PipelineError({ file: name, ...(feature === undefined ? {} : { feature: `#${feature}` }) }, problem);
+  };
   try {
-    doc = JSON.parse(await readFile(file, 'utf8'));
+    for await (const chunk of stream) {
+      for (const event of scanner.feed(chunk)) {
+        if (event.kind === 'member') {
+          takeMember(event, info, yielded > 0 && !options.crsFromConfig, fail);
+          continue;
+        }
+        yield toFeature(event.bytes, event.index, fail);
+        yielded++;
+      }
+    }
+    const end = scanner.finish();
+    if (!end.sawFeatures) fail('expected a GeoJSON FeatureCollection, found no "features" array');
   } catch (err) {
-    throw new PipelineError({ file: name }, `not valid JSON: ${(err as Error).message}`);
-  }
-  if (!isObject(doc) || doc.type !== 'FeatureCollection' || !Array.isArray(doc.features)) {
-    const kind = isObject(doc) && typeof doc.type === 'string' ? `a ${doc.type}` : 'not a GeoJSON object';
-    throw new PipelineError({ file: name }, `expected a GeoJSON FeatureCollection, found ${kind}`);
-  }
-  const list: unknown[] = doc.features;
-  return { info: { crs: crsName(doc), crsOrigin: 'GeoJSON crs member' }, features: iterate(list, name) };
-}
-
-async function* iterate(list: unknown[], name: string): AsyncGenerator<SourceFeature> {
-  for (let index = 0; index < list.length; index++) {
-    const f = list[index];
-    if (!isObject(f) || f.type !== 'Feature') throw new PipelineError({ file: name, feature: `#${index}` }, 'not a GeoJSON Feature');
-    const props = isObject(f.properties) ? f.properties : null;
-    yield { index, geometry: (f.geometry ?? null) as Geometry | null, properties: toProperties(props) };
+    if (err instanceof JsonScanError) fail(err.message, err.feature);
+    throw err;
   }
 }
 
-function crsName(doc: Record<string, unknown>): string | null {
-  const crs = doc.crs;
-  if (!isObject(crs) || !isObject(crs.properties)) return null;
-  const name = crs.properties.name;
+function toFeature(bytes: Buffer, index: number, fail: (problem: string, feature?: number) => never): SourceFeature {
+  try {
+    return parseFeatureJson(decodeFeatureBytes(bytes), index);
+  } catch (err) {
+    if (err instanceof FeatureJsonError) return fail(err.message, index);
+    throw err;
+  }
+}
+
+function takeMember(event: Extract<ScanEvent, { kind: 'member' }>, info: SourceInfo, tooLate: boolean, fail: (problem: string) => never): void {
+  let value: unknown;
+  try {
+    value = JSON.parse(decodeFeatureBytes(event.bytes));
+  } catch (err) {
+    fail(`the "${event.key}" member is not valid JSON: ${(err as Error).message}`);
+  }
+  if (event.key === 'type') {
+    if (value !== 'FeatureCollection') {
+      const found = typeof value === 'string' ? `a ${value}` : 'no type';
+      fail(`expected a GeoJSON FeatureCollection, found ${found}`);
+    }
+    return;
+  }
+  const crs = crsName(value);
+  if (crs === null && value !== null) fail('the "crs" member has no properties.name (expected {"type":"name","properties":{"name":"EPSG:4490"}})');
+  // After the features it comes too late to read them by; harmless only when it names the default.
+  if (tooLate && crs !== null && normaliseCrsName(crs) !== 'EPSG:4326') fail('the "crs" member comes after the features; move it before "features" or set the layer\'s crs');
+  info.crs = crs;
+}
+
+function crsName(value: unknown): string | null {
+  if (typeof value !== 'object' || value === null) return null;
+  const props = (value as { properties?: unknown }).properties;
+  if (typeof props !== 'object' || props === null) return null;
+  const name = (props as { name?: unknown }).name;
   return typeof name === 'string' ? name : null;
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

@@ -1,66 +1,149 @@
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Geometry } from 'geojson';
-import * as shapefile from 'shapefile';
 import { PipelineError } from '../pipeline-error.js';
-import { toProperties, type OpenedSource, type SourceFeature } from './source-feature.js';
+import { parseEncodingName, TextDecoderChecked, type EncodingChoice } from './decode-text.js';
+import { FileWindow } from './file-window.js';
+import { ShpRecordError, parseShpRecord } from './parse-shp-record.js';
+import { DbfFormatError, decodeDbfRecord, parseDbfHeader, type DbfHeader } from './read-dbf.js';
+import type { OpenedSource, ReaderOptions, SourceFeature } from './source-feature.js';
 
-/** Opens a Shapefile (.shp with its .dbf, .prj and .cpg beside it). */
-export async function readShapefile(shpPath: string, encoding?: string): Promise<OpenedSource> {
+const SHP_FILE_CODE = 9994;
+
+/** The files of one Shapefile, found case-insensitively beside the .shp. */
+interface ShapefileParts {
+  shp: string;
+  shx: string | null;
+  dbf: string | null;
+  prj: string | null;
+  cpg: string | null;
+}
+
+/** Opens a Shapefile: .shp with its .shx and .dbf (required), .prj and .cpg (optional) beside it. */
+export async function readShapefile(shpPath: string, options: ReaderOptions): Promise<OpenedSource> {
   const name = path.basename(shpPath);
-  const base = shpPath.slice(0, -path.extname(shpPath).length);
-  const dbfPath = findSibling(base, 'dbf');
-  const prjPath = findSibling(base, 'prj');
-  const cpgPath = findSibling(base, 'cpg');
-  const prj = prjPath ? (await readFile(prjPath, 'utf8')).trim() : null;
-  const cpg = cpgPath ? (await readFile(cpgPath, 'latin1')).trim() : null;
-  const textEncoding = normaliseEncoding(encoding ?? cpg ?? 'utf-8', name);
-  let source: shapefile.Source<GeoJSON.Feature>;
+  const parts = await findParts(shpPath);
+  const fail = (problem: string): never => { throw new PipelineError({ file: name }, problem); };
+  if (!parts.shx) fail('the .shx index is missing (a Shapefile needs its .shp, .shx and .dbf side by side)');
+  if (!parts.dbf) fail('the .dbf attribute table is missing (a Shapefile needs its .shp, .shx and .dbf side by side)');
+  const prj = parts.prj ? (await readFile(parts.prj, 'utf8')).trim() : null;
+  const decoder = new TextDecoderChecked(await chooseEncoding(options.encoding, parts.cpg, name));
+  const shp = await FileWindow.open(shpPath);
+  const shx = await FileWindow.open(parts.shx as string);
+  const dbf = await FileWindow.open(parts.dbf as string);
+  const close = async (): Promise<void> => { await Promise.all([shp.close(), shx.close(), dbf.close()]); };
   try {
-    source = await shapefile.open(shpPath, dbfPath ?? undefined, { encoding: textEncoding });
+    await checkShpHeader(shp, name);
+    const shapes = shapeCount(shx, name);
+    const header = await readDbfHeader(dbf, path.basename(parts.dbf as string), decoder);
+    if (header.records !== shapes) {
+      fail(`the .dbf has ${header.records} records but the .shx indexes ${shapes} shapes: the files do not belong together or one is truncated`);
+    }
+    return {
+      info: {
+        crs: prj || null,
+        crsOrigin: parts.prj ? path.basename(parts.prj) : 'no .prj',
+        missingCrs: 'the shapefile has no .prj',
+        fieldNames: header.fields.map((f) => f.name),
+        encoding: () => decoder.describe(),
+      },
+      features: iterate({ shp, shx, dbf, header, decoder, shapes, name, dbfName: path.basename(parts.dbf as string) }),
+      close,
+    };
   } catch (err) {
-    throw new PipelineError({ file: name }, `cannot open shapefile: ${(err as Error).message}`);
+    await close();
+    throw err;
   }
-  return {
-    info: { crs: prj, crsOrigin: prjPath ? path.basename(prjPath) : 'no .prj' },
-    features: iterate(source, name),
+}
+
+async function findParts(shpPath: string): Promise<ShapefileParts> {
+  const dir = path.dirname(shpPath);
+  const stem = path.basename(shpPath, path.extname(shpPath)).toLowerCase();
+  const entries = await readdir(dir);
+  const find = (ext: string): string | null => {
+    const hit = entries.find((e) => e.toLowerCase() === `${stem}.${ext}`);
+    return hit ? path.join(dir, hit) : null;
   };
+  return { shp: shpPath, shx: find('shx'), dbf: find('dbf'), prj: find('prj'), cpg: find('cpg') };
 }
 
-async function* iterate(source: shapefile.Source<GeoJSON.Feature>, name: string): AsyncGenerator<SourceFeature> {
-  for (let index = 0; ; index++) {
-    let result: { done: boolean; value: GeoJSON.Feature };
-    try {
-      result = await source.read();
-    } catch (err) {
-      throw new PipelineError({ file: name, feature: `#${index}` }, `cannot read record: ${(err as Error).message}`);
-    }
-    if (result.done) return;
-    const props = result.value.properties as Record<string, unknown> | null;
-    const properties = toProperties(props);
-    for (const [key, value] of Object.entries(properties)) {
-      if (typeof value === 'string' && value.includes('\uFFFD')) {
-        throw new PipelineError({ file: name, feature: `#${index}` }, `attribute ${key} is not valid text in the encoding used; set the layer's encoding (e.g. GBK)`);
-      }
-    }
-    yield { index, geometry: result.value.geometry as Geometry | null, properties };
+async function chooseEncoding(configured: string | undefined, cpgPath: string | null, file: string): Promise<EncodingChoice> {
+  if (configured) {
+    const encoding = parseEncodingName(configured);
+    if (!encoding) throw new PipelineError({ file }, `unsupported text encoding "${configured}" in the layer config (use GBK, GB18030 or UTF-8)`);
+    return { encoding, origin: 'from the layer config' };
+  }
+  if (cpgPath) {
+    const text = (await readFile(cpgPath, 'latin1')).trim();
+    const cpg = path.basename(cpgPath);
+    const encoding = parseEncodingName(text);
+    if (!encoding) throw new PipelineError({ file: cpg }, `unsupported text encoding "${text.slice(0, 40)}" (use GBK, GB18030 or UTF-8, or set the layer's encoding)`);
+    return { encoding, origin: `from ${cpg}` };
+  }
+  return { encoding: null, origin: 'detected from the data' };
+}
+
+async function checkShpHeader(shp: FileWindow, name: string): Promise<void> {
+  const header = await shp.readAt(0, 100);
+  if (header.length < 100) throw new PipelineError({ file: name }, `is ${shp.size} bytes, too short for a Shapefile header (truncated?)`);
+  const code = header.readInt32BE(0);
+  if (code !== SHP_FILE_CODE) throw new PipelineError({ file: name }, `is not a Shapefile (file code ${code}, expected ${SHP_FILE_CODE})`);
+}
+
+function shapeCount(shx: FileWindow, name: string): number {
+  const body = shx.size - 100;
+  if (body < 0 || body % 8 !== 0) throw new PipelineError({ file: name }, `the .shx index is damaged (${shx.size} bytes is not a header plus whole records)`);
+  return body / 8;
+}
+
+async function readDbfHeader(dbf: FileWindow, dbfName: string, decoder: TextDecoderChecked): Promise<DbfHeader> {
+  const head = await dbf.readAt(0, 32);
+  const length = head.length >= 10 ? head.readUInt16LE(8) : 0;
+  const bytes = await dbf.readAt(0, Math.max(length, 32));
+  try {
+    return parseDbfHeader(Buffer.from(bytes), decoder);
+  } catch (err) {
+    if (err instanceof DbfFormatError) throw new PipelineError({ file: dbfName }, err.message);
+    throw err;
   }
 }
 
-function findSibling(base: string, ext: string): string | null {
-  for (const candidate of [`${base}.${ext}`, `${base}.${ext.toUpperCase()}`]) if (existsSync(candidate)) return candidate;
-  return null;
+interface Tables {
+  shp: FileWindow;
+  shx: FileWindow;
+  dbf: FileWindow;
+  header: DbfHeader;
+  decoder: TextDecoderChecked;
+  shapes: number;
+  name: string;
+  dbfName: string;
 }
 
-const ENCODINGS: Record<string, string> = {
-  gbk: 'gbk', cp936: 'gbk', '936': 'gbk', gb2312: 'gbk', gb18030: 'gb18030',
-  'utf-8': 'utf-8', utf8: 'utf-8', '65001': 'utf-8',
-};
-
-function normaliseEncoding(encoding: string, file: string): string {
-  const key = encoding.trim().toLowerCase();
-  const known = ENCODINGS[key];
-  if (!known) throw new PipelineError({ file }, `unsupported text encoding "${encoding}" (use GBK, GB18030 or UTF-8)`);
-  return known;
+async function* iterate(t: Tables): AsyncGenerator<SourceFeature> {
+  for (let index = 0; index < t.shapes; index++) {
+    const fail = (problem: string): never => { throw new PipelineError({ file: t.name, feature: `#${index}` }, problem); };
+    const entry = await t.shx.readAt(100 + 8 * index, 8);
+    if (entry.length < 8) fail('the .shx index ends early');
+    const offset = entry.readInt32BE(0) * 2;
+    const length = entry.readInt32BE(4) * 2;
+    const recordHeader = await t.shp.readAt(offset, 8);
+    if (recordHeader.length < 8 || offset + 8 + length > t.shp.size) {
+      fail(`the .shp ends at byte ${t.shp.size}, before record ${index + 1} of ${t.shapes} (truncated?)`);
+    }
+    const content = await t.shp.readAt(offset + 8, length);
+    let geometry: unknown;
+    try {
+      geometry = parseShpRecord(content);
+    } catch (err) {
+      if (err instanceof ShpRecordError) fail(err.message);
+      throw err;
+    }
+    const recordBytes = await t.dbf.readAt(t.header.headerLength + index * t.header.recordLength, t.header.recordLength);
+    if (recordBytes.length < t.header.recordLength) {
+      throw new PipelineError({ file: t.dbfName, feature: `#${index}` }, `the .dbf ends before record ${index + 1} of ${t.shapes} (truncated?)`);
+    }
+    const record = decodeDbfRecord(recordBytes, t.header, t.decoder, t.dbfName);
+    // A record marked deleted in the .dbf is not part of the layer (as GDAL reads it).
+    if (record.deleted) continue;
+    yield { index, geometry, properties: record.values, problems: record.problems };
+  }
 }

@@ -1,35 +1,32 @@
 import type { Geometry, Position } from 'geojson';
 import proj4 from 'proj4';
-import { normaliseCrsName, registerCrsDefinitions } from './crs-registry.js';
+import { CrsError, WGS84_LONLAT, type ResolvedCrs } from './resolve-crs.js';
 
-/** A CRS that cannot be used; the caller adds the file name. */
-export class CrsError extends Error {
-  override readonly name = 'CrsError';
-}
-
-/** Converts one [x, y] of the source CRS into [lon, lat] (WGS 84). */
+/** Converts one [x, y] of the source CRS into [lon, lat] (WGS 84); Z and M are dropped. */
 export type PointTransform = (p: Position) => Position;
 
-/** Builds the transform from a CRS given as an EPSG name or a WKT string (.prj). */
-export function createTransform(crs: string): PointTransform {
-  registerCrsDefinitions();
-  const name = normaliseCrsName(crs);
+/** Builds the transform of a resolved CRS to WGS 84 lon/lat. */
+export function createTransform(crs: ResolvedCrs): PointTransform {
+  // Positions are fresh from the reader, so a 2D one can be passed on as it is.
+  if (crs.proj4 === 'identity') return (p) => (p.length === 2 ? p : [p[0] ?? NaN, p[1] ?? NaN]);
   let converter: proj4.Converter;
   try {
-    if (name) {
-      if (!proj4.defs(name)) throw new CrsError(`unknown CRS ${name}`);
-      if (name === 'EPSG:4326' || name === 'EPSG:4490') return (p) => [p[0] ?? NaN, p[1] ?? NaN];
-      converter = proj4(name, 'EPSG:4326');
-    } else if (/^\s*(PROJCS|GEOGCS|PROJCRS|GEOGCRS|GEODCRS)\b/i.test(crs)) {
-      converter = proj4(crs, 'EPSG:4326');
-    } else {
-      throw new CrsError(`unrecognised CRS "${crs.slice(0, 60)}"`);
-    }
+    converter = proj4(crs.proj4, WGS84_LONLAT);
   } catch (err) {
-    if (err instanceof CrsError) throw err;
-    throw new CrsError(`cannot use CRS "${crs.slice(0, 60)}": ${(err as Error).message}`);
+    throw new CrsError(`cannot use CRS ${crs.label}: ${(err as Error).message}`);
   }
-  return (p) => converter.forward([p[0] ?? NaN, p[1] ?? NaN]);
+  return (p) => {
+    const x = p[0] ?? NaN;
+    const y = p[1] ?? NaN;
+    // proj4 throws or returns nothing for points outside a projection's domain; the validator reports them.
+    if (!Number.isFinite(x) || !Number.isFinite(y)) return [x, y];
+    try {
+      const out = converter.forward([x, y]);
+      return [out[0] ?? NaN, out[1] ?? NaN];
+    } catch {
+      return [NaN, NaN];
+    }
+  };
 }
 
 /** Applies a point transform to every position of a geometry (a new geometry). */

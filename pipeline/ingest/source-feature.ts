@@ -1,28 +1,54 @@
-import type { Geometry } from 'geojson';
-
 /** A property value kept in tiles. Nulls are dropped (absent), dates become ISO strings. */
 export type PropertyValue = string | number | boolean;
 
-/** One feature as read from a source, before reprojection. */
+/** An attribute problem a reader found (a value not of its column's type, text that does not decode). */
+export interface AttributeProblem {
+  field: string;
+  kind: 'bad-value' | 'undecodable-text';
+  message: string;
+}
+
+/** One feature as read from a source, before validation and reprojection. */
 export interface SourceFeature {
   /** 0-based position in the source, for messages. */
   index: number;
-  geometry: Geometry | null;
+  /** As the source has it: GeoJSON is untrusted and checked by the validator. */
+  geometry: unknown;
   properties: Record<string, PropertyValue>;
+  problems?: AttributeProblem[];
 }
 
 /** What a reader knows about a source besides its features. */
 export interface SourceInfo {
-  /** The file's own CRS statement (.prj WKT, a GeoJSON crs name), if any. */
+  /** The file's own CRS statement (.prj WKT, GeoPackage SRS, a GeoJSON crs name), if any. */
   crs: string | null;
-  /** How the CRS was found, for messages. */
+  /** Where that statement came from, for messages ("farmland.prj"). */
   crsOrigin: string;
+  /** The CRS the format implies when the file says none (GeoJSON: WGS 84). */
+  defaultCrs?: string;
+  /** Why there is no CRS when there is none ("the shapefile has no .prj"). */
+  missingCrs?: string;
+  /** Attribute names the source declares (DBF, GeoPackage); null when only the features tell. */
+  fieldNames: string[] | null;
+  /** The attribute text encoding in use and where it came from, when the format has a choice. */
+  encoding?: () => string;
 }
 
-/** An opened source: its info and its features, streamed. */
+/** An opened source: its info and its features, streamed. `close` is always called. */
 export interface OpenedSource {
   info: SourceInfo;
   features: AsyncIterable<SourceFeature>;
+  close(): Promise<void>;
+}
+
+/** What readers need from the layer's configuration. */
+export interface ReaderOptions {
+  /** Attribute text encoding from the layer config. */
+  encoding?: string | undefined;
+  /** The table inside a GeoPackage. */
+  sourceLayer?: string | undefined;
+  /** The layer config sets the CRS, so the file's own statement does not matter. */
+  crsFromConfig: boolean;
 }
 
 /** Turns a raw attribute into a tile property value, or undefined to drop it. */
@@ -34,6 +60,7 @@ export function toPropertyValue(value: unknown): PropertyValue | undefined {
   }
   if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
   if (typeof value === 'boolean') return value;
+  if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
   if (value instanceof Date) return Number.isNaN(value.getTime()) ? undefined : value.toISOString().slice(0, 10);
   return JSON.stringify(value);
 }

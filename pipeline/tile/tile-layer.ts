@@ -1,54 +1,45 @@
-import { GeoJSONVT } from '@maplibre/geojson-vt';
-import type { Feature, Geometry } from 'geojson';
-import type { TileRecord } from '../../src/store/tile-store.js';
-import type { PropertyValue } from '../ingest/source-feature.js';
-import { cleanTileFeatures } from './clean-tile.js';
-import { encodeTile, TILE_EXTENT } from './encode-tile.js';
+import os from 'node:os';
+import type { FeatureTable } from './feature-table.js';
+import { runJobs } from './run-jobs.js';
+import type { TileKey, TileOutput } from './tile-job.js';
+import type { TilingOptions } from './tile-options.js';
+import { planJobs } from './tile-plan.js';
 
-/** How a layer is cut into tiles. */
-export interface TileOptions {
-  layerName: string;
-  minzoom: number;
-  maxzoom: number;
-  /** Simplification tolerance in tile units at each zoom's scale (geojson-vt's, per 256 px). */
-  tolerance: number;
-  /** Buffer in MVT units (of 4096). */
-  buffer: number;
+/** How to cut a layer. */
+export interface TileLayerRun {
+  /** Worker threads (0 = this thread); default: one per core. */
+  workers?: number;
+  /** Recompute only these tiles (an incremental republish); default: every tile of the layer. */
+  only?: readonly TileKey[];
+  /** Receives finished tiles in batches (on this thread). */
+  onTiles(tiles: TileOutput[]): void;
+  /** Fraction of the work done, 0–1. */
+  onProgress?(done: number): void;
+}
+
+/** The default number of tiling workers: every core the process may use. */
+export function defaultWorkers(): number {
+  return Math.max(1, Math.min(8, os.availableParallelism()));
 }
 
 /**
- * Cuts features into tiles over [minzoom, maxzoom], walking the pyramid depth-first
- * from 0/0/0 and descending only into tiles that have data. Tiles come out in a
- * fixed order (z-order of the walk), so the output is deterministic.
+ * Cuts a packed layer into tiles over its zoom range, in pieces bounded in size, on
+ * worker threads. Every tile comes out exactly once; their bytes never depend on the
+ * number of workers or on which tiles were asked for.
  */
-export function* tileLayer(features: Feature<Geometry, Record<string, PropertyValue>>[], options: TileOptions): Generator<TileRecord> {
-  const index = new GeoJSONVT(
-    { type: 'FeatureCollection', features },
-    {
-      maxZoom: options.maxzoom,
-      indexMaxZoom: Math.min(options.maxzoom, 5),
-      indexMaxPoints: 100_000,
-      tolerance: options.tolerance,
-      extent: TILE_EXTENT,
-      buffer: options.buffer,
+export async function tileLayer(table: FeatureTable, options: TilingOptions, run: TileLayerRun): Promise<void> {
+  const jobs = planJobs(table, options, run.only ?? null);
+  // Work is roughly the features a job reads, once per zoom it cuts.
+  const weight = (j: (typeof jobs)[number]): number =>
+    j.features.length * (j.tiles === 'subtree' ? options.maxzoom - j.root.z + 1 : new Set(j.tiles.map((t) => t.z)).size);
+  const total = jobs.reduce((sum, j) => sum + weight(j), 0) || 1;
+  let done = 0;
+  await runJobs(table, options, jobs, {
+    workers: run.workers ?? defaultWorkers(),
+    onTiles: run.onTiles,
+    onJobDone: (job) => {
+      done += weight(job);
+      run.onProgress?.(done / total);
     },
-  );
-  yield* walk(index, 0, 0, 0, options);
+  });
 }
-
-function* walk(index: GeoJSONVT, z: number, x: number, y: number, options: TileOptions): Generator<TileRecord> {
-  const tile = index.getTile(z, x, y);
-  // null means no data below; an empty tile (features simplified away at this zoom) still has children.
-  if (!tile) return;
-  if (z >= options.minzoom && tile.features.length) {
-    const features = cleanTileFeatures(tile);
-    if (features.length) {
-      const encoded = encodeTile(options.layerName, tile, features);
-      yield { z, x, y, hash: encoded.hash, gz: encoded.gz, plainSize: encoded.plain.length };
-    }
-  }
-  if (z >= options.maxzoom) return;
-  for (const [dx, dy] of CHILDREN) yield* walk(index, z + 1, x * 2 + dx, y * 2 + dy, options);
-}
-
-const CHILDREN: readonly [number, number][] = [[0, 0], [1, 0], [0, 1], [1, 1]];

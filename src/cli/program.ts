@@ -7,7 +7,9 @@ import { StoreError } from '../store/store-error.js';
 import { CliError, UsageError } from './cli-error.js';
 import { publishLayers, selectLayers } from './commands/publish.js';
 import { startServer } from './commands/serve.js';
+import { lateMirrorStatus, refuseMirrored, startConfiguredMirrors, syncOnce, type SyncCommandOptions } from './commands/sync.js';
 import { listVersions } from './commands/versions.js';
+import { exportCommand } from './commands/export.js';
 import { createLogger, openRuntime, type Runtime } from './runtime.js';
 
 type Global = { config?: string };
@@ -43,7 +45,10 @@ export function buildProgram(): Command {
     .action(async (layers: string[], opts: { all?: boolean; json?: boolean }) => {
       const config = load(program.opts<Global>());
       const selected = selectLayers(config, layers, opts.all ?? false);
-      await withRuntime(config, (rt) => publishLayers(rt, selected, opts));
+      await withRuntime(config, (rt) => {
+        refuseMirrored(rt, selected.map((l) => l.id), 'publish');
+        return publishLayers(rt, selected, opts);
+      });
     });
 
   program.command('versions').description("list a layer's versions").argument('<layer>')
@@ -55,14 +60,34 @@ export function buildProgram(): Command {
   program.command('rollback').description('make an older version current again').argument('<layer>').argument('<version>')
     .action(async (layer: string, version: string) => {
       await withRuntime(load(program.opts<Global>()), (rt) => {
+        refuseMirrored(rt, [layer], 'roll back');
         try {
           const e = rt.store.rollback(layer, version);
+          rt.audit.tryRecord({ actor: 'cli', action: 'rollback', layer, status: 0, result: `current version is now ${e.version} (was ${e.previous ?? 'none'})`, detail: { version, previous: e.previous, seq: e.seq }, remote: null });
           console.log(`${layer}: current version is now ${e.version} (was ${e.previous ?? 'none'})`);
         } catch (err) {
           if (err instanceof StoreError) throw new CliError(err.message);
           throw err;
         }
       });
+    });
+
+  program.command('sync').description('one catch-up pass from an upstream node (or each configured mirror), then exit')
+    .option('--upstream <url>', 'the upstream plantiles node (default: the configured mirrors)')
+    .option('--layers <patterns...>', 'upstream layer ids or patterns with * (default all)')
+    .option('--prefix <prefix>', 'prefix of the local layer ids (default none)')
+    .option('--concurrency <n>', 'tile requests in flight (default 8)')
+    .option('--json', 'one JSON line per layer')
+    .action(async (opts: SyncCommandOptions) => {
+      await withRuntime(load(program.opts<Global>()), (rt) => syncOnce(rt, opts));
+    });
+
+  program.command('export').description('write one version to an MBTiles 1.3 or PMTiles v3 file')
+    .argument('<layer>', 'layer id, or layer@version (default: the current version)')
+    .argument('<file>', 'output file: *.mbtiles or *.pmtiles')
+    .option('--json', 'print the result as one JSON line')
+    .action(async (layer: string, file: string, opts: { json?: boolean }) => {
+      await withRuntime(load(program.opts<Global>()), (rt) => { exportCommand(rt, layer, file, opts.json ?? false); });
     });
 
   program.command('demo').description('write the synthetic demo sources').argument('[dir]', 'output folder', 'demo')
@@ -92,13 +117,20 @@ async function withRuntime<T>(config: Config, fn: (rt: Runtime) => T | Promise<T
 }
 
 async function serveUntilSignal(rt: Runtime, host: string | undefined): Promise<void> {
-  const running = await startServer(rt, host ?? rt.config.server.host, rt.config.server.port);
+  // The mirrors start once the server listens; GET /mirrors reports them from then on.
+  let mirrors: ReturnType<typeof startConfiguredMirrors> | null = null;
+  rt.auth.warnAtStart(rt.logger);
+  // Jobs recover (a crash's interrupted jobs are marked failed) before the admin API can queue new ones.
+  await rt.jobs.start();
+  const running = await startServer(rt, host ?? rt.config.server.host, rt.config.server.port, { mirrors: lateMirrorStatus(() => mirrors) })
+    .catch(async (err: unknown) => { await rt.jobs.stop(); throw err; });
+  mirrors = startConfiguredMirrors(rt);
   rt.logger.info({ url: running.url }, 'serving');
   console.log(`plantiles serving ${rt.config.node.title} at ${running.url}`);
   await new Promise<void>((resolve) => {
     const shutdown = (): void => {
       rt.logger.info('shutting down');
-      void running.stop().then(() => { rt.close(); resolve(); });
+      void (mirrors?.stop() ?? Promise.resolve()).then(() => Promise.all([running.stop(), rt.jobs.stop()])).then(() => { rt.close(); resolve(); });
     };
     process.once('SIGTERM', shutdown);
     process.once('SIGINT', shutdown);

@@ -16,6 +16,52 @@ const styleSchema = z.strictObject({
   dashed: z.boolean().optional(),
 });
 
+/** A zoom-range key of a per-zoom setting: "12" or "0-9"; returns [from, to], or null when malformed. */
+export function zoomRangeOf(key: string): [number, number] | null {
+  const m = /^(\d{1,2})(?:-(\d{1,2}))?$/.exec(key);
+  if (!m) return null;
+  const from = Number(m[1]);
+  const to = m[2] === undefined ? from : Number(m[2]);
+  return from <= to && to <= 30 ? [from, to] : null;
+}
+
+/** A record keyed by zoom ranges that do not overlap. */
+function zoomRecord<T extends z.ZodType>(value: T) {
+  return z
+    .record(z.string().refine((k) => zoomRangeOf(k) !== null, 'a zoom "12" or a zoom range "0-9" (0-30, low-high)'), value)
+    .refine((r) => !rangesOverlap(Object.keys(r)), 'zoom ranges overlap');
+}
+
+/** One value for every zoom, or a record of zoom ranges (zooms it does not name take the default). */
+function perZoom<T extends z.ZodType>(value: T) {
+  return z.union([value, zoomRecord(value)], { error: 'one value, or zoom ranges and values like {"0-9": 8, "10-14": 3}' });
+}
+
+function rangesOverlap(keys: string[]): boolean {
+  const ranges = keys.map(zoomRangeOf).filter((r): r is [number, number] => r !== null).sort((a, b) => a[0] - b[0]);
+  return ranges.some((r, i) => i > 0 && r[0] <= (ranges[i - 1] as [number, number])[1]);
+}
+
+/** One kept attribute: a name, or `{from, to}` to publish a source attribute under another name. */
+const fieldItem = z.union([z.string().min(1), z.strictObject({ from: z.string().min(1), to: z.string().min(1) })]);
+
+/** `fields`: a list of names and `{from, to}` items, or a map from source name to published name; read as ordered mappings. */
+const fieldsSchema = z
+  .union([z.array(fieldItem), z.record(z.string().min(1), z.string().min(1))], { error: 'a list of attribute names (or {from, to}), or a map {source name: published name}' })
+  .transform((spec) => (Array.isArray(spec) ? spec.map((f) => (typeof f === 'string' ? { from: f, to: f } : f)) : Object.entries(spec).map(([from, to]) => ({ from, to }))))
+  .refine((list) => new Set(list.map((m) => m.to)).size === list.length, 'two attributes are published under the same name');
+
+/** What happens to a feature with a problem: the publish fails, the feature is left out, or it is kept with a warning. */
+const invalidPolicy = z.enum(['reject', 'skip', 'warn']);
+/** Geometry that cannot be tiled and mixed geometry types cannot be kept: reject or skip only. */
+const dropPolicy = z.enum(['reject', 'skip'], { error: 'reject or skip (such a feature cannot be kept)' });
+
+/** `onInvalid`: one policy for every problem class, or one per class. */
+const onInvalidSchema = z.union([
+  invalidPolicy,
+  z.strictObject({ geometry: dropPolicy.optional(), mixed: dropPolicy.optional(), topology: invalidPolicy.optional(), identity: invalidPolicy.optional(), attributes: invalidPolicy.optional() }),
+], { error: 'reject, skip or warn, or {geometry, mixed, topology, identity, attributes} with those values' });
+
 const layerSchema = z.strictObject({
   id: z.string().regex(LAYER_ID_PATTERN, 'letters, digits, _ . - (up to 64), starting with a letter or digit'),
   title: z.string().min(1).optional(),
@@ -29,15 +75,31 @@ const layerSchema = z.strictObject({
   idField: z.string().min(1).optional(),
   minzoom: z.number().int().min(0).max(30).default(0),
   maxzoom: z.number().int().min(0).max(30).default(14),
-  /** Attributes to keep, in this order; default all. */
-  fields: z.array(z.string().min(1)).optional(),
-  /** geojson-vt simplification tolerance in tile pixels (of 4096). */
-  tolerance: z.number().min(0).max(64).default(3),
-  /** Tile buffer in tile units (of 4096). */
-  buffer: z.number().int().min(0).max(1024).default(64),
+  /** Attributes to keep, in this order, optionally renamed; default all as they are. */
+  fields: fieldsSchema.optional(),
+  /** Per problem class: reject (fail the publish), skip (leave the feature out) or warn (keep it). */
+  onInvalid: onInvalidSchema.optional(),
+  /** Most vertices one feature may have; a larger one is a geometry problem. */
+  maxVertices: z.number().int().min(4).optional(),
+  /** The feature table of a GeoPackage, or the Shapefile inside a zip, when there are several. */
+  sourceLayer: z.string().min(1).optional(),
+  /** geojson-vt simplification tolerance in tile units (of 4096); one value, or per zoom range. */
+  tolerance: perZoom(z.number().min(0).max(64)).default(3),
+  /** Tile buffer in tile units (of 4096); one value, or per zoom range. */
+  buffer: perZoom(z.number().int().min(0).max(1024)).default(64),
+  /** Attribute thinning: the attributes kept at these zooms (instead of `fields`), e.g. {"0-11": [DLBM]}. */
+  fieldsByZoom: zoomRecord(z.array(z.string().min(1))).optional(),
+  /** Tile-size budget, gzipped bytes; a tile over it is simplified further, or its smallest features dropped. */
+  maxTileBytes: z.number().int().min(1024).default(512_000),
+  /** "never": every feature is kept at every zoom of the range (statutory layers); "smallest": the budget may drop the smallest. */
+  drop: z.enum(['smallest', 'never']).default('smallest'),
   attribution: z.string().optional(),
   style: styleSchema.default(() => styleSchema.parse({})),
-});
+}).transform(({ fields, ...layer }) => ({
+  ...layer,
+  // `fields` is the published names (what tiling selects); `fieldMap` says where each comes from.
+  ...(fields ? { fields: fields.map((m) => m.to), fieldMap: fields } : {}),
+}));
 
 const tokenSchema = z.strictObject({
   name: z.string().min(1),
@@ -50,7 +112,16 @@ const mirrorSchema = z.strictObject({
   upstream: z.url(),
   layers: z.array(layerPattern).default(['*']),
   prefix: z.string().regex(/^[A-Za-z0-9_.-]{0,32}$/).default(''),
+  /** Tile requests in flight at once (over keep-alive connections). */
+  concurrency: z.number().int().min(1).max(64).default(8),
+  /** Seconds between /changes polls when the upstream's /events is unavailable. */
+  pollSeconds: z.number().min(0.1).max(3600).default(5),
+  /** Longest wait, seconds, between retries while the upstream is down (backoff with jitter). */
+  retryMaxSeconds: z.number().min(0.1).max(3600).default(30),
 });
+
+/** One entry of `mirrors`: an upstream node to follow. */
+export type MirrorConfig = z.infer<typeof mirrorSchema>;
 
 /** The whole configuration file (SPEC §3.1). Unknown keys are errors. */
 export const configSchema = z
@@ -79,7 +150,13 @@ export const configSchema = z
         keepVersions: z.number().int().min(1).default(20),
       })
       .default({ dir: './tiles', keepVersions: 20 }),
-    schedule: z.strictObject({ scan: z.string().optional() }).default({}),
+    schedule: z
+      .strictObject({
+        scan: z.string().optional(),
+        /** Publish jobs that may run at once across layers (never two for one layer). */
+        concurrency: z.number().int().min(1).max(16).default(1),
+      })
+      .default({ concurrency: 1 }),
     admin: z
       .strictObject({
         tokens: z.array(tokenSchema).default([]),

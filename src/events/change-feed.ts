@@ -25,6 +25,7 @@ export class ChangeFeed {
     this.timer.unref();
   }
 
+  /** Stops polling (idempotent). */
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
@@ -51,9 +52,20 @@ export class ChangeFeed {
     return this.store.eventsSince(since, limit);
   }
 
-  subscribe(listener: (e: ChangeEvent) => void): () => void {
+  /** Calls `listener` for each new event, and `onClose` when the feed closes its streams; returns the unsubscribe. */
+  subscribe(listener: (e: ChangeEvent) => void, onClose?: () => void): () => void {
     this.emitter.on('change', listener);
-    return () => this.emitter.off('change', listener);
+    if (onClose) this.emitter.on('close', onClose);
+    return () => {
+      this.emitter.off('change', listener);
+      if (onClose) this.emitter.off('close', onClose);
+    };
+  }
+
+  /** Stops polling and tells subscribers to end their streams (graceful shutdown). */
+  closeStreams(): void {
+    this.stop();
+    this.emitter.emit('close');
   }
 }
 

@@ -1,8 +1,10 @@
 import type Database from 'better-sqlite3';
 import type { VersionMeta } from '../domain/catalog.js';
 import { formatVersionTag, nextVersionTag, type VersionTag } from '../domain/version-tag.js';
+import { checkImportTotals, finishImport, importedTag, insertTileRefs } from './sqlite-import.js';
+import { carryOverTiles, writeFeatureSet } from './sqlite-features.js';
 import { countDiff, insertEvent } from './sqlite-queries.js';
-import type { CommitResult, LayerDescription, TileRecord, VersionBuild } from './tile-store.js';
+import type { CommitResult, FeatureSet, ImportOptions, LayerDescription, TileAddress, TileRecord, TileRef, VersionBuild } from './tile-store.js';
 
 /**
  * A version under construction. Its rows carry state 'building' and no tag, so no
@@ -15,7 +17,13 @@ export class SqliteBuild implements VersionBuild {
   private readonly insertBlob: Database.Statement<[string, Buffer, number]>;
   private readonly insertTile: Database.Statement<[number, number, number, number, string]>;
 
-  constructor(private readonly db: Database.Database, private readonly layer: string, private readonly now: () => Date) {
+  constructor(
+    private readonly db: Database.Database,
+    private readonly layer: string,
+    private readonly now: () => Date,
+    /** Set for a mirror's import: the upstream's tag and time are kept, and the commit is never "unchanged". */
+    private readonly imported?: ImportOptions,
+  ) {
     const info = db.prepare("INSERT INTO versions (layer, state) VALUES (?, 'building')").run(layer);
     this.vid = Number(info.lastInsertRowid);
     this.insertBlob = db.prepare('INSERT OR IGNORE INTO blobs (hash, gz, plain_size) VALUES (?, ?, ?)');
@@ -32,6 +40,21 @@ export class SqliteBuild implements VersionBuild {
     }).immediate();
   }
 
+  putTileRefs(refs: readonly TileRef[]): void {
+    this.assertOpen();
+    insertTileRefs(this.db, this.vid, this.layer, refs);
+  }
+
+  carryOver(fromVid: number, except: readonly TileAddress[]): number {
+    this.assertOpen();
+    return carryOverTiles(this.db, fromVid, this.vid, except);
+  }
+
+  putFeatureSet(set: FeatureSet): void {
+    this.assertOpen();
+    writeFeatureSet(this.db, this.vid, this.layer, set);
+  }
+
   commit(meta: VersionMeta, schemaKey: string, description: LayerDescription): CommitResult {
     this.assertOpen();
     const result = this.db.transaction((): CommitResult => {
@@ -40,21 +63,23 @@ export class SqliteBuild implements VersionBuild {
       const current = currentVid === null ? null : this.readVersion(currentVid);
       const changedTiles = currentVid === null ? this.tileCount() : countDiff(this.db, currentVid, this.vid);
       this.upsertLayer(description);
-      if (current && changedTiles === 0 && current.schema_key === schemaKey) {
+      if (!this.imported && current && changedTiles === 0 && current.schema_key === schemaKey) {
         this.dropRows();
         return { state: 'unchanged', version: current.version };
       }
       const bump = current && current.schema_key !== schemaKey ? 'major' : 'minor';
-      const tag = nextVersionTag(this.highestTag(), bump);
+      const tag = this.imported ? importedTag(this.db, this.layer, this.imported) : nextVersionTag(this.highestTag(), bump);
       const version = formatVersionTag(tag);
-      const publishedAt = this.now().toISOString();
+      const publishedAt = this.imported?.publishedAt ?? this.now().toISOString();
       const totals = this.db
         .prepare('SELECT count(*) AS n, coalesce(sum(length(b.gz)), 0) AS bytes FROM tiles t JOIN blobs b ON b.hash = t.hash WHERE t.vid = ?')
         .get(this.vid) as { n: number; bytes: number };
+      if (this.imported) checkImportTotals(this.layer, this.imported, totals);
       this.db
         .prepare("UPDATE versions SET version = ?, major = ?, minor = ?, patch = ?, state = 'live', published_at = ?, tiles = ?, bytes = ?, meta = ?, schema_key = ? WHERE vid = ?")
         .run(version, tag.major, tag.minor, tag.patch, publishedAt, totals.n, totals.bytes, JSON.stringify(meta), schemaKey, this.vid);
       this.db.prepare('UPDATE layers SET current_vid = ? WHERE id = ?').run(this.vid, this.layer);
+      if (this.imported) finishImport(this.db, this.layer, this.imported);
       const previous = current?.version ?? null;
       const event = insertEvent(this.db, { layer: this.layer, version, previous, publishedAt, changedTiles, kind: 'publish' });
       return { state: 'published', version, previous, changedTiles, event };

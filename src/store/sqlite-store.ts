@@ -3,12 +3,15 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { LayerStyle, VersionMeta } from '../domain/catalog.js';
 import { SqliteBuild } from './sqlite-build.js';
-import { SCHEMA_SQL, SCHEMA_VERSION } from './sqlite-schema.js';
+import { assertBuildAllowed, clearStaged, missingBlobs, stageBlobs } from './sqlite-import.js';
+import { migrateSchema, SCHEMA_SQL, SCHEMA_VERSION } from './sqlite-schema.js';
 import type {
-  ChangeEvent, DiffEntry, LayerRecord, StoredTile, TileStore, VersionBuild, VersionRecord,
+  ChangeEvent, DiffEntry, FeatureSet, ImportOptions, LayerRecord, StagedBlob, StoredTile, StoredTileAt, TileStore, VersionBuild, VersionRecord,
 } from './tile-store.js';
 import { StoreError } from './store-error.js';
-import { countDiff, DIFF_SQL, insertEvent } from './sqlite-queries.js';
+import { countDiff, insertEvent } from './sqlite-queries.js';
+import { diffPages, iterateVersionTiles } from './sqlite-diff.js';
+import { readFeatureSet } from './sqlite-features.js';
 
 /** The store's file name inside the data directory. */
 export const STORE_FILE = 'plantiles.sqlite';
@@ -24,7 +27,7 @@ interface VersionRow {
   vid: number; layer: string; version: string; state: 'live' | 'pruned';
   published_at: string; tiles: number; bytes: number; meta: string;
 }
-interface LayerRow { id: string; title: string; attribution: string; style: string; current_vid: number | null }
+interface LayerRow { id: string; title: string; attribution: string; style: string; current_vid: number | null; origin: string | null }
 interface EventRow {
   seq: number; layer: string; version: string; previous: string | null;
   published_at: string; changed_tiles: number; kind: 'publish' | 'rollback';
@@ -39,6 +42,7 @@ export function openSqliteStore(dir: string, options: SqliteStoreOptions = {}): 
   db.pragma('busy_timeout = 5000');
   db.exec(SCHEMA_SQL);
   db.prepare('INSERT OR IGNORE INTO store_meta (key, value) VALUES (?, ?)').run('schema_version', String(SCHEMA_VERSION));
+  migrateSchema(db);
   return new SqliteStore(db, options.now ?? (() => new Date()));
 }
 
@@ -69,14 +73,18 @@ export class SqliteStore implements TileStore {
     return this.tileStmt.get(vid, z, x, y) ?? null;
   }
 
-  beginBuild(layer: string): VersionBuild {
-    return new SqliteBuild(this.db, layer, this.now);
+  beginBuild(layer: string, imported?: ImportOptions): VersionBuild {
+    assertBuildAllowed(this.db, layer, imported);
+    return new SqliteBuild(this.db, layer, this.now, imported);
   }
 
-  rollback(layer: string, version: string): ChangeEvent {
+  rollback(layer: string, version: string, options: { byMirror?: boolean } = {}): ChangeEvent {
     return this.db.transaction((): ChangeEvent => {
-      const current = this.db.prepare('SELECT current_vid FROM layers WHERE id = ?').get(layer) as { current_vid: number | null } | undefined;
+      const current = this.db.prepare('SELECT current_vid, origin FROM layers WHERE id = ?').get(layer) as { current_vid: number | null; origin: string | null } | undefined;
       if (!current) throw new StoreError('unknown-layer', `layer "${layer}" is not published`);
+      if (current.origin !== null && !options.byMirror) {
+        throw new StoreError('conflict', `layer "${layer}" is mirrored from node "${current.origin}" and is read-only here; roll it back on "${current.origin}"`);
+      }
       const target = this.db.prepare('SELECT vid, state FROM versions WHERE layer = ? AND version = ?').get(layer, version) as
         | { vid: number; state: string } | undefined;
       if (!target) throw new StoreError('unknown-version', `layer "${layer}" has no version ${version}`);
@@ -88,9 +96,16 @@ export class SqliteStore implements TileStore {
     }).immediate();
   }
 
-  *diff(fromVid: number, toVid: number): IterableIterator<DiffEntry> {
-    const rows = this.db.prepare(DIFF_SQL).iterate(toVid, fromVid, fromVid, toVid) as IterableIterator<{ z: number; x: number; y: number; hash: string | null }>;
-    for (const r of rows) yield r.hash === null ? { z: r.z, x: r.x, y: r.y, deleted: true } : { z: r.z, x: r.x, y: r.y, hash: r.hash };
+  diff(fromVid: number | null, toVid: number): IterableIterator<DiffEntry> {
+    return diffPages(this.db, fromVid, toVid);
+  }
+
+  iterateTiles(vid: number): IterableIterator<StoredTileAt> {
+    return iterateVersionTiles(this.db, vid);
+  }
+
+  readFeatureSet(vid: number): FeatureSet | null {
+    return readFeatureSet(this.db, vid);
   }
 
   eventsSince(since: number, limit = 1000): ChangeEvent[] {
@@ -110,6 +125,18 @@ export class SqliteStore implements TileStore {
       if (doomed.length) this.db.exec('DELETE FROM blobs WHERE NOT EXISTS (SELECT 1 FROM tiles t WHERE t.hash = blobs.hash)');
       return doomed.map((v) => v.version);
     }).immediate();
+  }
+
+  missingBlobs(hashes: readonly string[]): string[] {
+    return missingBlobs(this.db, hashes);
+  }
+
+  stageBlobs(layer: string, blobs: readonly StagedBlob[]): void {
+    stageBlobs(this.db, layer, blobs);
+  }
+
+  clearStaged(layer: string): void {
+    clearStaged(this.db, layer);
   }
 
   dataVersion(): number {
@@ -149,6 +176,7 @@ export class SqliteStore implements TileStore {
       style: JSON.parse(row.style) as LayerStyle,
       currentVid: row.current_vid,
       versions,
+      origin: row.origin ?? null,
     };
   }
 }

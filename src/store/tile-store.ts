@@ -6,6 +6,13 @@ export interface StoredTile {
   gz: Buffer;
 }
 
+/** A stored tile with its address, as an export reads a whole version. */
+export interface StoredTileAt extends StoredTile {
+  z: number;
+  x: number;
+  y: number;
+}
+
 /** A tile handed to a build, already encoded, hashed and gzipped. */
 export interface TileRecord extends StoredTile {
   /** Size of the plain (uncompressed) MVT bytes. */
@@ -39,6 +46,8 @@ export interface LayerRecord extends LayerDescription {
   id: string;
   currentVid: number | null;
   versions: VersionRecord[];
+  /** Node id the layer is mirrored from; null when it is published here. A mirrored layer is read-only. */
+  origin: string | null;
 }
 
 /** A change of a layer's current version, as the change feed reports it. */
@@ -60,10 +69,56 @@ export type CommitResult =
 /** A line of a version diff: a tile that is new or changed (with its hash) or deleted. */
 export type DiffEntry = { z: number; x: number; y: number; hash: string } | { z: number; x: number; y: number; deleted: true };
 
+/** A tile's address. */
+export interface TileAddress {
+  z: number;
+  x: number;
+  y: number;
+}
+
+/** Per-feature fingerprints of a version, packed by the pipeline (opaque to the store). */
+export interface FeatureSet {
+  /** The tiling options they were cut with; a republish with other options rebuilds in full. */
+  tilingKey: string;
+  count: number;
+  data: Uint8Array;
+}
+
+/** A tile named by its content hash only: its blob is already in the store, or staged by a mirror. */
+export interface TileRef {
+  z: number;
+  x: number;
+  y: number;
+  hash: string;
+}
+
+/** A fetched blob a mirror keeps until its version commits. */
+export interface StagedBlob {
+  hash: string;
+  gz: Buffer;
+  plainSize: number;
+}
+
+/** How a mirror's build differs from a local one: it keeps the upstream's tag and time, and records the origin. */
+export interface ImportOptions {
+  version: string;
+  publishedAt: string;
+  /** Node id the layer comes from. */
+  origin: string;
+  /** The upstream's totals for the version; the commit refuses to switch when the build differs. */
+  expect?: { tiles: number; bytes: number };
+}
+
 /** A version being written; invisible to readers until commit. */
 export interface VersionBuild {
   /** Adds a batch of tiles in one transaction. */
   putTiles(tiles: readonly TileRecord[]): void;
+  /** Adds a batch of tiles by hash (their blobs must be stored or staged) in one transaction. */
+  putTileRefs(refs: readonly TileRef[]): void;
+  /** Copies every tile of version `fromVid` except `except` (recomputed by the caller); returns how many. */
+  carryOver(fromVid: number, except: readonly TileAddress[]): number;
+  /** Keeps the per-feature fingerprints of this build (they become the version's when it commits). */
+  putFeatureSet(set: FeatureSet): void;
   /**
    * Makes the build the layer's current version in one transaction, or drops it
    * when every tile equals the current version's. `schemaKey` changes bump the major.
@@ -79,15 +134,32 @@ export interface TileStore {
   getLayer(id: string): LayerRecord | null;
   /** The tile of a version, or null when the version has no tile there. */
   getTile(vid: number, z: number, x: number, y: number): StoredTile | null;
-  beginBuild(layer: string): VersionBuild;
-  /** Makes a live version current again; records an event. */
-  rollback(layer: string, version: string): ChangeEvent;
-  /** Streams the tiles that differ between two versions of a layer, in z/x/y order. */
-  diff(fromVid: number, toVid: number): IterableIterator<DiffEntry>;
+  /**
+   * Starts a version. A local build (no `imported`) of a mirrored layer is refused with a
+   * StoreError('conflict'); an import keeps the upstream's tag and never commits as "unchanged".
+   */
+  beginBuild(layer: string, imported?: ImportOptions): VersionBuild;
+  /**
+   * Makes a live version current again; records an event. A mirrored layer is refused
+   * (StoreError 'conflict') unless `byMirror`: only its mirror follows the origin's rollbacks.
+   */
+  rollback(layer: string, version: string, options?: { byMirror?: boolean }): ChangeEvent;
+  /** Streams the tiles that differ between two versions of a layer, in z/x/y order; fromVid null = from no tiles. */
+  diff(fromVid: number | null, toVid: number): IterableIterator<DiffEntry>;
+  /** Every tile of a version with its gzip body, in z/x/y order (for exports; holds the connection while iterating). */
+  iterateTiles(vid: number): IterableIterator<StoredTileAt>;
+  /** The per-feature fingerprints kept with a version, or null when it has none. */
+  readFeatureSet(vid: number): FeatureSet | null;
   /** Change events with seq > since, oldest first. */
   eventsSince(since: number, limit?: number): ChangeEvent[];
   /** Keeps `keep` live versions per layer (never the current one); returns the pruned tags. */
   prune(layer: string, keep: number): string[];
+  /** The hashes among `hashes` whose blob the store neither holds nor has staged. */
+  missingBlobs(hashes: readonly string[]): string[];
+  /** Keeps blobs a mirror fetched for `layer` until its version commits (they survive a restart). */
+  stageBlobs(layer: string, blobs: readonly StagedBlob[]): void;
+  /** Drops the blobs staged for `layer` (after its import committed, or to give it up). */
+  clearStaged(layer: string): void;
   /** A number that changes whenever another process commits to the store. */
   dataVersion(): number;
   close(): void;

@@ -86,6 +86,14 @@ describe('buildStyle', () => {
     });
   });
 
+  it('fills only polygons, so lines sharing a polygon layer are drawn by its outline, not filled', () => {
+    const style = build();
+    for (const l of style.layers.filter((x) => x.type === 'fill')) {
+      expect(l.filter).toEqual(['==', ['geometry-type'], 'Polygon']);
+    }
+    expect(styleLayer(style, 'ubound-outline').filter).toBeUndefined();
+  });
+
   it('leaves out unpublished layers entirely', () => {
     const style = build();
     expect(style.sources).not.toHaveProperty('pending');

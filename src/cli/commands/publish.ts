@@ -1,6 +1,7 @@
 import cliProgress from 'cli-progress';
 import type { Config } from '../../config/load-config.js';
 import { publishLayer, type PublishResult } from '../../../pipeline/publish/publish-layer.js';
+import { describeValidation, type ValidationSummary } from '../../../pipeline/ingest/validation-policy.js';
 import type { Runtime } from '../runtime.js';
 import { CliError, UsageError } from '../cli-error.js';
 
@@ -42,7 +43,7 @@ export async function publishLayers(rt: Runtime, layers: Config['layers'], opts:
       bar?.stop();
       results.push(result);
       if (opts.json) console.log(JSON.stringify({ event: 'result', ...result }));
-      else console.log(describeResult(result));
+      else console.log([describeResult(result), ...describeProblems(result.layer, result.validation)].join('\n'));
     } catch (err) {
       bar?.stop();
       if (opts.json) console.log(JSON.stringify({ event: 'result', layer: layer.id, state: 'failed', error: (err as Error).message }));
@@ -57,4 +58,17 @@ function describeResult(r: PublishResult): string {
   if (r.state === 'unchanged') return `${r.layer}: unchanged (version ${r.version}, ${r.tiles} tiles, ${r.features} features)`;
   const from = r.previous ? ` (was ${r.previous})` : '';
   return `${r.layer}: published ${r.version}${from}: ${r.features} features, ${r.tiles} tiles, ${r.changedTiles} changed`;
+}
+
+/** Shown problems per layer; --json carries the summary's full list. */
+const SHOWN_PROBLEMS = 5;
+
+/** The validation summary as lines: counts, then the first features by id with their problem. */
+function describeProblems(layer: string, v: ValidationSummary | undefined): string[] {
+  if (!v || !Object.keys(v.counts).length) return [];
+  const lines = [`${layer}: validation: ${describeValidation(v)}`];
+  for (const e of v.examples.slice(0, SHOWN_PROBLEMS)) lines.push(`  ${e.feature}: ${e.problem} [${e.action}]`);
+  const total = Object.values(v.counts).reduce((sum, n) => sum + (n ?? 0), 0);
+  if (total > SHOWN_PROBLEMS) lines.push(`  … ${total - SHOWN_PROBLEMS} more problems (publish --json lists the first ${v.examples.length})`);
+  return lines;
 }

@@ -1,38 +1,61 @@
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
-import { createApp } from '../../server/create-app.js';
+import type { Express } from 'express';
+import type { AppDeps } from '../../server/create-app.js';
+import type { Metrics } from '../../server/metrics.js';
+import { createFront } from '../../server/request-listener.js';
 import type { Runtime } from '../runtime.js';
 
 /** A running server and how to stop it gracefully. */
 export interface RunningServer {
   server: Server;
   url: string;
-  stop(): Promise<void>;
+  /** The Express app behind the tile fast path (its router lists the mounted routes). */
+  app: Express;
+  /** The server's metrics; publishes in this process report their durations here (observePublish). */
+  metrics: Metrics;
+  /** Stops accepting, ends SSE streams, lets in-flight requests finish (at most `drainMs`), then resolves. */
+  stop(drainMs?: number): Promise<void>;
 }
 
-/** Starts the HTTP server and the change feed; resolves once listening. */
-export function startServer(rt: Runtime, host: string, port: number): Promise<RunningServer> {
-  const app = createApp(rt);
-  rt.feed.start();
+/** How long in-flight requests may take to finish after a stop, by default. */
+const DRAIN_MS = 10_000;
+
+/** Starts the HTTP server and the change feed; resolves once listening. `extra` adds app deps (mirrors, metrics). */
+export function startServer(rt: Runtime, host: string, port: number, extra: Partial<AppDeps> = {}): Promise<RunningServer> {
+  const front = createFront({ ...rt, ...extra });
   return new Promise((resolve, reject) => {
-    const server = app.listen(port, host);
+    const server = createServer(front.listener);
     server.once('error', reject);
-    server.once('listening', () => {
+    server.listen(port, host, () => {
+      rt.feed.start();
       const addr = server.address() as AddressInfo;
       const shownHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
       const url = `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${addr.port}`;
-      resolve({
-        server,
-        url,
-        stop: () =>
-          new Promise<void>((done) => {
-            rt.feed.stop();
-            // Stop accepting, let in-flight requests finish; idle keep-alive and SSE sockets are closed.
-            server.close(() => done());
-            server.closeIdleConnections();
-            setTimeout(() => server.closeAllConnections(), 5000).unref();
-          }),
-      });
+      resolve({ server, url, app: front.app, metrics: front.metrics, stop: (drainMs) => stopServer(rt, server, front.endStreams, drainMs ?? DRAIN_MS) });
     });
+  });
+}
+
+/**
+ * Graceful stop: no new connections; SSE streams end (clients reconnect elsewhere
+ * with Last-Event-ID); idle keep-alive sockets close at once and busy ones as soon
+ * as their response is done; whatever is still running after `drainMs` is cut.
+ */
+function stopServer(rt: Runtime, server: Server, endStreams: () => void, drainMs: number): Promise<void> {
+  return new Promise((done) => {
+    rt.feed.closeStreams();
+    endStreams();
+    const sweep = setInterval(() => server.closeIdleConnections(), 50);
+    const deadline = setTimeout(() => {
+      rt.logger.warn({ drainMs }, 'in-flight requests still running at the drain deadline; closing them');
+      server.closeAllConnections();
+    }, drainMs);
+    server.close(() => {
+      clearInterval(sweep);
+      clearTimeout(deadline);
+      done();
+    });
+    server.closeIdleConnections();
   });
 }

@@ -27,6 +27,9 @@ export function catalogRoutes(config: Config, catalog: CatalogCache): Router {
           geometryKind: meta?.geometryKind ?? null,
           fields: meta?.fields ?? {},
           attribution: layer.attribution,
+          // The node the layer is published on; mirrors use it to never copy a layer back to its origin.
+          origin: layer.origin ?? config.node.id,
+          style: layer.style,
           tilejson: `${url}/tiles/${layer.id}.json`,
         };
       }),

@@ -1,42 +1,28 @@
 import { Router, type Request } from 'express';
-import { eventBody, type ChangeFeed } from '../../events/change-feed.js';
+import type { ChangeFeed } from '../../events/change-feed.js';
+import { eventBody } from '../../events/change-feed.js';
+import { SseHub, type SseHubOptions } from '../../events/sse-hub.js';
 import type { ChangeEvent } from '../../store/tile-store.js';
 import { HttpError } from '../http-error.js';
+import type { Metrics } from '../metrics.js';
 
-const HEARTBEAT_MS = 15_000;
+/** The most events one /changes answer holds; pollers page with `since`. */
+const CHANGES_PAGE = 1000;
 
 /** GET /events (Server-Sent Events) and GET /changes (JSON, for pollers). */
-export function eventRoutes(feed: ChangeFeed): Router {
+export function eventRoutes(feed: ChangeFeed, metrics?: Metrics | null, options: SseHubOptions = {}): Router {
   const router = Router();
+  const hub = new SseHub(feed, options);
+  metrics?.gauge('plantiles_sse_clients', 'Connected /events clients', () => hub.size);
   router.get('/changes', (req, res) => {
     const since = parseSeq(req.query.since, 'since') ?? 0;
-    const events = feed.since(since);
+    const events = feed.since(since, CHANGES_PAGE);
     const last = events.length ? (events[events.length - 1] as ChangeEvent).seq : Math.max(since, feed.last);
     res.setHeader('Cache-Control', 'no-store');
     res.json({ events: events.map(eventBody), last });
   });
   router.get('/events', (req, res) => {
-    const since = lastEventId(req);
-    res.writeHead(200, {
-      'Content-Type': 'text/event-stream; charset=utf-8',
-      'Cache-Control': 'no-store',
-      Connection: 'keep-alive',
-      'X-Accel-Buffering': 'no',
-    });
-    res.write('retry: 2000\n\n');
-    let sent = since ?? feed.last;
-    const send = (e: ChangeEvent): void => {
-      if (e.seq <= sent) return;
-      sent = e.seq;
-      res.write(`id: ${e.seq}\nevent: publish\ndata: ${JSON.stringify(eventBody(e))}\n\n`);
-    };
-    const unsubscribe = feed.subscribe(send);
-    if (since !== null) for (const e of feed.since(since)) send(e);
-    const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), HEARTBEAT_MS);
-    req.on('close', () => {
-      clearInterval(heartbeat);
-      unsubscribe();
-    });
+    hub.attach(req, res, lastEventId(req));
   });
   return router;
 }

@@ -1,12 +1,20 @@
-import { gunzipSync } from 'node:zlib';
-import { Router, type Request, type Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Router, type Response } from 'express';
 import { TileCoordError } from '../../domain/tile-coord.js';
-import { parseTilePath, TilePathError, type TilePath } from '../../domain/tile-path.js';
-import type { CatalogCache, Resolution } from '../../store/catalog-cache.js';
+import { parseTilePath, TilePathError, type LayerSpec, type TilePath } from '../../domain/tile-path.js';
+import type { CatalogCache } from '../../store/catalog-cache.js';
 import type { TileStore } from '../../store/tile-store.js';
 import { baseUrlOf } from '../base-url.js';
+import { buildCompositeTileJson } from '../composite.js';
+import { setCorsHeaders } from '../cors.js';
 import { HttpError } from '../http-error.js';
+import type { Metrics } from '../metrics.js';
+import { TileCache } from '../tile-cache.js';
+import { IMMUTABLE } from '../tile-response.js';
+import { TileService, type Resolved } from '../tile-service.js';
 import { buildTileJson } from '../tilejson.js';
+
+export { acceptsGzip, matchesEtag } from '../tile-response.js';
 
 /** What the tile routes need. */
 export interface TileRouteDeps {
@@ -16,32 +24,100 @@ export interface TileRouteDeps {
   trustProxy: boolean;
   /** max-age of current tiles and TileJSON, seconds. */
   currentMaxAge: number;
+  /** The hot-tile cache; shared with the fast path when one is given. */
+  cache?: TileCache;
+  metrics?: Metrics | null;
 }
 
-const IMMUTABLE = 'public, max-age=31536000, immutable';
-const MVT_TYPE = 'application/vnd.mapbox-vector-tile';
+/** The diff from this tag lists every tile of the target: what a mirror with nothing copies. */
+export const EMPTY_VERSION = '0.0.0';
 
-/** GET /tiles/…: TileJSON, tiles and diffs, current and versioned. */
-export function tileRoutes(deps: TileRouteDeps): Router {
+/** The tile service behind a set of deps (one per app, so the router and the fast path share a cache). */
+export function tileServiceFor(deps: TileRouteDeps): TileService {
+  return new TileService({
+    store: deps.store, catalog: deps.catalog, cache: deps.cache ?? new TileCache(), metrics: deps.metrics ?? null, currentMaxAge: deps.currentMaxAge,
+  });
+}
+
+/** GET /tiles/…: TileJSON, tiles, composites and diffs, current and versioned; every error as an HttpError. */
+export function tileRoutes(deps: TileRouteDeps, service = tileServiceFor(deps)): Router {
   const router = Router();
-  router.get(/^\/tiles\/(.+)$/, (req, res) => {
+  router.get(/^\/tiles\/(.+)$/, async (req, res) => {
     const parsed = parseRequestPath(req.path.slice('/tiles/'.length));
-    const resolved = resolveOrThrow(deps.catalog, parsed.layer, parsed.version);
-    const cacheControl = resolved.current && parsed.version === null ? `public, max-age=${deps.currentMaxAge}` : IMMUTABLE;
-    res.setHeader('X-Tile-Version', resolved.version.version);
-    if (parsed.kind === 'tilejson') {
-      res.setHeader('Cache-Control', cacheControl);
-      res.json(buildTileJson(baseUrlOf(req, deps.publicUrl, deps.trustProxy), resolved.layer, resolved.version));
-    } else if (parsed.kind === 'tile') {
-      sendTile(req, res, deps, resolved, parsed, cacheControl);
-    } else {
-      sendDiff(res, deps, resolved, parsed.from);
+    switch (parsed.kind) {
+      case 'tilejson': {
+        const r = resolveOrThrow(deps.catalog, parsed);
+        res.setHeader('X-Tile-Version', r.version.version);
+        res.setHeader('Cache-Control', parsed.version === null ? service.currentCacheControl : IMMUTABLE);
+        res.json(buildTileJson(baseUrlOf(req, deps.publicUrl, deps.trustProxy), r.layer, r.version));
+        return;
+      }
+      case 'tile': {
+        const r = resolveOrThrow(deps.catalog, parsed);
+        assertZoom([r], parsed.coord.z);
+        service.serveTile(req, res, r, parsed.coord, parsed.version !== null);
+        return;
+      }
+      case 'composite-tilejson': {
+        const parts = parsed.layers.map((l) => resolveOrThrow(deps.catalog, l));
+        res.setHeader('Cache-Control', parsed.layers.every((l) => l.version !== null) ? IMMUTABLE : service.currentCacheControl);
+        res.json(buildCompositeTileJson(baseUrlOf(req, deps.publicUrl, deps.trustProxy), parts));
+        return;
+      }
+      case 'composite-tile': {
+        const parts = parsed.layers.map((l) => resolveOrThrow(deps.catalog, l));
+        assertZoom(parts, parsed.coord.z);
+        service.serveComposite(req, res, parts, parsed.coord, parsed.layers.every((l) => l.version !== null));
+        return;
+      }
+      case 'diff':
+        await sendDiff(res, deps, resolveOrThrow(deps.catalog, parsed), parsed.from);
     }
   });
   return router;
 }
 
-type Resolved = Extract<Resolution, { kind: 'ok' }>;
+/**
+ * The hot path: a GET of a tile (or composite tile) that resolves cleanly is
+ * answered here, before any router or middleware. Anything else — other routes,
+ * and every error case — returns false and goes to the Express app, which
+ * answers it with the same code plus its error mapping.
+ */
+export function fastTileHandler(service: TileService, cors: boolean): (req: IncomingMessage, res: ServerResponse) => boolean {
+  const catalog = service.deps.catalog;
+  return (req, res) => {
+    const url = req.url;
+    if (url === undefined || !url.startsWith('/tiles/') || (req.method !== 'GET' && req.method !== 'HEAD')) return false;
+    let parsed: TilePath;
+    try {
+      const q = url.indexOf('?');
+      const rest = url.slice(7, q < 0 ? url.length : q);
+      parsed = parseTilePath(rest.includes('%') ? decodeURIComponent(rest) : rest);
+    } catch {
+      return false;
+    }
+    if (parsed.kind === 'tile') {
+      const r = catalog.resolve(parsed.layer, parsed.version);
+      if (r.kind !== 'ok' || !TileService.inRange(r, parsed.coord.z)) return false;
+      if (cors) setCorsHeaders(res);
+      service.serveTile(req, res, r, parsed.coord, parsed.version !== null);
+      return true;
+    }
+    if (parsed.kind === 'composite-tile') {
+      const parts: Resolved[] = [];
+      for (const l of parsed.layers) {
+        const r = catalog.resolve(l.layer, l.version);
+        if (r.kind !== 'ok') return false;
+        parts.push(r);
+      }
+      if (!parts.some((p) => TileService.inRange(p, parsed.coord.z))) return false;
+      if (cors) setCorsHeaders(res);
+      service.serveComposite(req, res, parts, parsed.coord, parsed.layers.every((l) => l.version !== null));
+      return true;
+    }
+    return false;
+  };
+}
 
 function parseRequestPath(rest: string): TilePath {
   try {
@@ -54,7 +130,8 @@ function parseRequestPath(rest: string): TilePath {
   }
 }
 
-function resolveOrThrow(catalog: CatalogCache, layer: string, version: string | null): Resolved {
+function resolveOrThrow(catalog: CatalogCache, spec: LayerSpec): Resolved {
+  const { layer, version } = spec;
   const r = catalog.resolve(layer, version);
   switch (r.kind) {
     case 'ok': return r;
@@ -64,69 +141,41 @@ function resolveOrThrow(catalog: CatalogCache, layer: string, version: string | 
   }
 }
 
-function sendTile(req: Request, res: Response, deps: TileRouteDeps, r: Resolved, p: Extract<TilePath, { kind: 'tile' }>, cacheControl: string): void {
-  const { z, x, y } = p.coord;
-  const meta = r.version.meta;
-  if (z < meta.minzoom || z > meta.maxzoom) {
-    throw new HttpError(404, `zoom ${z} is outside the zoom range ${meta.minzoom}–${meta.maxzoom} of "${r.layer.id}"`);
-  }
-  res.setHeader('Cache-Control', cacheControl);
-  const tile = deps.store.getTile(r.version.vid, z, x, y);
-  if (!tile) {
-    res.status(204).end();
-    return;
-  }
-  const gzip = acceptsGzip(req.get('accept-encoding'));
-  const etag = gzip ? `"${tile.hash}.gz"` : `"${tile.hash}"`;
-  res.setHeader('Vary', 'Accept-Encoding');
-  res.setHeader('ETag', etag);
-  if (matchesEtag(req.get('if-none-match'), etag)) {
-    res.status(304).end();
-    return;
-  }
-  res.setHeader('Content-Type', MVT_TYPE);
-  if (gzip) {
-    res.setHeader('Content-Encoding', 'gzip');
-    res.end(tile.gz);
-  } else {
-    res.end(gunzipSync(tile.gz));
-  }
+function assertZoom(parts: readonly Resolved[], z: number): void {
+  if (parts.some((p) => TileService.inRange(p, z))) return;
+  const ranges = parts.map((p) => `${p.version.meta.minzoom}–${p.version.meta.maxzoom} of "${p.layer.id}"`).join(', ');
+  throw new HttpError(404, `zoom ${z} is outside the zoom range ${ranges}`);
 }
 
-function sendDiff(res: Response, deps: TileRouteDeps, to: Resolved, fromTag: string): void {
-  const from = resolveOrThrow(deps.catalog, to.layer.id, fromTag);
+/** Streams the diff as NDJSON, a store page at a time, waiting for the socket to drain so memory stays flat. */
+async function sendDiff(res: Response, deps: TileRouteDeps, to: Resolved, fromTag: string): Promise<void> {
+  const fromVid = fromTag === EMPTY_VERSION ? null : resolveOrThrow(deps.catalog, { layer: to.layer.id, version: fromTag }).version.vid;
+  res.setHeader('X-Tile-Version', to.version.version);
   res.setHeader('Content-Type', 'application/x-ndjson');
   res.setHeader('Cache-Control', IMMUTABLE);
+  let closed = false;
+  res.once('close', () => { closed = true; });
   let chunk = '';
-  for (const entry of deps.store.diff(from.version.vid, to.version.vid)) {
+  for (const entry of deps.store.diff(fromVid, to.version.vid)) {
     chunk += JSON.stringify(entry) + '\n';
-    if (chunk.length > 65536) {
-      res.write(chunk);
-      chunk = '';
-    }
+    if (chunk.length < 65536) continue;
+    const flushed = res.write(chunk);
+    chunk = '';
+    if (!flushed && !closed) await drained(res);
+    if (closed) return;
   }
   res.end(chunk);
 }
 
-/** True when Accept-Encoding admits gzip (an explicit q=0 refuses it). */
-export function acceptsGzip(header: string | undefined): boolean {
-  if (!header) return false;
-  let star: boolean | undefined;
-  for (const part of header.split(',')) {
-    const [name, ...params] = part.trim().toLowerCase().split(';');
-    const q = params.map((s) => s.trim()).find((s) => s.startsWith('q='));
-    const ok = q === undefined || Number(q.slice(2)) > 0;
-    if (name === 'gzip' || name === 'x-gzip') return ok;
-    if (name === '*') star = ok;
-  }
-  return star ?? false;
-}
-
-/** If-None-Match: any listed tag (weak or strong) equal to ours, or "*". */
-export function matchesEtag(header: string | undefined, etag: string): boolean {
-  if (!header) return false;
-  return header.split(',').some((t) => {
-    const tag = t.trim();
-    return tag === '*' || tag === etag || tag === `W/${etag}`;
+/** Resolves once the response can take more data, or has closed. */
+function drained(res: Response): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
   });
 }

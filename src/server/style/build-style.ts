@@ -37,6 +37,7 @@ export interface StyleLayerSpec {
   source?: string;
   'source-layer'?: string;
   metadata?: Record<string, string>;
+  filter?: ExpressionValue;
   layout?: Record<string, ExpressionValue>;
   paint: Record<string, ExpressionValue>;
 }
@@ -142,6 +143,8 @@ function fillLayer(layer: PublishedLayer): StyleLayerSpec {
     type: 'fill',
     ...base,
     metadata: style.colorBy === undefined ? base.metadata : { ...base.metadata, 'plantiles:colorBy': style.colorBy },
+    // A layer may mix polygons and lines (protection lines); MapLibre would fill a line as a ring.
+    filter: ['==', ['geometry-type'], 'Polygon'],
     paint: { 'fill-color': color, 'fill-opacity': clamp(style.fillOpacity, 0, 1) },
   };
 }

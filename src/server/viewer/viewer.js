@@ -174,17 +174,48 @@ function featuresAt(point) {
   return layers.length === 0 ? [] : api.map.queryRenderedFeatures(point, { layers });
 }
 
+/** Id of the style layer outlining the clicked feature. */
+const SELECTED_LAYER = 'plantiles-selected';
+/** Outline colour of the clicked feature: a cyan no layer style or land-use class uses. */
+const SELECTED_COLOR = '#00b7ff';
+
+/**
+ * Outline `feature` (matched by its MVT id, stable across versions) above every layer;
+ * null clears it. The outline carries its layer's metadata, so toggling, version swaps and
+ * re-installs of that layer take it along.
+ */
+function highlight(feature) {
+  const map = api.map;
+  if (map.getLayer(SELECTED_LAYER)) map.removeLayer(SELECTED_LAYER);
+  if (!feature || feature.id === undefined || !feature.sourceLayer) return;
+  map.addLayer({
+    id: SELECTED_LAYER,
+    type: 'line',
+    source: feature.source,
+    'source-layer': feature.sourceLayer,
+    metadata: { [LAYER_KEY]: feature.layer?.metadata?.[LAYER_KEY] ?? feature.source },
+    filter: ['==', ['id'], feature.id],
+    paint: { 'line-color': SELECTED_COLOR, 'line-width': 3 },
+  });
+}
+
+function clearSelection() {
+  api.selected = null;
+  highlight(null);
+  renderAttributes('', null);
+}
+
 function onClick(e) {
-  const top = featuresAt(e.point)[0];
+  const top = featuresAt(e.point).find((f) => f.layer?.id !== SELECTED_LAYER) ?? null;
   if (!top) {
-    api.selected = null;
-    renderAttributes('', null);
+    clearSelection();
     return;
   }
   const id = top.layer?.metadata?.[LAYER_KEY] ?? top.source;
   const title = catalogLayer(id)?.title ?? top.layer?.metadata?.[TITLE_KEY] ?? id;
   api.selected = { layer: id, version: state.shown[id], id: top.id, properties: { ...top.properties } };
   renderAttributes(`${title} · ${id} @ ${state.shown[id] ?? '?'}`, top);
+  highlight(top);
 }
 
 let pendingMove = null;
@@ -235,7 +266,7 @@ async function main() {
   const map = createMap(unionBounds(state.catalog?.layers ?? []));
   api.map = map;
   const styleLoaded = new Promise((resolve) => map.once('load', resolve));
-  $('attributes-close').addEventListener('click', () => renderAttributes('', null));
+  $('attributes-close').addEventListener('click', clearSelection);
   followEvents(styleLoaded);
   await styleLoaded;
   renderLayers();

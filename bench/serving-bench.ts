@@ -1,0 +1,171 @@
+import { mkdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { installTileserver, tileserverArgs } from './peers/tileserver-gl.js';
+import type { BenchContext, BenchSection } from './section.js';
+import {
+  pickTiles, PUBLISH_NICE, publishInBackground, PUBLISHED_LAYER, runCli, SERVED_LAYER, tileStats, writeServingConfig, writeStaticTiles, type Xyz,
+} from './serving-data.js';
+import { proxyConf, startNginx, staticConf } from './serving-nginx.js';
+import { freePort, startProcess, waitForHttp, type BenchProcess } from './serving-procs.js';
+import { runWrk, writeWrkScript, type WrkOptions, type WrkResult } from './serving-wrk.js';
+
+const ZOOMS = [12, 14];
+const TILE_COUNT = 4000;
+const LOAD: WrkOptions = { seconds: Number(process.env.BENCH_SERVING_SECONDS ?? 10), connections: 64, threads: 2 };
+const WARMUP: WrkOptions = { seconds: 3, connections: 64, threads: 2 };
+
+/** One server under test: how its tile URLs look and where it listens. */
+interface Target {
+  key: string;
+  label: string;
+  base: string;
+  path: (t: Xyz) => string;
+}
+
+interface Row extends WrkResult { key: string; label: string }
+
+/** `npm run bench -- serving`: plantiles against a bare Node server, tileserver-gl-light and nginx, on the same tiles. */
+export const servingBench: BenchSection = { name: 'serving', run: runServingBench };
+
+async function runServingBench(ctx: BenchContext): Promise<string> {
+  const parcels = await ctx.parcels();
+  const dir = path.join(ctx.workDir, 'serving');
+  mkdirSync(dir, { recursive: true });
+  const config = writeServingConfig(dir, parcels.file);
+  ctx.log(`serving: publishing ${SERVED_LAYER} (${parcels.features} parcels, z0–z14)`);
+  const publishSeconds = runCli(config, ['publish', SERVED_LAYER]);
+  const mbtiles = path.join(dir, `${SERVED_LAYER}.mbtiles`);
+  const exportSeconds = runCli(config, ['export', SERVED_LAYER, mbtiles]);
+  const pmtilesSeconds = runCli(config, ['export', SERVED_LAYER, path.join(dir, `${SERVED_LAYER}.pmtiles`)]);
+  const tiles = pickTiles(mbtiles, ZOOMS, TILE_COUNT);
+  const staticCount = writeStaticTiles(mbtiles, path.join(dir, 'static', SERVED_LAYER));
+  const processes: BenchProcess[] = [];
+  const rows: Row[] = [];
+  const notes: string[] = [];
+  try {
+    const targets = await startTargets(ctx, dir, config, mbtiles, tiles[0] as Xyz, processes, notes);
+    await checkSameTiles(targets, tiles[0] as Xyz);
+    for (const t of targets) {
+      ctx.log(`serving: load on ${t.label}`);
+      rows.push(await measure(dir, t, tiles));
+    }
+    ctx.log(`serving: publishing ${PUBLISHED_LAYER} in another process while measuring`);
+    const publish = publishInBackground(config, PUBLISHED_LAYER, path.join(dir, 'publish-next.log'));
+    await publish.started;
+    for (const key of ['a', 'e']) {
+      const t = targets.find((x) => x.key === key);
+      if (t) rows.push({ ...(await measure(dir, t, tiles)), key: `${key}+publish`, label: `${t.label}, while publishing` });
+    }
+    const finished = await Promise.race([publish.done.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 100))]);
+    notes.push(finished
+      ? 'The background publish finished before the last run ended; the "while publishing" rows overlap it only in part.'
+      : `The background publish of ${PUBLISHED_LAYER} (${parcels.features} parcels, a separate \`plantiles publish\` process at nice ${PUBLISH_NICE}) was still running when the last "while publishing" run ended.`);
+    publish.stop();
+    await publish.done;
+  } finally {
+    for (const p of processes.reverse()) await p.stop();
+  }
+  return render({ parcels: parcels.features, publishSeconds, exportSeconds, pmtilesSeconds, mbtiles, staticCount, tiles, rows, notes });
+}
+
+/** Starts every server, each on its own loopback port; peers that cannot run are left out with a note. */
+async function startTargets(ctx: BenchContext, dir: string, config: string, mbtiles: string, first: Xyz, procs: BenchProcess[], notes: string[]): Promise<Target[]> {
+  const [pa, pa2, pb, pc, pd, pe] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort()]) as [number, number, number, number, number, number];
+  const plantiles = (port: number, name: string): BenchProcess =>
+    startProcess(name, process.execPath, ['dist/src/cli/main.js', '--config', config, 'serve'], path.join(dir, `${name}.log`), { ...process.env, PORT: String(port) });
+  procs.push(plantiles(pa, 'plantiles-a'), plantiles(pa2, 'plantiles-b'));
+  procs.push(startProcess('bare', process.execPath, ['dist/bench/peers/bare-server.js', mbtiles, String(pb)], path.join(dir, 'bare.log')));
+  procs.push(startNginx('nginx-static', path.join(dir, 'nginx-static'), staticConf(path.join(dir, 'nginx-static'), pd, path.join(dir, 'static'))));
+  procs.push(startNginx('nginx-proxy', path.join(dir, 'nginx-proxy'), proxyConf(path.join(dir, 'nginx-proxy'), pe, [pa, pa2])));
+  const versioned = (t: Xyz): string => `/tiles/${SERVED_LAYER}@1.0.0/${t.z}/${t.x}/${t.y}.mvt`;
+  const targets: Target[] = [
+    { key: 'a', label: '(a) plantiles, 1 process', base: `http://127.0.0.1:${pa}`, path: versioned },
+    { key: 'b', label: '(b) bare Node http + one better-sqlite3 statement', base: `http://127.0.0.1:${pb}`, path: (t) => `/${t.z}/${t.x}/${t.y}.mvt` },
+  ];
+  const tileserver = installTileserver(ctx.log);
+  if ('main' in tileserver) {
+    procs.push(startProcess('tileserver-gl-light', process.execPath, tileserverArgs(tileserver.main, mbtiles, SERVED_LAYER, pc, path.join(dir, 'tileserver')), path.join(dir, 'tileserver.log')));
+    targets.push({ key: 'c', label: '(c) tileserver-gl-light 5.6.0', base: `http://127.0.0.1:${pc}`, path: (t) => `/data/${SERVED_LAYER}/${t.z}/${t.x}/${t.y}.pbf` });
+  } else {
+    notes.push(`(c) tileserver-gl-light skipped: ${tileserver.skipped}`);
+  }
+  targets.push(
+    { key: 'd', label: '(d) nginx, static files', base: `http://127.0.0.1:${pd}`, path: (t) => `/${SERVED_LAYER}/${t.z}/${t.x}/${t.y}.mvt` },
+    { key: 'e', label: '(e) nginx proxy_cache (docs/deploy) → 2 plantiles, warm', base: `http://127.0.0.1:${pe}`, path: versioned },
+  );
+  await Promise.all([
+    waitForHttp('plantiles-a', `http://127.0.0.1:${pa}/healthz`), waitForHttp('plantiles-b', `http://127.0.0.1:${pa2}/healthz`),
+    ...targets.map((t) => waitForHttp(t.label, t.base + t.path(first), 200, 120_000)),
+  ]);
+  return targets;
+}
+
+/** Every server must answer the same tile with the same MVT bytes (after gzip), or the comparison means nothing. */
+async function checkSameTiles(targets: readonly Target[], tile: Xyz): Promise<void> {
+  let reference: Buffer | null = null;
+  for (const t of targets) {
+    const res = await fetch(t.base + t.path(tile), { headers: { 'accept-encoding': 'gzip' } });
+    const body = Buffer.from(await res.arrayBuffer());
+    const plain = body[0] === 0x1f && body[1] === 0x8b ? gunzipSync(body) : body;
+    if (res.status !== 200) throw new Error(`${t.label}: ${t.path(tile)} answered ${res.status}`);
+    reference ??= plain;
+    if (!plain.equals(reference)) throw new Error(`${t.label} serves different bytes for ${t.path(tile)}`);
+  }
+}
+
+/** Warm-up, then the measured run, over the same fixed list of tiles. */
+async function measure(dir: string, t: Target, tiles: readonly Xyz[]): Promise<Row> {
+  const script = path.join(dir, `wrk-${t.key}.lua`);
+  writeWrkScript(script, tiles.map(t.path));
+  await runWrk(t.base, script, WARMUP);
+  const r = await runWrk(t.base, script, LOAD);
+  if (r.errors) throw new Error(`${t.label}: ${r.errors} failed requests under load`);
+  return { ...r, key: t.key, label: t.label };
+}
+
+interface Report {
+  parcels: number; publishSeconds: number; exportSeconds: number; pmtilesSeconds: number; mbtiles: string;
+  staticCount: number; tiles: readonly Xyz[]; rows: readonly Row[]; notes: readonly string[];
+}
+
+function render(r: Report): string {
+  const row = (key: string): Row | undefined => r.rows.find((x) => x.key === key);
+  const f = (n: number, d = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+  const stats = tileStats(r.mbtiles, ZOOMS);
+  const lines = [
+    '## Serving',
+    '',
+    `${f(r.parcels)} synthetic parcels published as one layer at z0–z14 in ${f(r.publishSeconds, 1)} s, exported to MBTiles in ${f(r.exportSeconds, 1)} s`,
+    `(${f(statSync(r.mbtiles).size / 2 ** 20, 1)} MiB, ${f(r.staticCount)} tiles) and to PMTiles in ${f(r.pmtilesSeconds, 1)} s. Every server serves those tiles:`,
+    `plantiles from its store, the bare server and tileserver-gl-light from the MBTiles file, nginx from the tiles written out as files.`,
+    `Load: \`wrk -t${LOAD.threads} -c${LOAD.connections} -d${LOAD.seconds}s\` (after a ${WARMUP.seconds} s warm-up) in a separate process on the same machine,`,
+    `over a fixed seeded random list of ${f(r.tiles.length)} existing z12 and z14 tiles (of ${f(stats.tiles)}; mean ${f(stats.meanBytes / 1024, 1)} KiB gzip), \`Accept-Encoding: gzip\`.`,
+    '',
+    '| server | req/s | p50 ms | p99 ms | MiB/s |',
+    '| --- | ---: | ---: | ---: | ---: |',
+    ...r.rows.map((x) => `| ${x.label} | ${f(x.rps)} | ${f(x.p50ms, 2)} | ${f(x.p99ms, 2)} | ${f(x.megabytesPerSecond, 1)} |`),
+    '',
+    '| figure | measured | target |',
+    '| --- | ---: | --- |',
+  ];
+  const ratio = (label: string, a: string, b: string, target: number): void => {
+    const x = row(a);
+    const y = row(b);
+    if (x && y) lines.push(`| ${label} | ${f(x.rps / y.rps, 2)}× | ≥ ${target}× ${x.rps / y.rps >= target ? '(met)' : '(**missed**)'} |`);
+  };
+  const p99 = (label: string, a: string): void => {
+    const x = row(a);
+    if (x) lines.push(`| ${label} | ${f(x.p99ms, 2)} ms | ≤ 25 ms ${x.p99ms <= 25 ? '(met)' : '(**missed**)'} |`);
+  };
+  ratio('(a) / (b): plantiles vs bare Node', 'a', 'b', 0.8);
+  ratio('(a) / (c): plantiles vs tileserver-gl-light', 'a', 'c', 5);
+  p99('(a) p99', 'a');
+  ratio('(e) / (d): nginx cache over plantiles vs nginx static', 'e', 'd', 0.8);
+  ratio('(a) while publishing / (b)', 'a+publish', 'b', 0.8);
+  ratio('(a) while publishing / (c)', 'a+publish', 'c', 5);
+  p99('(a) while publishing, p99', 'a+publish');
+  ratio('(e) while publishing / (d)', 'e+publish', 'd', 0.8);
+  if (r.notes.length) lines.push('', ...r.notes.map((n) => `- ${n}`));
+  return lines.join('\n') + '\n';
+}

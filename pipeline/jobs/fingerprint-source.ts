@@ -1,0 +1,74 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { SourceFileStat, SourceFingerprint } from '../../src/store/sqlite-sources.js';
+import { PipelineError } from '../pipeline-error.js';
+
+/** The files of a shapefile that change what a publish reads. */
+const SHAPEFILE_PARTS = ['.shp', '.shx', '.dbf', '.prj', '.cpg'];
+
+/** Every file a source consists of: a shapefile's parts, or the one file. */
+export function sourceFiles(source: string): string[] {
+  const ext = path.extname(source);
+  if (ext.toLowerCase() !== '.shp') return [source];
+  const stem = source.slice(0, -ext.length);
+  const files: string[] = [];
+  for (const part of SHAPEFILE_PARTS) {
+    const found = [stem + part, stem + part.toUpperCase()].find((f) => existsSync(f));
+    if (found) files.push(found);
+  }
+  return files.length ? files : [source];
+}
+
+/** Sizes and mtimes of a source's files: the cheap hint checked before hashing. */
+export async function statSource(source: string): Promise<SourceFileStat[]> {
+  const out: SourceFileStat[] = [];
+  for (const file of sourceFiles(source)) {
+    try {
+      const s = await stat(file);
+      out.push({ name: path.basename(file), size: s.size, mtimeMs: Math.trunc(s.mtimeMs) });
+    } catch {
+      throw new PipelineError({ file: path.basename(file) }, 'source file not found');
+    }
+  }
+  return out;
+}
+
+/** statSource without waiting: for the request path, where a few stat calls cost microseconds. Null when a file is missing. */
+export function statSourceSync(source: string): SourceFileStat[] | null {
+  try {
+    return sourceFiles(source).map((file) => {
+      const s = statSync(file);
+      return { name: path.basename(file), size: s.size, mtimeMs: Math.trunc(s.mtimeMs) };
+    });
+  } catch {
+    return null;
+  }
+}
+
+/** Stats and content hash of a source; stats are taken first, so a change during hashing shows up next time. */
+export async function fingerprintSource(source: string): Promise<SourceFingerprint> {
+  const files = await statSource(source);
+  const hash = createHash('sha256');
+  for (const file of sourceFiles(source)) {
+    hash.update(`${path.basename(file).toLowerCase()}\0`);
+    await new Promise<void>((resolve, reject) => {
+      createReadStream(file)
+        .on('data', (chunk) => hash.update(chunk))
+        .on('end', resolve)
+        .on('error', reject);
+    });
+    hash.update('\0');
+  }
+  return { source, files, hash: hash.digest('hex') };
+}
+
+/** True when two stat lists describe the same files with the same sizes and mtimes. */
+export function sameStats(a: readonly SourceFileStat[], b: readonly SourceFileStat[]): boolean {
+  if (a.length !== b.length) return false;
+  return a.every((f, i) => {
+    const g = b[i];
+    return g !== undefined && f.name === g.name && f.size === g.size && f.mtimeMs === g.mtimeMs;
+  });
+}

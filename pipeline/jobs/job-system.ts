@@ -1,0 +1,223 @@
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import type Database from 'better-sqlite3';
+import type { Logger } from 'pino';
+import type { Config } from '../../src/config/load-config.js';
+import {
+  JobsError, type EnqueueResult, type Job, type JobFilter, type Jobs, type SourceRevision, type UploadRequest,
+} from '../../src/jobs/jobs.js';
+import type { SqliteAudit } from '../../src/store/sqlite-audit.js';
+import { INTERRUPTED, SqliteJobs } from '../../src/store/sqlite-jobs.js';
+import { SqliteSources } from '../../src/store/sqlite-sources.js';
+import type { PublishProgress } from '../publish/publish-layer.js';
+import { sameStats, statSourceSync } from './fingerprint-source.js';
+import { JobRunner } from './job-runner.js';
+import { receiveUpload, uploadFileName } from './receive-upload.js';
+import { scanSources, type ChangedSource } from './scan-sources.js';
+import { assertSchedule, startScheduler, type Scheduler } from './scheduler.js';
+import { WorkerPool } from './worker-pool.js';
+
+/** What the job system is built from. */
+export interface JobSystemDeps {
+  config: Config;
+  /** The store's connection (main thread); workers open their own. */
+  db: Database.Database;
+  audit: SqliteAudit;
+  logger: Logger;
+  /** Called when a job may have changed a current version (the change feed polls). */
+  onPublished?: () => void;
+}
+
+/** How long a stop waits for running jobs to drop their builds. */
+const STOP_GRACE_MS = 10_000;
+
+/**
+ * The job system behind the admin API and the scheduler: a persisted queue, publish
+ * threads, live progress. Inert until start() (commands other than serve never start it).
+ */
+export class JobSystem implements Jobs {
+  private readonly table: SqliteJobs;
+  private readonly sources: SqliteSources;
+  private readonly emitter = new EventEmitter();
+  private readonly live = new Map<number, PublishProgress>();
+  private pool: WorkerPool | null = null;
+  private runner: JobRunner | null = null;
+  private scheduler: Scheduler | null = null;
+  /** This process's mark on the jobs it runs. */
+  readonly runnerId = randomUUID();
+
+  constructor(private readonly deps: JobSystemDeps) {
+    this.table = new SqliteJobs(deps.db);
+    this.sources = new SqliteSources(deps.db);
+    this.emitter.setMaxListeners(0);
+  }
+
+  enqueuePublish(layer: string, requestedBy: string): EnqueueResult {
+    this.assertConfigured(layer);
+    const result = this.table.enqueuePublish(layer, requestedBy, (running) => this.stillReading(running));
+    if (!result.joined) this.emitJob(result.job.id);
+    this.runner?.kick();
+    return { job: this.withLive(result.job), joined: result.joined };
+  }
+
+  async enqueueUpload(layer: string, upload: UploadRequest): Promise<Job> {
+    this.assertConfigured(layer);
+    const { config } = this.deps;
+    const rev = this.sources.createRevision(layer, upload.kind, upload.name, upload.requestedBy);
+    const dir = path.join(config.storage.dir, rev.dir);
+    const file = uploadFileName(layer, rev.id, upload.kind);
+    try {
+      await mkdir(dir, { recursive: true });
+      const received = await receiveUpload(upload.body, path.join(dir, file), config.admin.maxUploadBytes, layer);
+      const job = this.deps.db.transaction((): Job => {
+        this.sources.markReceived(rev.id, received.bytes, received.sha256, upload.kind === 'geojson' ? path.join(rev.dir, file) : null);
+        return this.table.enqueueUpload(layer, rev.id, upload.requestedBy);
+      }).immediate();
+      this.emitJob(job.id);
+      this.runner?.kick();
+      return job;
+    } catch (err) {
+      this.sources.reject(rev.id, (err as Error).message);
+      await rm(dir, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
+  get(id: number): Job | null {
+    const job = this.table.get(id);
+    return job ? this.withLive(job) : null;
+  }
+
+  list(filter?: JobFilter): Job[] {
+    return this.table.list(filter).map((j) => this.withLive(j));
+  }
+
+  revisions(layer: string): SourceRevision[] {
+    return this.sources.list(layer).map(({ dir: _dir, source: _source, ...rev }) => rev);
+  }
+
+  subscribe(listener: (job: Job) => void): () => void {
+    this.emitter.on('job', listener);
+    return () => this.emitter.off('job', listener);
+  }
+
+  /** Recovers from a crash, starts the publish threads and the runner, and the scan schedule if configured. */
+  async start(): Promise<void> {
+    const { config, logger } = this.deps;
+    if (config.schedule.scan) assertSchedule(config.schedule.scan);
+    await this.recover();
+    this.pool = new WorkerPool(config.schedule.concurrency, config.storage.dir, logger);
+    await this.pool.start();
+    this.runner = new JobRunner({
+      config, jobs: this.table, sources: this.sources, pool: this.pool, runnerId: this.runnerId, logger,
+      events: {
+        changed: (id) => this.emitJob(id),
+        progress: (id, p) => this.onProgress(id, p),
+        finished: (job, published) => {
+          this.live.delete(job.id);
+          if (published) this.deps.onPublished?.();
+        },
+      },
+    });
+    this.runner.kick();
+    if (config.schedule.scan) this.scheduler = startScheduler(config.schedule.scan, () => this.scan(), logger);
+  }
+
+  /** Looks for changed sources and queues their publish; returns what was queued. */
+  async scan(): Promise<ChangedSource[]> {
+    const changed = await scanSources({
+      config: this.deps.config, sources: this.sources, logger: this.deps.logger,
+      hasActiveJob: (layer) => this.table.hasActive(layer),
+    });
+    for (const c of changed) {
+      const { job, joined } = this.enqueuePublish(c.layer, 'scheduler');
+      this.deps.logger.info({ layer: c.layer, reason: c.reason, job: job.id }, 'source changed; publish queued');
+      this.deps.audit.tryRecord({ actor: 'scheduler', action: 'publish', layer: c.layer, status: 0, result: `${joined ? 'joined' : 'queued'} job ${job.id} (${c.reason})`, detail: { job: job.id }, remote: null });
+    }
+    return changed;
+  }
+
+  /** Stops the schedule and the runner; running jobs are cancelled (their builds dropped) and marked interrupted. */
+  async stop(): Promise<void> {
+    this.scheduler?.stop();
+    this.scheduler = null;
+    this.runner?.stop();
+    await this.pool?.stop(STOP_GRACE_MS);
+    const deadline = Date.now() + 2000;
+    while ((this.runner?.active.size ?? 0) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    this.pool = null;
+    this.runner = null;
+  }
+
+  /** Synchronous last resort when the process closes without stop(): ends the threads. */
+  close(): void {
+    this.scheduler?.stop();
+    this.runner?.stop();
+    void this.pool?.stop(0);
+  }
+
+  /** A job left running by a dead process failed as interrupted; a half-received upload is discarded. */
+  private async recover(): Promise<void> {
+    const { config, logger } = this.deps;
+    for (const job of this.table.failInterrupted()) {
+      logger.warn({ job: job.id, layer: job.layer }, 'job was interrupted by a restart; marked failed');
+      if (job.kind === 'upload' && job.revision !== null) await this.discardRevision(job.revision, INTERRUPTED, config.storage.dir);
+    }
+    for (const rev of this.sources.unfinished()) await this.discardRevision(rev.id, 'interrupted while receiving', config.storage.dir);
+  }
+
+  private async discardRevision(id: number, reason: string, dataDir: string): Promise<void> {
+    const rev = this.sources.get(id);
+    if (!rev || rev.state === 'active' || rev.state === 'superseded') return;
+    this.sources.reject(id, reason);
+    await rm(path.join(dataDir, rev.dir), { recursive: true, force: true });
+  }
+
+  private onProgress(id: number, p: PublishProgress): void {
+    const before = this.live.get(id);
+    this.live.set(id, p);
+    if (before?.stage !== p.stage) {
+      try {
+        this.table.saveProgress(id, p.progress, p.stage, p.detail);
+      } catch (err) {
+        this.deps.logger.debug({ err, job: id }, 'progress not saved (store busy)');
+      }
+    }
+    this.emitJob(id);
+  }
+
+  /**
+   * True when a running job publishes what a new request would: it has not read its
+   * source yet, or the source still has the sizes and mtimes it had when the job read it.
+   */
+  private stillReading(job: Job): boolean {
+    const read = this.runner?.sourceReadBy(job.id);
+    if (!read) return true;
+    const layer = this.deps.config.layers.find((l) => l.id === job.layer);
+    const active = this.sources.active(job.layer);
+    const source = active?.source ? path.join(this.deps.config.storage.dir, active.source) : layer?.source;
+    if (source !== read.source) return false;
+    const now = statSourceSync(source);
+    return now !== null && sameStats(now, read.files);
+  }
+
+  private emitJob(id: number): void {
+    const job = this.get(id);
+    if (job) this.emitter.emit('job', job);
+  }
+
+  private withLive(job: Job): Job {
+    const p = job.state === 'running' ? this.live.get(job.id) : undefined;
+    return p ? { ...job, progress: round3(p.progress), stage: p.stage, detail: p.detail } : job;
+  }
+
+  private assertConfigured(layer: string): void {
+    if (!this.deps.config.layers.some((l) => l.id === layer)) throw new JobsError('unknown-layer', `layer "${layer}" is not configured on this node`, layer);
+  }
+}
+
+function round3(v: number): number {
+  return Math.round(v * 1000) / 1000;
+}

@@ -1,0 +1,142 @@
+import { rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { LayerConfig } from '../../src/config/schema.js';
+import { SqliteJobs } from '../../src/store/sqlite-jobs.js';
+import { SqliteSources, type SourceFingerprint } from '../../src/store/sqlite-sources.js';
+import type { SqliteStore } from '../../src/store/sqlite-store.js';
+import { unzipSafely, type UnzipLimits } from '../ingest/unzip-safely.js';
+import { PipelineError } from '../pipeline-error.js';
+import { publishLayer, type PublishProgress, type PublishResult } from '../publish/publish-layer.js';
+import { withCommitHook } from './commit-hook.js';
+import { fingerprintSource } from './fingerprint-source.js';
+import type { JobFailure, JobTask, TaskRevision } from './worker-protocol.js';
+
+/** A job stopped on request (the server is shutting down). */
+export class JobCancelledError extends Error {
+  override readonly name = 'JobCancelledError';
+}
+
+/** What a running job can call back. */
+export interface JobContext {
+  store: SqliteStore;
+  report(p: PublishProgress): void;
+  /** Called once the source is fingerprinted, before it is read. */
+  readingSource(fp: SourceFingerprint): void;
+  /** True once the job was asked to stop; checked between batches. */
+  cancelled(): boolean;
+}
+
+/** A failure with the fingerprint of the source it read, when it got that far. */
+class FailedWithSource extends Error {
+  constructor(readonly original: unknown, readonly fingerprint: SourceFingerprint | null) {
+    super((original as Error).message);
+  }
+}
+
+/**
+ * Runs one job in the calling thread: prepares the source (unpacking an upload),
+ * fingerprints it, publishes, and — inside the version's commit transaction —
+ * records the job's outcome, activates the upload and remembers the source.
+ */
+export async function runJob(task: JobTask, ctx: JobContext): Promise<PublishResult> {
+  let fingerprint: SourceFingerprint | null = null;
+  try {
+    const layer = task.revision ? await prepareUpload(task, task.revision, ctx) : task.layer;
+    fingerprint = await fingerprintSource(layer.source);
+    const fp = fingerprint;
+    ctx.readingSource(fp);
+    const jobs = new SqliteJobs(ctx.store.db);
+    const sources = new SqliteSources(ctx.store.db);
+    const store = withCommitHook(ctx.store, ctx.store.db, (result) => {
+      const detail = result.state === 'published' ? `published ${result.version}` : `unchanged at ${result.version}`;
+      jobs.finish(task.jobId, { state: result.state === 'published' ? 'succeeded' : 'unchanged', version: result.version, detail });
+      if (task.revision) sources.activate(task.revision.id);
+      sources.recordPublished(task.layer.id, fp);
+    });
+    return await publishLayer(layer, {
+      store, keepVersions: task.keepVersions, defaultAttribution: task.defaultAttribution, workers: tilingThreads(),
+      onProgress: (p) => {
+        if (ctx.cancelled()) throw new JobCancelledError('the job was stopped');
+        ctx.report(p);
+      },
+    });
+  } catch (err) {
+    throw new FailedWithSource(err, fingerprint);
+  }
+}
+
+/**
+ * Tiling threads of a job: a serving node keeps one core for requests and one for the
+ * job's own thread (which cuts tiles itself when there are no more cores).
+ */
+function tilingThreads(): number {
+  return Math.max(0, os.availableParallelism() - 2);
+}
+
+/** Describes why runJob failed, for the main thread. */
+export function describeFailure(err: unknown, label: string | null): JobFailure {
+  const cause = err instanceof FailedWithSource ? err.original : err;
+  const fingerprint = err instanceof FailedWithSource ? err.fingerprint : null;
+  const code = typeof (cause as { code?: unknown }).code === 'string' ? (cause as { code: string }).code : null;
+  let message = (cause as Error).message ?? String(cause);
+  message = message.split('\n')[0] ?? message;
+  if (label && !message.startsWith(label)) message = `${label}: ${message}`;
+  return {
+    message, code, fingerprint,
+    transient: isTransient(code),
+    cancelled: cause instanceof JobCancelledError,
+  };
+}
+
+/** The named transient errors that are worth a retry: another writer held the store too long. */
+export function isTransient(code: string | null): boolean {
+  return code !== null && /^SQLITE_BUSY/.test(code);
+}
+
+/** Unpacks a zip upload (afresh on a retry) and picks the file to ingest; returns the layer config for the upload. */
+async function prepareUpload(task: JobTask, rev: TaskRevision, ctx: JobContext): Promise<LayerConfig> {
+  if (rev.kind === 'geojson') return uploadLayer(task.layer, rev.file, []);
+  ctx.report({ stage: 'ingest', progress: 0, detail: `unpacking ${rev.label}` });
+  const filesDir = path.join(rev.dir, 'files');
+  await rm(filesDir, { recursive: true, force: true });
+  const unpacked = await unzipSafely(rev.file, filesDir, uploadUnzipLimits(task.maxUploadBytes));
+  const files = unpacked.map((f) => path.join(filesDir, f));
+  const source = pickSource(files, rev.label);
+  new SqliteSources(ctx.store.db).setSource(rev.id, path.relative(task.dataDir, source));
+  return uploadLayer(task.layer, source, files);
+}
+
+/** What an uploaded zip may unpack to: a few times the upload limit, and no bomb-like ratio. */
+export function uploadUnzipLimits(maxUploadBytes: number): UnzipLimits {
+  return { maxEntries: 1000, maxTotalBytes: maxUploadBytes * 4, maxRatio: 200 };
+}
+
+/** The one shapefile (or GeoJSON) of an unpacked zip; macOS metadata folders are not sources. */
+function pickSource(files: string[], label: string): string {
+  const real = files.filter((f) => !f.includes(`${path.sep}__MACOSX${path.sep}`) && !path.basename(f).startsWith('._'));
+  const byExt = (exts: string[]): string[] => real.filter((f) => exts.includes(path.extname(f).toLowerCase()));
+  const shapefiles = byExt(['.shp']);
+  const candidates = shapefiles.length ? shapefiles : byExt(['.geojson', '.json']);
+  if (candidates.length === 1) return candidates[0] as string;
+  if (!candidates.length) throw new PipelineError({ file: label }, 'the zip holds no .shp, .geojson or .json file');
+  const names = candidates.map((f) => path.basename(f)).join(', ');
+  throw new PipelineError({ file: label }, `the zip holds ${candidates.length} sources (${names}); upload one layer per zip`);
+}
+
+/**
+ * The layer's config for an uploaded source. The configured crs and encoding describe
+ * the configured file; an upload that carries its own (.prj, .cpg, a GeoJSON) uses those.
+ */
+function uploadLayer(layer: LayerConfig, source: string, files: string[]): LayerConfig {
+  const ext = path.extname(source).toLowerCase();
+  const stem = source.slice(0, -ext.length).toLowerCase();
+  const has = (part: string): boolean => files.some((f) => f.toLowerCase() === stem + part);
+  const isShp = ext === '.shp';
+  return {
+    ...layer,
+    source,
+    crs: isShp && !has('.prj') ? layer.crs : undefined,
+    encoding: isShp && !has('.cpg') ? layer.encoding : undefined,
+  };
+}

@@ -1,0 +1,47 @@
+import cron from 'node-cron';
+import type { Logger } from 'pino';
+import { ConfigError } from '../../src/config/load-config.js';
+
+/** Throws ConfigError naming schedule.scan when the expression is not one node-cron understands. */
+export function assertSchedule(expression: string): void {
+  if (!cron.validate(expression)) throw new ConfigError(`schedule.scan: "${expression}" is not a valid cron expression`);
+}
+
+/** A running schedule. */
+export interface Scheduler {
+  stop(): void;
+}
+
+/**
+ * Runs `scan` on the node-cron expression `schedule.scan` (5 fields, or 6 with
+ * seconds). A scan still running when the next is due is skipped, not stacked.
+ */
+export function startScheduler(expression: string, scan: () => Promise<unknown>, logger: Logger): Scheduler {
+  assertSchedule(expression);
+  const task = cron.schedule(
+    expression,
+    async () => {
+      try {
+        await scan();
+      } catch (err) {
+        logger.error({ err }, 'source scan failed');
+      }
+    },
+    {
+      name: 'scan-sources',
+      noOverlap: true,
+      logger: {
+        info: (m) => logger.debug(m),
+        warn: (m) => logger.warn(m),
+        error: (m, err) => logger.error({ err: err ?? m }, 'scheduler error'),
+        debug: (m) => logger.debug(m instanceof Error ? m.message : m),
+      },
+    },
+  );
+  logger.info({ schedule: expression }, 'source scan scheduled');
+  return {
+    stop: () => {
+      void task.destroy();
+    },
+  };
+}

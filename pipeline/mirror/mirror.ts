@@ -1,0 +1,267 @@
+import type { Logger } from 'pino';
+import type { MirrorConfig } from '../../src/config/schema.js';
+import type { MirrorStatus } from '../../src/server/routes/mirrors.js';
+import type { TileStore } from '../../src/store/tile-store.js';
+import { backoffDelay, sleep } from './backoff.js';
+import { matchesLayerPatterns } from './layer-patterns.js';
+import { MirrorError } from './mirror-error.js';
+import { MirrorTracker } from './mirror-tracker.js';
+import { readEvents, toUpstreamEvent, type UpstreamEvent } from './read-events.js';
+import type { LayerSyncOutcome } from './sync-layer.js';
+import { syncUpstream } from './sync-upstream.js';
+import { UpstreamClient } from './upstream-client.js';
+
+/** An event stream that stayed open this long was a real connection (ms). */
+const STABLE_STREAM_MS = 5000;
+
+/** Passes retried while a layer is not yet at the version its latest event named. */
+const EXPECTATION_PASSES = 8;
+
+/** What a running mirror works with. */
+export interface MirrorDeps {
+  store: TileStore;
+  /** This node's id (layers originating here are never copied back). */
+  nodeId: string;
+  keepVersions: number;
+  logger: Logger;
+  /** Called after each local switch, so this process's change feed tells downstream nodes at once. */
+  onChanged?: (outcome: LayerSyncOutcome) => void;
+  /** Monotonic clock for lag, ms; injectable for tests. */
+  now?: () => number;
+  random?: () => number;
+}
+
+/**
+ * Follows one upstream: listens to its /events (resuming with Last-Event-ID) or, when
+ * that is unavailable, polls /changes; every (re)connection and every event triggers a
+ * catch-up pass over the upstream's catalog. Passes run one at a time; a failed pass
+ * is retried with backoff and jitter. State changes are logged once, not per retry.
+ */
+export class Mirror {
+  private readonly client: UpstreamClient;
+  private readonly abort = new AbortController();
+  private readonly tracker: MirrorTracker;
+  private readonly now: () => number;
+  private mode: MirrorStatus['mode'] = 'events';
+  private state: MirrorStatus['state'] = 'starting';
+  private lastSeq: number | null = null;
+  private dirty = true;
+  private wake: (() => void) | null = null;
+  private failedPasses = 0;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private tasks: Promise<void>[] = [];
+  private lastLogged: string | null = null;
+  /** Per upstream layer, the version its latest event named, and passes run since. */
+  private readonly expected = new Map<string, { version: string; passes: number }>();
+
+  constructor(readonly config: MirrorConfig, private readonly deps: MirrorDeps) {
+    this.client = new UpstreamClient(config.upstream, { concurrency: config.concurrency });
+    this.now = deps.now ?? (() => performance.now());
+    this.tracker = new MirrorTracker(config, deps.store, this.now);
+  }
+
+  /** Starts listening and syncing in the background. */
+  start(): void {
+    if (this.tasks.length) return;
+    // Both loops catch what they expect; anything else is a bug, logged rather than left unhandled.
+    this.tasks = [this.listen(), this.syncLoop()].map((task) => task.catch((err: unknown) => {
+      this.deps.logger.error({ err, upstream: this.client.baseUrl }, 'mirror: stopped by an unexpected error');
+    }));
+  }
+
+  /** Stops both loops, aborting any transfer (what arrived stays staged). */
+  async stop(): Promise<void> {
+    this.abort.abort();
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.notify();
+    await Promise.allSettled(this.tasks);
+    this.client.close();
+    this.state = 'stopped';
+  }
+
+  /** The mirror as GET /mirrors shows it. */
+  status(): MirrorStatus {
+    return {
+      ...this.tracker.status(),
+      state: this.state, mode: this.mode, lastEventSeq: this.lastSeq,
+      transfer: { ...this.tracker.transfer, bytesReceived: this.client.bytesReceived() },
+    };
+  }
+
+  private get stopped(): boolean {
+    return this.abort.signal.aborted;
+  }
+
+  /** Listens for the upstream's changes; every (re)connection asks for a catch-up pass. */
+  private async listen(): Promise<void> {
+    let attempt = 0;
+    let shortStreams = 0;
+    while (!this.stopped) {
+      const stream = { openedAt: null as number | null };
+      try {
+        if (this.mode === 'events') {
+          await readEvents(this.client, {
+            lastEventId: this.lastSeq, signal: this.abort.signal,
+            onOpen: () => { stream.openedAt = this.now(); this.connected(); },
+            onEvent: (e) => this.onEvent(e),
+          });
+          // The upstream ended the stream (a restart, a proxy's timeout): reconnect, unless it keeps doing so at once.
+          if (stream.openedAt !== null && this.now() - stream.openedAt < STABLE_STREAM_MS && ++shortStreams >= 3) {
+            this.switchToPolling('the event stream keeps closing as soon as it opens');
+          }
+        } else {
+          await this.pollChanges(() => { attempt = 0; });
+        }
+      } catch (err) {
+        if (this.stopped) break;
+        if (this.mode === 'events' && err instanceof MirrorError && err.code === 'bad-response') {
+          this.switchToPolling(err.message);
+          continue;
+        }
+        this.setState('upstream-down', err);
+      }
+      if (stream.openedAt !== null && this.now() - stream.openedAt >= STABLE_STREAM_MS) {
+        attempt = 0;
+        shortStreams = 0;
+      }
+      await sleep(backoffDelay(attempt++, this.config.retryMaxSeconds * 1000, this.deps.random), this.abort.signal);
+    }
+  }
+
+  private switchToPolling(reason: string): void {
+    this.mode = 'polling';
+    this.deps.logger.warn({ upstream: this.client.baseUrl, reason }, 'mirror: no event stream, polling /changes');
+  }
+
+  /** Polls /changes until a request fails (which the caller turns into a backoff). */
+  private async pollChanges(onOk: () => void): Promise<void> {
+    while (!this.stopped) {
+      const since = this.lastSeq ?? 0;
+      const doc = await this.client.getJson(`/changes?since=${since}`, { signal: this.abort.signal }) as { events?: unknown; last?: unknown };
+      const first = this.state !== 'following';
+      onOk();
+      if (first) this.connected();
+      for (const raw of Array.isArray(doc.events) ? doc.events : []) {
+        const e = toUpstreamEvent(raw);
+        if (e) this.onEvent(e);
+      }
+      if (typeof doc.last === 'number' && Number.isSafeInteger(doc.last)) this.lastSeq = Math.max(this.lastSeq ?? 0, doc.last);
+      await sleep(this.config.pollSeconds * 1000, this.abort.signal);
+    }
+  }
+
+  private connected(): void {
+    this.setState('following', null);
+    this.requestPass();
+  }
+
+  private onEvent(e: UpstreamEvent): void {
+    this.lastSeq = Math.max(this.lastSeq ?? 0, e.seq);
+    if (!matchesLayerPatterns(e.layer, this.config.layers)) return;
+    this.tracker.noteUpstreamChange(e.layer);
+    this.expected.set(e.layer, { version: e.version, passes: 0 });
+    this.requestPass();
+  }
+
+  /**
+   * An event can reach us before the upstream's catalog shows it (its /changes reads
+   * the store; its catalog is a cache refreshed a moment later), so a pass is retried
+   * until each layer is at the version its latest event named. Bounded: a later event
+   * may already have moved the layer on, and layers looping back to us are skipped.
+   */
+  private expectationsMet(): boolean {
+    for (const [layer, exp] of this.expected) {
+      const localId = this.config.prefix + layer;
+      const met = this.tracker.versionOf(localId) === exp.version || this.tracker.skips(layer);
+      if (met || ++exp.passes > EXPECTATION_PASSES) this.expected.delete(layer);
+    }
+    return this.expected.size === 0;
+  }
+
+  /** Runs catch-up passes one at a time, whenever one was asked for. */
+  private async syncLoop(): Promise<void> {
+    while (!this.stopped) {
+      if (!this.dirty) await new Promise<void>((resolve) => { this.wake = resolve; });
+      this.wake = null;
+      if (this.stopped) break;
+      this.dirty = false;
+      const ok = (await this.pass()) && this.expectationsMet();
+      if (this.retryTimer) clearTimeout(this.retryTimer);
+      this.retryTimer = null;
+      if (ok) {
+        this.failedPasses = 0;
+        this.lastLogged = null;
+      } else if (!this.stopped) {
+        const delay = backoffDelay(this.failedPasses++, this.config.retryMaxSeconds * 1000, this.deps.random);
+        this.retryTimer = setTimeout(() => this.requestPass(), delay);
+      }
+    }
+  }
+
+  /** One pass; true when every followed layer is now at the upstream's version. */
+  private async pass(): Promise<boolean> {
+    try {
+      const result = await syncUpstream({
+        client: this.client, store: this.deps.store, concurrency: this.config.concurrency,
+        keepVersions: this.deps.keepVersions, signal: this.abort.signal, nodeId: this.deps.nodeId,
+        prefix: this.config.prefix, patterns: this.config.layers,
+        onCatalog: (catalog, selected) => {
+          // The upstream answered: it is not down, whatever the event stream is doing.
+          if (this.state === 'upstream-down') this.setState('following', null);
+          this.tracker.noteCatalog(catalog, selected);
+        },
+        onChanged: (outcome) => this.changed(outcome),
+      });
+      const failed = result.outcomes.filter((o) => o.state === 'failed');
+      // Switches were noted as they happened (changed()); note the rest now.
+      for (const o of result.outcomes) if (o.state === 'failed' || o.state === 'up-to-date') this.tracker.noteOutcome(o);
+      this.tracker.passDone(failed.length ? (failed[0] as { error: string }).error : null, new Date());
+      if (failed.length) this.logError(failed.map((o) => (o as { error: string }).error).join('; '));
+      return failed.length === 0;
+    } catch (err) {
+      if (this.stopped) return true;
+      const message = err instanceof Error ? err.message : String(err);
+      this.tracker.passDone(message, new Date());
+      if (err instanceof MirrorError && err.code === 'unreachable') this.setState('upstream-down', err);
+      else this.logError(message);
+      return false;
+    }
+  }
+
+  private changed(outcome: LayerSyncOutcome): void {
+    this.tracker.noteOutcome(outcome);
+    this.deps.logger.info({ upstream: this.client.baseUrl, ...outcome }, `mirror: ${outcome.layer} is now ${outcome.state === 'failed' ? '?' : outcome.version}`);
+    this.deps.onChanged?.(outcome);
+  }
+
+  private requestPass(): void {
+    this.dirty = true;
+    this.notify();
+  }
+
+  private notify(): void {
+    const wake = this.wake;
+    this.wake = null;
+    wake?.();
+  }
+
+  /** Logs a state change once (not every retry). */
+  private setState(state: MirrorStatus['state'], err: unknown): void {
+    if (state === this.state) return;
+    this.state = state;
+    const upstream = this.client.baseUrl;
+    if (state === 'upstream-down') {
+      this.tracker.noteError(err instanceof Error ? err.message : String(err), new Date());
+      this.deps.logger.warn({ upstream, reason: err instanceof Error ? err.message : String(err) }, 'mirror: upstream unreachable, retrying with backoff');
+    } else {
+      this.deps.logger.info({ upstream, mode: this.mode }, 'mirror: following upstream');
+    }
+  }
+
+  /** Logs an error once per distinct message, so a failing retry does not flood the log. */
+  private logError(message: string): void {
+    if (message === this.lastLogged) return;
+    this.lastLogged = message;
+    this.deps.logger.error({ upstream: this.client.baseUrl, error: message }, 'mirror: sync failed');
+  }
+}

@@ -1,0 +1,116 @@
+import type { TileRecord, TileStore, VersionBuild } from '../../src/store/tile-store.js';
+import { CoverageCheck } from '../tile/check-coverage.js';
+import type { FeatureTable } from '../tile/feature-table.js';
+import { tileNumber, type BudgetNote, type TileKey, type TileOutput } from '../tile/tile-job.js';
+import { tileLayer } from '../tile/tile-layer.js';
+import { tilingKey, type TilingOptions } from '../tile/tile-options.js';
+import { packFeatureSet, unpackFeatureSet } from './feature-set.js';
+import { planRepublish, type FeatureChanges } from './plan-republish.js';
+
+/** A tile the size budget changed, as the publish result reports it. */
+export interface BudgetEntry extends TileKey, BudgetNote {}
+
+/** The size budget's work in one publish (over the tiles cut by it). */
+export interface BudgetReport {
+  maxTileBytes: number;
+  /** Tiles simplified further or thinned, with what was done; largest overshoot first. */
+  adjusted: BudgetEntry[];
+  /** Tiles still over the budget (drop: never layers that cannot shrink enough). */
+  overBudget: number;
+  /** The largest gzipped tile cut by this publish. */
+  largestTileBytes: number;
+}
+
+/** What tiling wrote into a build. */
+export interface TileBuildResult {
+  mode: 'full' | 'incremental';
+  /** Tiles of the new version. */
+  tiles: number;
+  /** Tiles cut by this publish (all of them in a full build). */
+  recomputedTiles: number;
+  /** Feature changes against the current version (incremental only). */
+  changes: FeatureChanges | null;
+  budget: BudgetReport;
+}
+
+/** What tiling a build needs. */
+export interface TileBuildContext {
+  store: TileStore;
+  layer: string;
+  /** The source file's name, for messages. */
+  file: string;
+  /** Names feature i in messages ("BSM=…" or "#12"). */
+  describe(i: number): string;
+  workers?: number;
+  onProgress?(done: number, tiles: number): void;
+}
+
+/** Tiles written to the store per transaction. */
+const BATCH = 512;
+
+/**
+ * Cuts a layer into a build: incrementally when the current version kept fingerprints
+ * made with the same tiling options (only tiles touched by changed features are cut,
+ * every other one is carried over by hash), in full otherwise. Streams tiles into the
+ * build in batched transactions, checks drop: never coverage, keeps the fingerprints.
+ */
+export async function buildTiles(build: VersionBuild, table: FeatureTable, options: TilingOptions, ctx: TileBuildContext): Promise<TileBuildResult> {
+  const key = tilingKey(options);
+  const currentVid = ctx.store.getLayer(ctx.layer)?.currentVid ?? null;
+  const previous = currentVid === null ? null : ctx.store.readFeatureSet(currentVid);
+  const plan = previous && previous.tilingKey === key ? planRepublish(unpackFeatureSet(previous), table, options) : null;
+  const carried = plan && currentVid !== null ? build.carryOver(currentVid, plan.tiles) : 0;
+  const recomputed = plan ? new Set(plan.tiles.map((t) => tileNumber(t.z, t.x, t.y))) : null;
+  const coverage = options.drop === 'never' ? new CoverageCheck(table, options, recomputed) : null;
+  const sink = new TileSink(build, options.maxTileBytes, coverage);
+  await tileLayer(table, options, {
+    workers: ctx.workers,
+    only: plan?.tiles,
+    onTiles: (tiles) => sink.add(tiles),
+    onProgress: (done) => ctx.onProgress?.(done, sink.count),
+  });
+  sink.flush();
+  coverage?.verify(ctx.file, ctx.describe);
+  build.putFeatureSet(packFeatureSet(table, key));
+  return {
+    mode: plan ? 'incremental' : 'full',
+    tiles: carried + sink.count,
+    recomputedTiles: sink.count,
+    changes: plan?.changes ?? null,
+    budget: sink.report(),
+  };
+}
+
+/** Collects finished tiles into batched store writes and the budget report. */
+class TileSink {
+  count = 0;
+  private batch: TileRecord[] = [];
+  private readonly adjusted: BudgetEntry[] = [];
+  private largest = 0;
+
+  constructor(private readonly build: VersionBuild, private readonly maxTileBytes: number, private readonly coverage: CoverageCheck | null) {}
+
+  add(tiles: TileOutput[]): void {
+    for (const t of tiles) {
+      // Tiles crossing from a worker arrive as plain Uint8Arrays; the store takes Buffers (a view, not a copy).
+      const gz = Buffer.from(t.gz.buffer, t.gz.byteOffset, t.gz.byteLength);
+      this.batch.push({ z: t.z, x: t.x, y: t.y, hash: t.hash, gz, plainSize: t.plainSize });
+      this.count++;
+      if (gz.length > this.largest) this.largest = gz.length;
+      if (t.budget) this.adjusted.push({ z: t.z, x: t.x, y: t.y, ...t.budget });
+      this.coverage?.add(t);
+    }
+    if (this.batch.length >= BATCH) this.flush();
+  }
+
+  flush(): void {
+    if (!this.batch.length) return;
+    this.build.putTiles(this.batch);
+    this.batch = [];
+  }
+
+  report(): BudgetReport {
+    const adjusted = this.adjusted.sort((a, b) => b.before - a.before || a.z - b.z || a.x - b.x || a.y - b.y);
+    return { maxTileBytes: this.maxTileBytes, adjusted, overBudget: adjusted.filter((a) => a.over).length, largestTileBytes: this.largest };
+  }
+}

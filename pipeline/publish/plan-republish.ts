@@ -1,0 +1,97 @@
+import type { FeatureTable } from '../tile/feature-table.js';
+import { tileNumber, type TileKey } from '../tile/tile-job.js';
+import type { TilingOptions } from '../tile/tile-options.js';
+import { tilesTouchingBox } from '../tile/tile-plan.js';
+import type { Fingerprints } from './feature-set.js';
+
+/** How the features of a republish differ from the current version's. */
+export interface FeatureChanges {
+  added: number;
+  removed: number;
+  /** Same id, different geometry or attributes. */
+  changed: number;
+  /** Unchanged, but moved relative to the others in the source (tile feature order follows the source). */
+  reordered: number;
+}
+
+/** The tiles an incremental republish recomputes; every other tile is carried over by hash. */
+export interface RepublishPlan {
+  changes: FeatureChanges;
+  tiles: TileKey[];
+}
+
+/** Share of changed features above which a full build is done instead (it is then no slower). */
+const FULL_BUILD_SHARE = 0.3;
+
+/**
+ * Compares the new features with the fingerprints of the current version (by id) and
+ * lists every tile that the old or the new geometry of an added, removed, changed or
+ * reordered feature touches, at every zoom. A tile's bytes depend only on the features
+ * touching it and their order, so every other tile is unchanged. Returns null when so
+ * much changed that a full build is the better path.
+ */
+export function planRepublish(previous: Fingerprints, table: FeatureTable, options: TilingOptions): RepublishPlan | null {
+  const oldIndex = new Map<number, number>();
+  for (let j = 0; j < previous.count; j++) oldIndex.set(previous.ids[j] as number, j);
+  const changes: FeatureChanges = { added: 0, removed: 0, changed: 0, reordered: 0 };
+  const touched = new Map<number, TileKey>();
+  const touch = (box: ArrayLike<number>): void => tilesTouchingBox(box, options, (t) => touched.set(tileNumber(t.z, t.x, t.y), t));
+  const keptNew: number[] = [];
+  const keptOld: number[] = [];
+  const matched = new Uint8Array(previous.count);
+  for (let i = 0; i < table.count; i++) {
+    const j = oldIndex.get(table.ids[i] as number);
+    if (j === undefined) {
+      changes.added++;
+      touch(table.bbox.subarray(i * 4, i * 4 + 4));
+      continue;
+    }
+    matched[j] = 1;
+    if (table.hashes[2 * i] === previous.hashes[2 * j] && table.hashes[2 * i + 1] === previous.hashes[2 * j + 1]) {
+      keptNew.push(i);
+      keptOld.push(j);
+      continue;
+    }
+    changes.changed++;
+    touch(previous.bbox.subarray(j * 4, j * 4 + 4));
+    touch(table.bbox.subarray(i * 4, i * 4 + 4));
+  }
+  for (let j = 0; j < previous.count; j++) {
+    if (matched[j]) continue;
+    changes.removed++;
+    touch(previous.bbox.subarray(j * 4, j * 4 + 4));
+  }
+  const inOrder = longestIncreasing(keptOld);
+  keptNew.forEach((i, k) => {
+    if (inOrder[k]) return;
+    changes.reordered++;
+    touch(table.bbox.subarray(i * 4, i * 4 + 4));
+  });
+  const moved = changes.added + changes.removed + changes.changed + changes.reordered;
+  if (moved > FULL_BUILD_SHARE * Math.max(table.count, previous.count)) return null;
+  return { changes, tiles: [...touched.values()] };
+}
+
+/**
+ * Marks the members of one longest strictly increasing subsequence of `seq`: the
+ * unchanged features that kept their relative order. The others moved.
+ */
+export function longestIncreasing(seq: readonly number[]): Uint8Array {
+  const tails: number[] = []; // position in seq of the smallest tail of an increasing run of each length
+  const prev = new Int32Array(seq.length).fill(-1);
+  for (let k = 0; k < seq.length; k++) {
+    const v = seq[k] as number;
+    let lo = 0;
+    let hi = tails.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((seq[tails[mid] as number] as number) < v) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo > 0) prev[k] = tails[lo - 1] as number;
+    tails[lo] = k;
+  }
+  const member = new Uint8Array(seq.length);
+  for (let k = tails.length ? (tails[tails.length - 1] as number) : -1; k >= 0; k = prev[k] as number) member[k] = 1;
+  return member;
+}

@@ -1,0 +1,184 @@
+import { GeoJSONVT, type GeoJSONVTFeature } from '@maplibre/geojson-vt';
+import type { PropertyValue } from '../ingest/source-feature.js';
+import { cleanTileFeatures } from './clean-tile.js';
+import { GeometryCode } from './feature-geometry.js';
+import { propertiesOf, toGeojson, type FeatureTable } from './feature-table.js';
+import { fitBudget, type TileFeatureSource } from './fit-budget.js';
+import { addStandIns, ownedBy } from './keep-features.js';
+import type { TileJob, TileKey, TileOutput } from './tile-job.js';
+import { maxBuffer, TILE_EXTENT, zoomSettings, type TilingOptions } from './tile-options.js';
+import { touching } from './tile-plan.js';
+
+/**
+ * Cuts one job's tiles. A tile's bytes depend only on the features that touch it and
+ * their source order: geojson-vt simplifies each feature on its own and clips each
+ * along the same chain of tiles from 0/0/0, whichever subset of the layer an index
+ * holds. So any job, full or incremental, on any worker, cuts a tile identically.
+ */
+export function cutJob(table: FeatureTable, options: TilingOptions, job: TileJob, emit: (out: TileOutput) => void): void {
+  const cutter = new TileCutter(table, options, emit);
+  if (job.tiles !== 'subtree' && job.single) {
+    for (const t of job.tiles) cutter.cutAlone(t, job.features);
+    return;
+  }
+  const byProfile = new Map<string, number[]>();
+  for (const z of targetZooms(options, job)) {
+    const s = zoomSettings(options, z);
+    const key = `${s.tolerance}/${s.buffer}`;
+    byProfile.set(key, [...(byProfile.get(key) ?? []), z]);
+  }
+  for (const zooms of byProfile.values()) {
+    const index = buildIndex(table, options, job.features, zooms);
+    if (job.tiles === 'subtree') cutter.walk(index, job.root, zooms, job.features);
+    else for (const t of byZoom(job.tiles)) if (zooms.includes(t.z)) cutter.cutFrom(index, t, job.features);
+  }
+}
+
+function targetZooms(options: TilingOptions, job: TileJob): number[] {
+  if (job.tiles !== 'subtree') return [...new Set(job.tiles.map((t) => t.z))].sort((a, b) => a - b);
+  const zooms: number[] = [];
+  for (let z = Math.max(job.root.z, options.minzoom); z <= options.maxzoom; z++) zooms.push(z);
+  return zooms;
+}
+
+/** Tiles parents first, so geojson-vt drills each tile from its cached parent. */
+function byZoom(tiles: TileKey[]): TileKey[] {
+  return [...tiles].sort((a, b) => a.z - b.z || a.x - b.x || a.y - b.y);
+}
+
+/**
+ * The features of `candidates` that can appear at zoom z: on layers that may drop, those
+ * that geojson-vt's own size test removes at z (and at every zoom of `zooms` deeper than
+ * it) are left out, since they add nothing to a tile. A margin leaves features at the
+ * threshold for geojson-vt to decide. Drop: never layers keep all (their owners need tiles).
+ */
+export function visibleAt(table: FeatureTable, options: TilingOptions, candidates: Int32Array, z: number): Int32Array {
+  if (options.drop === 'never' || z >= options.maxzoom) return candidates;
+  const unit = zoomSettings(options, z).tolerance / (2 ** z * TILE_EXTENT);
+  return candidates.filter((i) => {
+    const kind = table.kinds[i] as GeometryCode;
+    const polygon = kind === GeometryCode.Polygon || kind === GeometryCode.MultiPolygon;
+    return (table.keepSize[i] as number) >= (polygon ? unit * unit : unit) * 0.99;
+  });
+}
+
+/** A geojson-vt index over the features of `candidates` visible at the deepest of `zooms` (which share settings). */
+function buildIndex(table: FeatureTable, options: TilingOptions, candidates: Int32Array, zooms: number[]): GeoJSONVT {
+  const s = zoomSettings(options, zooms[0] as number);
+  const features = Array.from(visibleAt(table, options, candidates, Math.max(...zooms)), (i) => toGeojson(table, i));
+  return new GeoJSONVT(
+    { type: 'FeatureCollection', features },
+    { maxZoom: options.maxzoom, indexMaxZoom: 0, indexMaxPoints: 0, tolerance: s.tolerance, extent: TILE_EXTENT, buffer: s.buffer },
+  );
+}
+
+class TileCutter {
+  private readonly props = new Map<number, Record<string, PropertyValue>>();
+  private readonly margin: number;
+
+  constructor(private readonly table: FeatureTable, private readonly options: TilingOptions, private readonly emit: (out: TileOutput) => void) {
+    this.margin = maxBuffer(options) / TILE_EXTENT;
+  }
+
+  /** Cuts every tile of the subtree at `zooms`, descending only where geojson-vt has data. */
+  walk(index: GeoJSONVT, t: TileKey, zooms: number[], candidates: Int32Array): void {
+    if (t.z > Math.max(...zooms)) return;
+    const tile = index.getTile(t.z, t.x, t.y);
+    if (!tile) return;
+    if (zooms.includes(t.z)) this.finish(t, fromTile(tile.features), candidates);
+    for (let i = 0; i < 4; i++) {
+      const child = { z: t.z + 1, x: t.x * 2 + (i & 1), y: t.y * 2 + (i >> 1) };
+      this.walk(index, child, zooms, touching(this.table, candidates, child, this.margin));
+    }
+  }
+
+  /** Cuts one tile from an index holding (at least) every feature touching it. */
+  cutFrom(index: GeoJSONVT, t: TileKey, jobFeatures: Int32Array): void {
+    const tile = index.getTile(t.z, t.x, t.y);
+    if (tile) this.finish(t, fromTile(tile.features), touching(this.table, jobFeatures, t, this.margin));
+  }
+
+  /** Cuts one tile building indexes only over the candidates the budget asks for (a dense tile cut from its largest features). */
+  cutAlone(t: TileKey, candidates: Int32Array): void {
+    const s = zoomSettings(this.options, t.z);
+    const visible = visibleAt(this.table, this.options, candidates, t.z);
+    let built: { subset: Int32Array; features: GeoJSONVTFeature[] } | null = null;
+    const source: TileFeatureSource = {
+      features: (subset) => {
+        const wanted = subset ?? visible;
+        if (built && isSubset(wanted, built.subset)) return keepOnly(built.features, wanted);
+        const index = new GeoJSONVT(
+          { type: 'FeatureCollection', features: Array.from(wanted, (i) => toGeojson(this.table, i)) },
+          { maxZoom: this.options.maxzoom, indexMaxZoom: 0, indexMaxPoints: 0, tolerance: s.tolerance, extent: TILE_EXTENT, buffer: s.buffer },
+        );
+        built = { subset: wanted, features: cleanTileFeatures(index.getTile(t.z, t.x, t.y)?.features ?? []) };
+        return built.features;
+      },
+    };
+    this.fit(t, source, visible, EMPTY);
+  }
+
+  private finish(t: TileKey, raw: () => GeoJSONVTFeature[], candidates: Int32Array): void {
+    const never = this.options.drop === 'never';
+    const owned = never ? ownedBy(this.table, candidates, t) : EMPTY;
+    let all: GeoJSONVTFeature[] | null = null;
+    const everything = (): GeoJSONVTFeature[] => {
+      all ??= never ? addStandIns(cleanTileFeatures(raw()), owned, this.table, t) : cleanTileFeatures(raw());
+      return all;
+    };
+    this.fit(t, { features: (subset) => (subset ? keepOnly(everything(), subset) : everything()) }, visibleAt(this.table, this.options, candidates, t.z), owned);
+  }
+
+  private fit(t: TileKey, source: TileFeatureSource, candidates: Int32Array, owned: Int32Array): void {
+    const never = this.options.drop === 'never';
+    const s = zoomSettings(this.options, t.z);
+    const fitted = fitBudget(source, {
+      layerName: this.options.layerName, maxBytes: this.options.maxTileBytes, drop: this.options.drop,
+      tolerance: s.tolerance, candidates, size: this.table.size,
+      finalize: (list) => list.map((f) => this.finalize(f, s.fields)),
+      restore: (list) => (never ? addStandIns(list, owned, this.table, t) : list),
+    });
+    if (!fitted) return;
+    const present = never ? Int32Array.from(fitted.features, (f) => f.id as number) : EMPTY;
+    const { hash, gz, plain } = fitted.encoded;
+    this.emit({ ...t, hash, gz, plainSize: plain.length, present, budget: fitted.note });
+  }
+
+  /** The feature as encoded: its MVT id and the zoom's attributes. */
+  private finalize(f: GeoJSONVTFeature, fields: string[] | null): GeoJSONVTFeature {
+    const i = f.id as number;
+    let all = this.props.get(i);
+    if (!all) {
+      all = propertiesOf(this.table, i);
+      this.props.set(i, all);
+    }
+    let tags: Record<string, PropertyValue> = all;
+    if (fields) {
+      tags = {};
+      for (const name of fields) if (all[name] !== undefined) tags[name] = all[name];
+    }
+    return { ...f, id: this.table.ids[i] as number, tags } as GeoJSONVTFeature;
+  }
+}
+
+const EMPTY = new Int32Array(0);
+
+function fromTile(features: GeoJSONVTFeature[]): () => GeoJSONVTFeature[] {
+  return () => features;
+}
+
+/** The features whose table index is in `subset` (ascending), in their order. */
+function keepOnly(features: GeoJSONVTFeature[], subset: Int32Array): GeoJSONVTFeature[] {
+  const wanted = new Set(subset);
+  return features.filter((f) => wanted.has(f.id as number));
+}
+
+/** Whether every member of sorted `a` is in sorted `b`. */
+function isSubset(a: Int32Array, b: Int32Array): boolean {
+  let j = 0;
+  for (const v of a) {
+    while (j < b.length && (b[j] as number) < v) j++;
+    if (j >= b.length || b[j] !== v) return false;
+  }
+  return true;
+}

@@ -1,0 +1,179 @@
+import type { Position } from 'geojson';
+import { GeometryCode, geometryOf } from './feature-geometry.js';
+import { hashFeatures } from './feature-hash.js';
+import type { FeatureTable, SourceFeatureLike } from './feature-table.js';
+import { projectX, projectY } from './mercator.js';
+
+type TypedArrayOf = Float64Array | Int32Array | Uint8Array;
+
+/** A growable SharedArrayBuffer (ES2024: Node 20 has it, the project's TypeScript lib stops at ES2023). */
+interface GrowableSharedArrayBuffer extends SharedArrayBuffer {
+  grow(byteLength: number): void;
+  readonly maxByteLength: number;
+}
+const GrowableSharedArrayBuffer = SharedArrayBuffer as unknown as new (byteLength: number, options: { maxByteLength: number }) => GrowableSharedArrayBuffer;
+
+/** A typed array over a growable SharedArrayBuffer: appended to in place, shared with workers without a copy. */
+class SharedColumn<T extends TypedArrayOf> {
+  private readonly buffer: GrowableSharedArrayBuffer;
+  view: T;
+  length = 0;
+
+  constructor(private readonly make: (buffer: SharedArrayBuffer) => T, private readonly bytesPer: number, maxBytes: number) {
+    this.buffer = new GrowableSharedArrayBuffer(1024 * bytesPer, { maxByteLength: maxBytes });
+    this.view = make(this.buffer);
+  }
+
+  /** Makes room for `more` elements past `length`. */
+  reserve(more: number): void {
+    const need = (this.length + more) * this.bytesPer;
+    if (need <= this.buffer.byteLength) return;
+    this.buffer.grow(Math.min(this.buffer.maxByteLength, Math.max(need, this.buffer.byteLength * 2)));
+    this.view = this.make(this.buffer);
+  }
+
+  push(value: number): void {
+    this.reserve(1);
+    this.view[this.length++] = value;
+  }
+
+  /** A fixed-length view of what was written. */
+  done<U extends TypedArrayOf>(ctor: new (buffer: SharedArrayBuffer, offset: number, length: number) => U): U {
+    return new ctor(this.buffer, 0, this.length);
+  }
+}
+
+const GiB = 2 ** 30;
+
+/**
+ * Packs features one by one, as ingest streams them, into the shared columns of a
+ * FeatureTable, so a layer is never held as GeoJSON objects while it is tiled.
+ */
+export class FeaturePacker {
+  private readonly ids = new SharedColumn((b) => new Float64Array(b), 8, GiB / 4);
+  private readonly kinds = new SharedColumn((b) => new Uint8Array(b), 1, GiB / 4);
+  private readonly featureParts = new SharedColumn((b) => new Int32Array(b), 4, GiB / 4);
+  private readonly partRings = new SharedColumn((b) => new Int32Array(b), 4, GiB);
+  private readonly ringCoords = new SharedColumn((b) => new Int32Array(b), 4, GiB);
+  // 4 GiB, the most V8 allows one buffer: 268 million positions.
+  private readonly coords = new SharedColumn((b) => new Float64Array(b), 8, 4 * GiB);
+  private readonly bbox = new SharedColumn((b) => new Float64Array(b), 8, GiB);
+  private readonly anchors = new SharedColumn((b) => new Float64Array(b), 8, GiB / 2);
+  private readonly size = new SharedColumn((b) => new Float64Array(b), 8, GiB / 4);
+  private readonly keepSize = new SharedColumn((b) => new Float64Array(b), 8, GiB / 4);
+  private readonly props = new SharedColumn((b) => new Uint8Array(b), 1, 2 * GiB);
+  private readonly propStart = new SharedColumn((b) => new Int32Array(b), 4, GiB / 4);
+  private count = 0;
+
+  constructor() {
+    this.featureParts.push(0);
+    this.partRings.push(0);
+    this.ringCoords.push(0);
+    this.propStart.push(0);
+  }
+
+  /** Appends a feature (its id is the MVT id; without one, its position). */
+  add(f: SourceFeatureLike): void {
+    const { code, parts } = geometryOf(f.geometry);
+    this.ids.push(typeof f.id === 'number' ? f.id : this.count);
+    this.kinds.push(code);
+    const box = [Infinity, Infinity, -Infinity, -Infinity];
+    for (const rings of parts) {
+      for (const ring of rings) {
+        this.coords.reserve(ring.length * 2);
+        for (const p of ring) this.addPosition(p, box);
+        this.ringCoords.push(this.coords.length / 2);
+      }
+      this.partRings.push(this.ringCoords.length - 1);
+    }
+    this.featureParts.push(this.partRings.length - 1);
+    for (const v of box) this.bbox.push(v);
+    const first = parts[0]?.[0]?.[0] ?? [0, 0];
+    this.anchors.push(projectX(first[0] as number));
+    this.anchors.push(projectY(first[1] as number));
+    const [total, largest] = measure(code, parts);
+    this.size.push(total);
+    this.keepSize.push(largest);
+    const text = Buffer.from(JSON.stringify(f.properties ?? {}), 'utf8');
+    this.props.reserve(text.length);
+    this.props.view.set(text, this.props.length);
+    this.props.length += text.length;
+    this.propStart.push(this.props.length);
+    this.count++;
+  }
+
+  /** The packed table, with every feature's fingerprint. */
+  finish(): FeatureTable {
+    const hashes = new Uint32Array(new SharedArrayBuffer(Math.max(8, this.count * 8)), 0, this.count * 2);
+    const table: FeatureTable = {
+      count: this.count,
+      ids: this.ids.done(Float64Array), kinds: this.kinds.done(Uint8Array),
+      featureParts: this.featureParts.done(Int32Array), partRings: this.partRings.done(Int32Array),
+      ringCoords: this.ringCoords.done(Int32Array), coords: this.coords.done(Float64Array),
+      bbox: this.bbox.done(Float64Array), anchors: this.anchors.done(Float64Array),
+      size: this.size.done(Float64Array), keepSize: this.keepSize.done(Float64Array), hashes,
+      props: this.props.done(Uint8Array), propStart: this.propStart.done(Int32Array),
+    };
+    hashFeatures(table);
+    return table;
+  }
+
+  private addPosition(p: Position, box: number[]): void {
+    const lon = p[0] as number;
+    const lat = p[1] as number;
+    this.coords.view[this.coords.length++] = lon;
+    this.coords.view[this.coords.length++] = lat;
+    const x = projectX(lon);
+    const y = projectY(lat);
+    if (x < (box[0] as number)) box[0] = x;
+    if (y < (box[1] as number)) box[1] = y;
+    if (x > (box[2] as number)) box[2] = x;
+    if (y > (box[3] as number)) box[3] = y;
+  }
+}
+
+/**
+ * [size, keepSize] in world units: polygons count exterior rings (area, as geojson-vt
+ * measures it), lines every line (length); points never vanish.
+ */
+function measure(code: GeometryCode, parts: Position[][][]): [number, number] {
+  if (code === GeometryCode.Point || code === GeometryCode.MultiPoint) return [0, Infinity];
+  const polygon = code === GeometryCode.Polygon || code === GeometryCode.MultiPolygon;
+  let total = 0;
+  let largest = 0;
+  for (const rings of parts) {
+    for (const ring of polygon ? rings.slice(0, 1) : rings) {
+      const s = polygon ? ringArea(ring) : lineLength(ring);
+      total += s;
+      if (s > largest) largest = s;
+    }
+  }
+  return [total, largest];
+}
+
+/** Unsigned ring area in world units: the shoelace sum over projected positions, as geojson-vt computes it. */
+function ringArea(ring: Position[]): number {
+  let sum = 0;
+  let x0 = 0, y0 = 0;
+  ring.forEach((p, j) => {
+    const x = projectX(p[0] as number);
+    const y = projectY(p[1] as number);
+    if (j > 0) sum += (x0 * y - x * y0) / 2;
+    x0 = x;
+    y0 = y;
+  });
+  return Math.abs(sum);
+}
+
+function lineLength(line: Position[]): number {
+  let sum = 0;
+  let x0 = 0, y0 = 0;
+  line.forEach((p, j) => {
+    const x = projectX(p[0] as number);
+    const y = projectY(p[1] as number);
+    if (j > 0) sum += Math.sqrt((x - x0) ** 2 + (y - y0) ** 2);
+    x0 = x;
+    y0 = y;
+  });
+  return sum;
+}

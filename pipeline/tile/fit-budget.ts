@@ -1,0 +1,141 @@
+import type { GeoJSONVTFeature } from '@maplibre/geojson-vt';
+import { cleanTileFeatures } from './clean-tile.js';
+import { encodeTile, type EncodedTile } from './encode-tile.js';
+import { simplifyFeatures } from './simplify-tile.js';
+import type { BudgetNote } from './tile-job.js';
+
+/**
+ * A tile's features made from a subset of its candidate features. Because geojson-vt
+ * cuts each feature on its own, the tile of a subset is the tile of all candidates
+ * with the others left out; a source may build it either way.
+ */
+export interface TileFeatureSource {
+  /** Cleaned features (ids = table indices) from `subset` (ascending table indices), or from every candidate (null). */
+  features(subset: Int32Array | null): GeoJSONVTFeature[];
+}
+
+/** What the budget needs to know about a tile and its layer. */
+export interface BudgetContext {
+  layerName: string;
+  /** Gzipped byte budget. */
+  maxBytes: number;
+  drop: 'smallest' | 'never';
+  /** The zoom's simplification tolerance (tile units). */
+  tolerance: number;
+  /** The tile's candidate features (ascending table indices) that are not too small to appear at this zoom. */
+  candidates: Int32Array;
+  /** Size of each feature by table index: the smallest are dropped first (then the later in the source). */
+  size: Float64Array;
+  /** Gives features (ids = table indices) their MVT ids and attributes, ready to encode. */
+  finalize(features: GeoJSONVTFeature[]): GeoJSONVTFeature[];
+  /** Puts back stand-ins for owned features a step removed (drop: never layers). */
+  restore(features: GeoJSONVTFeature[]): GeoJSONVTFeature[];
+}
+
+/** A tile after the budget: its features (table-index ids), its encoding, and what was done. */
+export interface FittedTile {
+  features: GeoJSONVTFeature[];
+  encoded: EncodedTile;
+  note: BudgetNote | null;
+}
+
+/** Steps of extra simplification, as multiples of the zoom's tolerance (at least one tile unit). */
+const NEVER_STEPS = [2, 4, 8, 16, 32];
+const SMALLEST_STEPS = [4];
+/** Overshoot (bytes / budget) up to which a drop: smallest tile tries simplification before dropping. */
+const SIMPLIFY_FIRST_RATIO = 1.5;
+/** Candidates above which a drop: smallest tile is first sized from a sample. */
+const SAMPLE_ABOVE = 12_000;
+const SAMPLE_SIZE = 3000;
+/** Estimated overshoot above which the tile is cut from the largest candidates only. */
+const PREDROP_RATIO = 2;
+/** Encodings the drop search may spend looking for the most features that fit. */
+const DROP_SEARCH_STEPS = 6;
+
+/**
+ * Keeps a tile within the gzipped byte budget: first by further simplification, then,
+ * where the layer allows it, by keeping only its largest features. A tile far over the
+ * budget (estimated from a sample of its candidates) is cut from the largest candidates
+ * straight away, so a dense low-zoom tile never cuts all of them. A drop: never layer
+ * that cannot shrink enough stays over budget, and the note says so. Returns null for a
+ * tile left without features. Deterministic: the same candidates give the same tile.
+ */
+export function fitBudget(source: TileFeatureSource, ctx: BudgetContext): FittedTile | null {
+  if (ctx.drop === 'smallest' && ctx.candidates.length > SAMPLE_ABOVE) {
+    const estimate = estimateBytes(source, ctx);
+    if (estimate > PREDROP_RATIO * ctx.maxBytes) return dropToFit(source, ctx, estimate, Math.floor((ctx.candidates.length * ctx.maxBytes) / estimate));
+  }
+  const features = source.features(null);
+  if (!features.length) return null;
+  const first = encodeTile(ctx.layerName, ctx.finalize(features));
+  if (first.gz.length <= ctx.maxBytes) return { features, encoded: first, note: null };
+  const before = first.gz.length;
+  const simplified = simplifyToFit(features, ctx, before);
+  if (simplified.fitted.encoded.gz.length <= ctx.maxBytes || ctx.drop === 'never') {
+    const after = simplified.fitted.encoded.gz.length;
+    return { ...simplified.fitted, note: { before, after, simplifiedTo: simplified.tolerance, dropped: 0, over: after > ctx.maxBytes } };
+  }
+  return dropToFit(source, ctx, before, Math.floor((ctx.candidates.length * ctx.maxBytes) / before));
+}
+
+function simplifyToFit(features: GeoJSONVTFeature[], ctx: BudgetContext, before: number): { fitted: FittedTile; tolerance: number } {
+  const base = Math.max(1, ctx.tolerance);
+  const steps = ctx.drop === 'never' ? NEVER_STEPS : before <= ctx.maxBytes * SIMPLIFY_FIRST_RATIO ? SMALLEST_STEPS : [];
+  let fitted: FittedTile = { features, encoded: encodeTile(ctx.layerName, ctx.finalize(features)), note: null };
+  let tolerance = 0;
+  for (const step of steps) {
+    const simpler = ctx.restore(cleanTileFeatures(simplifyFeatures(features, base * step)));
+    fitted = { features: simpler, encoded: encodeTile(ctx.layerName, ctx.finalize(simpler)), note: null };
+    tolerance = base * step;
+    if (fitted.encoded.gz.length <= ctx.maxBytes) break;
+  }
+  return { fitted, tolerance };
+}
+
+/** Gzipped size of the whole tile, extrapolated from every n-th candidate's share. */
+function estimateBytes(source: TileFeatureSource, ctx: BudgetContext): number {
+  const step = Math.ceil(ctx.candidates.length / SAMPLE_SIZE);
+  const sample = ctx.candidates.filter((_, k) => k % step === 0);
+  const features = source.features(sample);
+  const bytes = features.length ? encodeTile(ctx.layerName, ctx.finalize(features)).gz.length : 0;
+  return (bytes * ctx.candidates.length) / sample.length;
+}
+
+/**
+ * Keeps the `keep` largest candidates, searching (a few encodings at most) for the most
+ * that fit; always ends within the budget.
+ */
+function dropToFit(source: TileFeatureSource, ctx: BudgetContext, before: number, keep: number): FittedTile | null {
+  const ranked = Int32Array.from(ctx.candidates).sort((a, b) => (ctx.size[b] ?? 0) - (ctx.size[a] ?? 0) || a - b);
+  const largest = (k: number): Int32Array => ranked.slice(0, k).sort();
+  let fits = 0; // the most candidates known to fit (0 always does)
+  let tooMany = ranked.length + 1;
+  let best: FittedTile | null = null;
+  let k = Math.max(1, Math.min(ranked.length, Math.floor(keep * 0.95)));
+  for (let step = 0; step < DROP_SEARCH_STEPS || !best; step++) {
+    const features = source.features(largest(k));
+    const encoded = encodeTile(ctx.layerName, ctx.finalize(features));
+    const size = encoded.gz.length;
+    if (size <= ctx.maxBytes) {
+      fits = k;
+      best = { features, encoded, note: null };
+      if (size >= ctx.maxBytes * 0.9 || k === ranked.length) break;
+    } else tooMany = k;
+    const guess = Math.floor((k * ctx.maxBytes * 0.97) / Math.max(1, size));
+    k = guess > fits && guess < tooMany ? guess : Math.floor((fits + tooMany) / 2);
+    if (k <= fits && best) break;
+    if (k < 1) return overWithLargest(source, ctx, ranked, before);
+  }
+  if (!best?.features.length) return null;
+  const after = best.encoded.gz.length;
+  return { ...best, note: { before: Math.round(before), after, simplifiedTo: 0, dropped: ctx.candidates.length - fits, over: false } };
+}
+
+/** Not even the largest feature alone fits: keep it, over the budget, rather than leave the tile empty. */
+function overWithLargest(source: TileFeatureSource, ctx: BudgetContext, ranked: Int32Array, before: number): FittedTile | null {
+  const features = source.features(ranked.slice(0, 1));
+  if (!features.length) return null;
+  const encoded = encodeTile(ctx.layerName, ctx.finalize(features));
+  const note = { before: Math.round(before), after: encoded.gz.length, simplifiedTo: 0, dropped: ctx.candidates.length - 1, over: true };
+  return { features, encoded, note };
+}

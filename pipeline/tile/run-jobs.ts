@@ -1,0 +1,96 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { cutJob } from './cut-job.js';
+import type { FeatureTable } from './feature-table.js';
+import type { TileJob, TileOutput } from './tile-job.js';
+import type { TilingOptions } from './tile-options.js';
+import type { FromWorker, ToWorker } from './tile-worker.js';
+import { TilingError } from './tiling-error.js';
+
+/** Where jobs run and what happens to their tiles. */
+export interface RunOptions {
+  /** Worker threads; 0 cuts on this thread (between jobs it yields, so a server keeps answering). */
+  workers: number;
+  /** Receives finished tiles, in batches, on this thread. */
+  onTiles(tiles: TileOutput[]): void;
+  /** Called after each job with the job. */
+  onJobDone?(job: TileJob): void;
+}
+
+/**
+ * Runs tiling jobs to the end: on `workers` threads sharing the feature table, each
+ * taking the next job when it finishes one. Which worker cuts which job never changes
+ * a tile's bytes. The first failure stops the run (workers are terminated).
+ */
+export async function runJobs(table: FeatureTable, options: TilingOptions, jobs: readonly TileJob[], run: RunOptions): Promise<void> {
+  if (run.workers <= 0) return runHere(table, options, jobs, run);
+  const count = Math.min(run.workers, jobs.length);
+  const workers = Array.from({ length: count }, () => spawnWorker(table, options));
+  try {
+    let next = 0;
+    await Promise.all(workers.map(async (worker) => {
+      while (next < jobs.length) {
+        const id = next++;
+        const job = jobs[id] as TileJob;
+        await runOnWorker(worker, id, job, options.layerName, run.onTiles);
+        run.onJobDone?.(job);
+      }
+    }));
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+}
+
+async function runHere(table: FeatureTable, options: TilingOptions, jobs: readonly TileJob[], run: RunOptions): Promise<void> {
+  for (const job of jobs) {
+    const out: TileOutput[] = [];
+    cutJob(table, options, job, (t) => out.push(t));
+    run.onTiles(out);
+    run.onJobDone?.(job);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+function runOnWorker(worker: Worker, id: number, job: TileJob, layer: string, onTiles: (tiles: TileOutput[]) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const cleanup = (): void => {
+      worker.off('message', onMessage);
+      worker.off('error', onError);
+      worker.off('exit', onExit);
+    };
+    const onMessage = (msg: FromWorker): void => {
+      if (msg.id !== id) return;
+      if (msg.type === 'tiles') {
+        try {
+          onTiles(msg.tiles);
+        } catch (err) {
+          cleanup();
+          reject(err as Error);
+        }
+        return;
+      }
+      cleanup();
+      if (msg.type === 'done') resolve();
+      else reject(new TilingError(layer, job.root, msg.message));
+    };
+    const onError = (err: Error): void => { cleanup(); reject(new TilingError(layer, job.root, err.message)); };
+    const onExit = (code: number): void => { cleanup(); reject(new TilingError(layer, job.root, `worker exited with code ${code}`)); };
+    worker.on('message', onMessage);
+    worker.on('error', onError);
+    worker.on('exit', onExit);
+    worker.postMessage({ type: 'job', id, job } satisfies ToWorker);
+  });
+}
+
+function spawnWorker(table: FeatureTable, options: TilingOptions): Worker {
+  const compiled = new URL('./tile-worker.js', import.meta.url);
+  const useCompiled = !import.meta.url.endsWith('.ts') && existsSync(fileURLToPath(compiled));
+  // Run from TypeScript sources (tests), the worker starts through a loader shim: on Node 20 a
+  // worker's execArgv --import does not reach its own entry module.
+  return new Worker(useCompiled ? compiled : new URL('./tile-worker-dev.mjs', import.meta.url), {
+    workerData: { table, options },
+    // Tiling allocates many short-lived arrays; a larger young generation spends far less time collecting them.
+    resourceLimits: { maxYoungGenerationSizeMb: 64 },
+  });
+}

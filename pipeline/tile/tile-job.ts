@@ -1,0 +1,56 @@
+/** A tile address, z/x/y in XYZ order. */
+export interface TileKey {
+  z: number;
+  x: number;
+  y: number;
+}
+
+/**
+ * A piece of tiling work. Its input is every feature touching the root tile (with the
+ * largest buffer), in source order; memory is bounded by that, not by the layer.
+ */
+export interface TileJob {
+  root: TileKey;
+  /** Table indices of the features touching the root, ascending. */
+  features: Int32Array;
+  /** "subtree": every tile under the root (the root included) down to maxzoom; else exactly these tiles, all under the root. */
+  tiles: 'subtree' | TileKey[];
+  /**
+   * Cut each listed tile on its own, building indexes only over the features its size
+   * budget keeps (a dense tile of a layer that may drop); else one index serves all tiles.
+   */
+  single?: boolean;
+}
+
+/** How the size budget changed a tile. */
+export interface BudgetNote {
+  /** Gzipped bytes before and after. */
+  before: number;
+  after: number;
+  /** Simplification tolerance applied on top of the zoom's (tile units), 0 when none. */
+  simplifiedTo: number;
+  /** Candidate features left out, smallest first (some would not have shown anyway); 0 for drop: never layers. */
+  dropped: number;
+  /** True when the tile is still over the budget (a drop: never layer that cannot shrink enough). */
+  over: boolean;
+}
+
+/** One finished tile, as a worker hands it back. */
+export interface TileOutput extends TileKey {
+  hash: string;
+  gz: Uint8Array;
+  plainSize: number;
+  /** Table indices of the features the tile holds (kept for drop: never layers only, else empty). */
+  present: Int32Array;
+  budget: BudgetNote | null;
+}
+
+/** A string key of a tile address. */
+export function tileKeyString(t: TileKey): string {
+  return `${t.z}/${t.x}/${t.y}`;
+}
+
+/** A number naming a tile address uniquely (z <= 24), for sets and maps. */
+export function tileNumber(z: number, x: number, y: number): number {
+  return (z * 2 ** 24 + x) * 2 ** 24 + y;
+}

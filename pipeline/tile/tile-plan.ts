@@ -1,0 +1,100 @@
+import type { FeatureTable } from './feature-table.js';
+import type { TileJob, TileKey } from './tile-job.js';
+import { maxBuffer, TILE_EXTENT, zoomSettings, type TilingOptions } from './tile-options.js';
+
+/** Features (at most) a subtree piece holds; a tile touched by more is "heavy" and cut in a band. */
+export const PIECE_FEATURES = 5000;
+
+/** Zoom levels of heavy tiles one band job cuts: each feature is converted once per band, not once per zoom. */
+export const BAND_DEPTH = 4;
+
+/** Widening of every box test (world units, ~1 cm at the equator), so rounding never leaves a feature out. */
+const EPSILON = 1e-9;
+
+/**
+ * Plans the jobs that cut a layer, or only `targets` (an incremental republish). From
+ * 0/0/0 down, a tile touched by at most `pieceFeatures` features (or at maxzoom) is a
+ * piece: one job cuts its subtree. A tile touched by more is heavy. On a layer that may
+ * drop, each heavy tile is a job of its own (the budget cuts it from its largest
+ * features); on a drop: never layer, band jobs cut them, one per heavy tile at a zoom
+ * that is a multiple of BAND_DEPTH, covering the heavy tiles of the BAND_DEPTH zooms
+ * from it. Jobs come biggest first, so the workers finish close together.
+ */
+export function planJobs(table: FeatureTable, options: TilingOptions, targets: readonly TileKey[] | null, pieceFeatures = PIECE_FEATURES): TileJob[] {
+  const jobs: TileJob[] = [];
+  const bands = new Map<string, TileJob & { tiles: TileKey[] }>();
+  const margin = maxBuffer(options) / TILE_EXTENT;
+  const visit = (t: TileKey, features: Int32Array, wanted: TileKey[] | null): void => {
+    if (!features.length || (wanted && !wanted.length)) return;
+    if (t.z >= options.maxzoom || features.length <= pieceFeatures) {
+      jobs.push({ root: t, features, tiles: wanted ?? 'subtree' });
+      return;
+    }
+    const bandZ = t.z - (t.z % BAND_DEPTH);
+    const bandKey = `${bandZ}/${t.x >> (t.z - bandZ)}/${t.y >> (t.z - bandZ)}`;
+    const cutHere = t.z >= options.minzoom && (!wanted || wanted.some((k) => k.z === t.z));
+    if (options.drop === 'smallest') {
+      if (cutHere) jobs.push({ root: t, features, tiles: [t], single: true });
+    } else {
+      if (t.z === bandZ) bands.set(bandKey, { root: t, features, tiles: [] });
+      if (cutHere) bands.get(bandKey)?.tiles.push(t);
+    }
+    for (const child of childrenOf(t)) {
+      const below = wanted && wanted.filter((k) => k.z > t.z && isUnder(k, child));
+      visit(child, touching(table, features, child, margin), below);
+    }
+  };
+  visit({ z: 0, x: 0, y: 0 }, allFeatures(table), targets ? [...targets] : null);
+  for (const band of bands.values()) if (band.tiles.length) jobs.push(band);
+  return jobs.sort((a, b) => b.features.length - a.features.length || a.root.z - b.root.z || a.root.x - b.root.x || a.root.y - b.root.y);
+}
+
+/**
+ * Every tile in the layer's zoom range that a box (world units) touches with the zoom's
+ * buffer: the tiles whose content a feature with that bounding box can change.
+ */
+export function tilesTouchingBox(box: ArrayLike<number>, options: TilingOptions, add: (t: TileKey) => void): void {
+  const [minX, minY, maxX, maxY] = [box[0] as number, box[1] as number, box[2] as number, box[3] as number];
+  for (let z = options.minzoom; z <= options.maxzoom; z++) {
+    const n = 2 ** z;
+    const m = zoomSettings(options, z).buffer / TILE_EXTENT / n + EPSILON;
+    const x0 = Math.max(0, Math.floor((minX - m) * n));
+    const x1 = Math.min(n - 1, Math.floor((maxX + m) * n));
+    const y0 = Math.max(0, Math.floor((minY - m) * n));
+    const y1 = Math.min(n - 1, Math.floor((maxY + m) * n));
+    for (let x = x0; x <= x1; x++) for (let y = y0; y <= y1; y++) add({ z, x, y });
+  }
+}
+
+/** Indices (ascending) of `features` whose bounding box touches the tile widened by `margin` tiles. */
+export function touching(table: FeatureTable, features: Int32Array, t: TileKey, margin: number): Int32Array {
+  const n = 2 ** t.z;
+  const minX = (t.x - margin) / n - EPSILON;
+  const maxX = (t.x + 1 + margin) / n + EPSILON;
+  const minY = (t.y - margin) / n - EPSILON;
+  const maxY = (t.y + 1 + margin) / n + EPSILON;
+  const out = new Int32Array(features.length);
+  let k = 0;
+  const b = table.bbox;
+  for (const i of features) {
+    const o = i * 4;
+    if ((b[o + 2] as number) >= minX && (b[o] as number) <= maxX && (b[o + 3] as number) >= minY && (b[o + 1] as number) <= maxY) out[k++] = i;
+  }
+  return out.slice(0, k);
+}
+
+function allFeatures(table: FeatureTable): Int32Array {
+  const all = new Int32Array(table.count);
+  for (let i = 0; i < table.count; i++) all[i] = i;
+  return all;
+}
+
+function childrenOf(t: TileKey): TileKey[] {
+  const z = t.z + 1;
+  return [{ z, x: t.x * 2, y: t.y * 2 }, { z, x: t.x * 2 + 1, y: t.y * 2 }, { z, x: t.x * 2, y: t.y * 2 + 1 }, { z, x: t.x * 2 + 1, y: t.y * 2 + 1 }];
+}
+
+function isUnder(k: TileKey, t: TileKey): boolean {
+  const d = k.z - t.z;
+  return d >= 0 && k.x >> d === t.x && k.y >> d === t.y;
+}

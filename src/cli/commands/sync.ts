@@ -1,0 +1,104 @@
+import type { MirrorConfig } from '../../config/schema.js';
+import { MirrorError } from '../../../pipeline/mirror/mirror-error.js';
+import { startMirrors, type RunningMirrors } from '../../../pipeline/mirror/start-mirrors.js';
+import type { LayerSyncOutcome } from '../../../pipeline/mirror/sync-layer.js';
+import { syncUpstream } from '../../../pipeline/mirror/sync-upstream.js';
+import { UpstreamClient } from '../../../pipeline/mirror/upstream-client.js';
+import type { MirrorStatusProvider } from '../../server/routes/mirrors.js';
+import { CliError, UsageError } from '../cli-error.js';
+import type { Runtime } from '../runtime.js';
+
+/** Options of `plantiles sync`. */
+export interface SyncCommandOptions {
+  upstream?: string;
+  layers?: string[];
+  prefix?: string;
+  concurrency?: string;
+  json?: boolean;
+}
+
+/** `plantiles sync`: one catch-up pass against `--upstream` (or each configured mirror), then return. */
+export async function syncOnce(rt: Runtime, opts: SyncCommandOptions): Promise<LayerSyncOutcome[]> {
+  const all: LayerSyncOutcome[] = [];
+  for (const target of syncTargets(rt, opts)) {
+    const client = new UpstreamClient(target.upstream, { concurrency: target.concurrency });
+    const started = performance.now();
+    try {
+      const result = await syncUpstream({
+        client, store: rt.store, concurrency: target.concurrency, keepVersions: rt.config.storage.keepVersions,
+        nodeId: rt.config.node.id, prefix: target.prefix, patterns: target.layers,
+      });
+      const seconds = Math.round(performance.now() - started) / 1000;
+      for (const o of result.outcomes) print(opts.json ?? false, { event: 'layer', upstream: client.baseUrl, ...o }, describe(o));
+      print(opts.json ?? false, { event: 'result', upstream: client.baseUrl, node: result.upstreamNode, layers: result.outcomes.length, bytesReceived: client.bytesReceived(), seconds },
+        `${client.baseUrl} (${result.upstreamNode}): ${result.outcomes.length} layers in ${seconds} s, ${client.bytesReceived()} bytes received`);
+      all.push(...result.outcomes);
+    } catch (err) {
+      if (err instanceof MirrorError) throw new CliError(`sync failed: ${err.message}`);
+      throw err;
+    } finally {
+      client.close();
+    }
+  }
+  const failed = all.filter((o): o is Extract<LayerSyncOutcome, { state: 'failed' }> => o.state === 'failed');
+  if (failed.length) throw new CliError(`sync failed: ${failed.map((o) => o.error).join('; ')}`);
+  return all;
+}
+
+/** Starts the configured mirrors for `serve`; the provider reports them on GET /mirrors. */
+export function startConfiguredMirrors(rt: Runtime): RunningMirrors {
+  return startMirrors(rt.config.mirrors, {
+    store: rt.store, nodeId: rt.config.node.id, keepVersions: rt.config.storage.keepVersions, logger: rt.logger,
+    // This process wrote the switch: tell the change feed now rather than waiting for its poll.
+    onChanged: () => rt.feed.poll(true),
+  });
+}
+
+/** A status provider that answers once the mirrors exist (they start after the server listens). */
+export function lateMirrorStatus(get: () => MirrorStatusProvider | null): MirrorStatusProvider {
+  return { status: () => get()?.status() ?? [] };
+}
+
+/** Refuses to publish or roll back a layer this node mirrors: it changes only on its origin node. */
+export function refuseMirrored(rt: Runtime, layerIds: readonly string[], action: string): void {
+  for (const id of layerIds) {
+    const origin = rt.store.getLayer(id)?.origin;
+    if (origin) throw new CliError(`cannot ${action} "${id}": it is mirrored from node "${origin}" and is read-only here; ${action} it on "${origin}"`);
+  }
+}
+
+function syncTargets(rt: Runtime, opts: SyncCommandOptions): MirrorConfig[] {
+  const concurrency = opts.concurrency === undefined ? 8 : Number(opts.concurrency);
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw new UsageError('--concurrency must be an integer from 1 to 64');
+  if (opts.upstream === undefined) {
+    if (opts.layers?.length || opts.prefix !== undefined) throw new UsageError('--layers and --prefix go with --upstream');
+    if (!rt.config.mirrors.length) throw new UsageError('give --upstream URL, or configure mirrors in the config file');
+    return rt.config.mirrors.map((m) => (opts.concurrency === undefined ? m : { ...m, concurrency }));
+  }
+  let url: URL;
+  try {
+    url = new URL(opts.upstream);
+  } catch {
+    throw new UsageError(`--upstream "${opts.upstream}" is not a URL`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError('--upstream must be an http or https URL');
+  const layers = (opts.layers ?? ['*']).flatMap((l) => l.split(',')).filter(Boolean);
+  if (layers.some((l) => !/^[A-Za-z0-9_.*-]{1,64}$/.test(l))) throw new UsageError('--layers takes layer ids or patterns with *');
+  const prefix = opts.prefix ?? '';
+  if (!/^[A-Za-z0-9_.-]{0,32}$/.test(prefix)) throw new UsageError('--prefix takes up to 32 letters, digits, _ . -');
+  return [{ upstream: opts.upstream, layers, prefix, concurrency, pollSeconds: 5, retryMaxSeconds: 30 }];
+}
+
+function print(json: boolean, record: Record<string, unknown>, line: string): void {
+  console.log(json ? JSON.stringify(record) : line);
+}
+
+function describe(o: LayerSyncOutcome): string {
+  switch (o.state) {
+    case 'up-to-date': return `${o.layer}: up to date${o.version ? ` at ${o.version}` : ''}`;
+    case 'switched': return `${o.layer}: switched to ${o.version} (was ${o.previous ?? 'none'})`;
+    case 'imported':
+      return `${o.layer}: ${o.version} (was ${o.previous ?? 'none'}): ${o.diffTiles} tiles differ, ${o.fetched} fetched (${o.fetchedBytes} bytes)${o.whole ? ', whole version' : ''}`;
+    case 'failed': return `${o.layer}: failed: ${o.error}`;
+  }
+}

@@ -1,0 +1,56 @@
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import type { Express } from 'express';
+import { createApp, type AppDeps } from './create-app.js';
+import { Metrics } from './metrics.js';
+import { createRequestLog } from './request-log.js';
+import { fastTileHandler, tileServiceFor } from './routes/tiles.js';
+import { TileCache } from './tile-cache.js';
+import type { TileService } from './tile-service.js';
+
+/** The HTTP front of a node: what the server listens with, and the pieces behind it. */
+export interface Front {
+  /** Logs, counts and times every request; tiles take the fast path, everything else the Express app. */
+  listener: RequestListener;
+  app: Express;
+  metrics: Metrics;
+  tiles: TileService;
+  /** Ends every open event stream (/events, /admin/events …): the first step of a graceful stop. */
+  endStreams(): void;
+}
+
+/**
+ * Builds the request listener. Express costs several times a tile's own work per
+ * request, so a GET of a tile that resolves cleanly is answered before it (same
+ * code, same cache); requests the fast path declines — other routes and every
+ * error — go to the app, which owns the error mapping.
+ */
+export function createFront(deps: AppDeps): Front {
+  const { config } = deps;
+  const metrics = deps.metrics ?? new Metrics(deps.catalog);
+  const tiles = deps.tileService ?? tileServiceFor({
+    store: deps.store, catalog: deps.catalog, publicUrl: config.server.publicUrl, trustProxy: config.server.trustProxy,
+    currentMaxAge: config.server.tileMaxAge, metrics, cache: new TileCache(),
+  });
+  metrics.gauge('plantiles_tile_cache_bytes', 'Bytes of tile bodies held by the hot-tile cache', () => tiles.deps.cache.size);
+  metrics.counterFrom('plantiles_tile_cache_hits_total', 'Tile lookups answered from memory', () => tiles.deps.cache.hits);
+  metrics.counterFrom('plantiles_tile_cache_misses_total', 'Tile lookups that read the store', () => tiles.deps.cache.misses);
+  const app = createApp({ ...deps, metrics, tileService: tiles });
+  const log = createRequestLog(deps.logger);
+  const fast = fastTileHandler(tiles, config.server.cors);
+  const open = new Set<ServerResponse>();
+  const listener = (req: IncomingMessage, res: ServerResponse): void => {
+    log(req, res);
+    metrics.track(req, res);
+    if (fast(req, res)) return;
+    // Only requests past the fast path can turn into long-lived streams.
+    open.add(res);
+    res.once('close', () => open.delete(res));
+    app(req, res);
+  };
+  const endStreams = (): void => {
+    for (const res of open) {
+      if (String(res.getHeader('content-type') ?? '').startsWith('text/event-stream')) res.end();
+    }
+  };
+  return { listener, app, metrics, tiles, endStreams };
+}

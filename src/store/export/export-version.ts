@@ -1,0 +1,62 @@
+import { renameSync, rmSync, statSync } from 'node:fs';
+import path from 'node:path';
+import type { LayerSpec } from '../../domain/tile-path.js';
+import type { TileStore, VersionRecord } from '../tile-store.js';
+import { ExportError } from './export-error.js';
+import { writeMbtiles } from './write-mbtiles.js';
+import { writePmtiles } from './write-pmtiles.js';
+
+/** The formats `plantiles export` writes, by file extension. */
+export type ExportFormat = 'mbtiles' | 'pmtiles';
+
+/** What an export wrote. */
+export interface ExportResult {
+  layer: string;
+  version: string;
+  format: ExportFormat;
+  file: string;
+  tiles: number;
+  bytes: number;
+}
+
+/** The format a file name asks for, or null. */
+export function exportFormatOf(file: string): ExportFormat | null {
+  const ext = path.extname(file).toLowerCase();
+  return ext === '.mbtiles' ? 'mbtiles' : ext === '.pmtiles' ? 'pmtiles' : null;
+}
+
+/**
+ * Exports a version (the current one when the spec names none) to an MBTiles or
+ * PMTiles file. The file appears only when complete: it is written beside the
+ * target under a temporary name and renamed.
+ */
+export function exportVersion(store: TileStore, spec: LayerSpec, file: string): ExportResult {
+  const format = exportFormatOf(file);
+  if (!format) throw new ExportError({ layer: spec.layer, file }, `${file}: the file name must end in .mbtiles or .pmtiles`);
+  const layer = store.getLayer(spec.layer);
+  if (!layer || layer.currentVid === null) throw new ExportError({ layer: spec.layer, file }, `layer "${spec.layer}" has no published version`);
+  const version = pickVersion(layer.versions, layer.currentVid, spec);
+  const target = path.resolve(file);
+  const tmp = `${target}.partial-${process.pid}`;
+  const scratch = [`${tmp}.bodies`, `${tmp}.data`] as const;
+  try {
+    const tiles = format === 'mbtiles'
+      ? writeMbtiles(store, layer, version, tmp)
+      : writePmtiles(store, layer, version, tmp, scratch[0], scratch[1]).tiles;
+    renameSync(tmp, target);
+    return { layer: layer.id, version: version.version, format, file: target, tiles, bytes: statSync(target).size };
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    if (err instanceof ExportError) throw err;
+    throw new ExportError({ layer: layer.id, version: version.version, file }, `${file}: ${(err as Error).message}`);
+  } finally {
+    for (const f of scratch) rmSync(f, { force: true });
+  }
+}
+
+function pickVersion(versions: readonly VersionRecord[], currentVid: number, spec: LayerSpec): VersionRecord {
+  const v = spec.version === null ? versions.find((r) => r.vid === currentVid) : versions.find((r) => r.version === spec.version);
+  if (!v) throw new ExportError({ layer: spec.layer }, `layer "${spec.layer}" has no version ${spec.version ?? '(current)'}`);
+  if (v.state !== 'live') throw new ExportError({ layer: spec.layer, version: v.version }, `version ${v.version} of "${spec.layer}" was pruned`);
+  return v;
+}

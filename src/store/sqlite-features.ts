@@ -1,0 +1,50 @@
+import type Database from 'better-sqlite3';
+import type { FeatureSet, TileAddress } from './tile-store.js';
+
+// Per-feature fingerprints kept with each version (table feature_sets, one opaque packed
+// blob per version, see sqlite-schema.ts), and the carry-over of a version's unchanged
+// tiles into a new build: the store side of incremental republish.
+
+/**
+ * Stores the fingerprints of a build. Sets of versions that no longer exist or were pruned
+ * (a dropped or crashed build, an unchanged publish) are removed here, for the same layer.
+ */
+export function writeFeatureSet(db: Database.Database, vid: number, layer: string, set: FeatureSet): void {
+  db.transaction(() => {
+    db.prepare(
+      "DELETE FROM feature_sets WHERE layer = ? AND vid != ? AND vid NOT IN (SELECT vid FROM versions WHERE layer = ? AND state != 'pruned')",
+    ).run(layer, vid, layer);
+    db.prepare('INSERT OR REPLACE INTO feature_sets (vid, layer, tiling_key, count, data) VALUES (?, ?, ?, ?, ?)')
+      .run(vid, layer, set.tilingKey, set.count, Buffer.from(set.data.buffer, set.data.byteOffset, set.data.byteLength));
+  }).immediate();
+}
+
+/** The fingerprints stored with a version, or null when it has none (published before they were kept, or mirrored). */
+export function readFeatureSet(db: Database.Database, vid: number): FeatureSet | null {
+  const row = db.prepare('SELECT tiling_key, count, data FROM feature_sets WHERE vid = ?').get(vid) as
+    | { tiling_key: string; count: number; data: Buffer }
+    | undefined;
+  return row ? { tilingKey: row.tiling_key, count: row.count, data: new Uint8Array(row.data) } : null;
+}
+
+/**
+ * Copies every tile row of `fromVid` into `toVid` except the tiles in `except` (those are
+ * recomputed), in one transaction; blobs are shared by hash, so nothing else is copied.
+ * Returns the number of tiles carried over.
+ */
+export function carryOverTiles(db: Database.Database, fromVid: number, toVid: number, except: readonly TileAddress[]): number {
+  return db.transaction((): number => {
+    db.exec('CREATE TEMP TABLE IF NOT EXISTS carry_skip (z INTEGER NOT NULL, x INTEGER NOT NULL, y INTEGER NOT NULL, PRIMARY KEY (z, x, y)) WITHOUT ROWID');
+    db.exec('DELETE FROM carry_skip');
+    const skip = db.prepare('INSERT OR IGNORE INTO carry_skip (z, x, y) VALUES (?, ?, ?)');
+    for (const t of except) skip.run(t.z, t.x, t.y);
+    const info = db
+      .prepare(
+        'INSERT INTO tiles (vid, z, x, y, hash) SELECT ?, t.z, t.x, t.y, t.hash FROM tiles t WHERE t.vid = ? ' +
+          'AND NOT EXISTS (SELECT 1 FROM carry_skip s WHERE s.z = t.z AND s.x = t.x AND s.y = t.y)',
+      )
+      .run(toVid, fromVid);
+    db.exec('DELETE FROM carry_skip');
+    return info.changes;
+  }).immediate();
+}

@@ -1,0 +1,65 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { ClusterNode, runCli, tileHashes } from '../helpers/cluster.js';
+import { makeParcels, writeGeojson } from '../helpers/fixtures.js';
+import { makeTempDir, removeDir } from '../helpers/test-node.js';
+
+// `plantiles sync`: one pass against an upstream into a data dir, then exit with 0, 1 or 2.
+describe('plantiles sync (one pass)', () => {
+  let dir: string;
+  let city: ClusterNode;
+  let config: string;
+
+  beforeAll(async () => {
+    dir = makeTempDir('plantiles-sync-cli-');
+    writeGeojson(path.join(dir, 'a.geojson'), makeParcels(6, 4));
+    writeGeojson(path.join(dir, 'b.geojson'), makeParcels(3, 3));
+    const layer = (id: string): Record<string, unknown> => ({ id, source: `../${id}.geojson`, idField: 'BSM', minzoom: 8, maxzoom: 11 });
+    city = await ClusterNode.start(path.join(dir, 'city'), { node: { id: 'city', title: 'city' }, layers: [layer('a'), layer('b')] });
+    await city.publish('a');
+    await city.publish('b');
+    config = path.join(dir, 'county.yaml');
+    writeFileSync(config, stringify({ node: { id: 'county', title: 'county' }, storage: { dir: './county-store' } }));
+  });
+  afterAll(async () => {
+    await city?.stop();
+    removeDir(dir);
+  });
+
+  it('copies the chosen layers under a prefix, then finds them up to date', async () => {
+    const first = await runCli(['--config', config, 'sync', '--upstream', city.url, '--layers', 'a', '--prefix', 'city-', '--json']);
+    expect(first.code, first.stderr).toBe(0);
+    const lines = first.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines[0]).toMatchObject({ event: 'layer', state: 'imported', layer: 'city-a', version: '1.0.0', whole: true });
+    expect(lines[1]).toMatchObject({ event: 'result', node: 'city', layers: 1 });
+    expect(Number(lines[1]?.bytesReceived)).toBeGreaterThan(Number(lines[0]?.fetchedBytes));
+
+    const versions = await runCli(['--config', config, 'versions', 'city-a', '--json']);
+    expect(JSON.parse(versions.stdout.trim().split('\n')[0] ?? '{}')).toMatchObject({ layer: 'city-a', version: '1.0.0', current: true });
+    expect((await runCli(['--config', config, 'versions', 'city-b'])).code).toBe(1);
+
+    const again = await runCli(['--config', config, 'sync', '--upstream', city.url, '--layers', 'a', '--prefix', 'city-']);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/city-a: up to date at 1\.0\.0/);
+  });
+
+  it('serves what it synced, byte for byte, once a server runs on the data dir', async () => {
+    const county = await ClusterNode.start(path.join(dir, 'county-serve'), { node: { id: 'county', title: 'county' }, storage: { dir: '../county-store' } });
+    try {
+      expect(await tileHashes(county.url, 'city-a', '1.0.0')).toEqual(await tileHashes(city.url, 'a', '1.0.0'));
+    } finally {
+      await county.stop();
+    }
+  });
+
+  it('exits 1 with one line when the upstream is unreachable, 2 on bad usage', async () => {
+    const down = await runCli(['--config', config, 'sync', '--upstream', 'http://127.0.0.1:9']);
+    expect(down.code).toBe(1);
+    expect(down.stderr.trim().split('\n')).toHaveLength(1);
+    expect(down.stderr).toMatch(/sync failed: http:\/\/127\.0\.0\.1:9: GET \/catalog: .*ECONNREFUSED/);
+    expect((await runCli(['--config', config, 'sync', '--upstream', 'not a url'])).code).toBe(2);
+    expect((await runCli(['--config', config, 'sync'])).code).toBe(2);
+  });
+});

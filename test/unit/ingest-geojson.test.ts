@@ -1,0 +1,135 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Polygon } from 'geojson';
+import proj4 from 'proj4';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ingestLayer } from '../../pipeline/ingest/ingest-layer.js';
+import { FeatureCollectionScanner, JsonScanError } from '../../pipeline/ingest/scan-feature-collection.js';
+import { featureIdFor } from '../../src/domain/feature-id.js';
+import { makeParcels, writeGeojson } from '../helpers/fixtures.js';
+import { makeTempDir, removeDir } from '../helpers/test-node.js';
+import { GK117, writeNdjson } from '../fixtures/ingest/sources.js';
+
+/** Feeds a document to the scanner in chunks of the given sizes, cycling; returns the parsed features. */
+function scan(doc: string, sizes: number[]): unknown[] {
+  const bytes = Buffer.from(doc);
+  const scanner = new FeatureCollectionScanner(1 << 20);
+  const out: unknown[] = [];
+  for (let at = 0, k = 0; at < bytes.length; k++) {
+    const n = sizes[k % sizes.length] as number;
+    for (const e of scanner.feed(bytes.subarray(at, at + n))) if (e.kind === 'feature') out.push(JSON.parse(e.bytes.toString('utf8')));
+    at += n;
+  }
+  scanner.finish();
+  return out;
+}
+
+describe('FeatureCollection scanner', () => {
+  const tricky = {
+    name: 'a "quoted" ] name }', bbox: [1, 2, 3, 4], meta: { nested: [[{ features: [] }]] },
+    type: 'FeatureCollection',
+    features: [
+      { type: 'Feature', properties: { s: 'brackets ]}[{ and \\"escaped\\" quote', u: '水田 \u2028 😀', n: -1.5e-7, t: true, z: null }, geometry: { type: 'Point', coordinates: [1, 2] } },
+      { type: 'Feature', properties: {}, geometry: null },
+      { type: 'Feature', properties: { deep: [[[[]]]] }, geometry: { type: 'Polygon', coordinates: [[[0, 0], [1, 0], [1, 1], [0, 0]]] } },
+    ],
+    after: 'member after the features',
+  };
+
+  it('splits features exactly as JSON.parse reads them, whatever the chunk boundaries', () => {
+    const compact = JSON.stringify(tricky);
+    const pretty = `\uFEFF${JSON.stringify(tricky, null, 2)}\n`;
+    for (const doc of [compact, pretty]) {
+      for (const sizes of [[1], [2, 3], [7], [64], [1 << 16], [5, 1, 13]]) {
+        expect(scan(doc, sizes), `chunks ${sizes.join(',')}`).toEqual(tricky.features);
+      }
+    }
+  });
+
+  it('reports truncation, trailing garbage and a non-object with the feature where there is one', () => {
+    const doc = JSON.stringify(tricky);
+    expect(() => scan(doc.slice(0, doc.indexOf('brackets')), [9])).toThrow(JsonScanError);
+    try {
+      scan(doc.slice(0, doc.indexOf('deep')), [9]);
+    } catch (err) {
+      expect((err as JsonScanError).feature).toBe(2);
+      expect((err as Error).message).toMatch(/ends unexpectedly at byte \d+ \(truncated\?\)/);
+    }
+    expect(() => scan(`${doc} x`, [4])).toThrow(/text after the end of the document/);
+    expect(() => scan('[1,2]', [4])).toThrow(/expected a GeoJSON FeatureCollection, found a JSON array/);
+    expect(() => scan('{"features":[{"a":1}}]}', [3])).toThrow(/unexpected "}"/);
+  });
+
+  it('refuses a feature over the size limit without holding it', () => {
+    const scanner = new FeatureCollectionScanner(1000);
+    scanner.feed(Buffer.from('{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"s":"'));
+    expect(() => scanner.feed(Buffer.alloc(2000, 0x61))).toThrow(/more than .* MiB of JSON, over the limit per feature/);
+  });
+});
+
+describe('GeoJSON and GeoJSONSeq ingest', () => {
+  let dir: string;
+  beforeAll(() => { dir = makeTempDir('plantiles-geojson-'); });
+  afterAll(() => removeDir(dir));
+
+  it('reads a FeatureCollection in WGS 84 by default, with fields selected and renamed', async () => {
+    const file = path.join(dir, 'parcels.geojson');
+    writeGeojson(file, makeParcels(4, 3));
+    const layer = await ingestLayer({ source: file, idField: 'BSM', fields: ['BSM', { from: 'DLMC', to: '地类名称' }, 'NOSUCH'] });
+    expect(layer.crs).toBe('EPSG:4326 (WGS 84), the GeoJSON default');
+    expect(layer.features).toHaveLength(12);
+    expect(layer.features[1]?.properties).toEqual({ BSM: '371502000000000002', 地类名称: '水浇地' });
+    expect(layer.fields).toEqual({ BSM: 'String', 地类名称: 'String' });
+    expect((layer.features[0]?.geometry as Polygon).coordinates[0]?.[0]).toEqual([115.95, 36.43]);
+  });
+
+  it('honours the crs member (EPSG:4548) and refuses one that comes after the features', async () => {
+    const fc = makeParcels(2, 1);
+    const toGk = proj4('+proj=longlat +ellps=GRS80 +no_defs', GK117);
+    for (const f of fc.features) f.geometry.coordinates = f.geometry.coordinates.map((r) => r.map((p) => toGk.forward(p as [number, number])));
+    const file = path.join(dir, 'gk.geojson');
+    writeFileSync(file, JSON.stringify({ type: 'FeatureCollection', crs: { type: 'name', properties: { name: 'urn:ogc:def:crs:EPSG::4548' } }, features: fc.features }));
+    const layer = await ingestLayer({ source: file });
+    expect(layer.crs).toMatch(/^EPSG:4548 /);
+    expect((layer.features[0]?.geometry as Polygon).coordinates[0]?.[0]?.[0]).toBeCloseTo(115.95, 9);
+    // A crs member after the features comes too late to read them by: GK coordinates fail as WGS 84, naming the default.
+    writeFileSync(file, JSON.stringify({ type: 'FeatureCollection', features: fc.features, crs: { type: 'name', properties: { name: 'EPSG:4548' } } }));
+    await expect(ingestLayer({ source: file })).rejects.toThrow(/gk\.geojson: feature #0: point 1 \(\d+\.\d+, \d+\.\d+\) lies outside the world after reprojection from EPSG:4326 \(WGS 84\), the GeoJSON default: wrong CRS or swapped axes\?/);
+    const configured = await ingestLayer({ source: file, crs: 'EPSG:4548' });
+    expect(configured.features).toHaveLength(2);
+    // …and when the coordinates happen to pass as WGS 84, the late member is refused rather than ignored.
+    writeFileSync(file, JSON.stringify({ type: 'FeatureCollection', features: makeParcels(2, 1).features, crs: { type: 'name', properties: { name: 'EPSG:4490' } } }));
+    await expect(ingestLayer({ source: file })).rejects.toThrow(/gk\.geojson: the "crs" member comes after the features/);
+  });
+
+  it('keeps every digit of a BSM written as a JSON number beyond 2^53', async () => {
+    const file = path.join(dir, 'bignum.geojson');
+    const text = JSON.stringify(makeParcels(2, 1)).replace('"BSM":"371502000000000001"', '"BSM":371502000000000001').replace('"BSM":"371502000000000002"', '"BSM":9007199254740993');
+    writeFileSync(file, text);
+    const layer = await ingestLayer({ source: file, idField: 'BSM' });
+    expect(layer.features.map((f) => f.properties.BSM)).toEqual(['371502000000000001', '9007199254740993']);
+    expect(layer.features.map((f) => f.id)).toEqual([featureIdFor('371502000000000001'), featureIdFor('9007199254740993')]);
+  });
+
+  it('reads GeoJSONSeq: RS-prefixed lines (RFC 8142), CRLF, blank lines and a BOM', async () => {
+    const fc = makeParcels(3, 1);
+    const rs = path.join(dir, 'rs.geojsons');
+    writeNdjson(rs, fc, '\u001e');
+    const crlf = path.join(dir, 'crlf.ndjson');
+    writeFileSync(crlf, `\uFEFF${fc.features.map((f) => JSON.stringify(f)).join('\r\n\r\n')}`);
+    for (const file of [rs, crlf]) {
+      const layer = await ingestLayer({ source: file, idField: 'BSM' });
+      expect(layer.features.map((f) => f.properties.DLMC), file).toEqual(['水田', '水浇地', '旱地']);
+    }
+    writeFileSync(crlf, `${JSON.stringify(fc.features[0])}\n\n{"type":"Feature",\n`);
+    await expect(ingestLayer({ source: crlf })).rejects.toThrow(/crlf\.ndjson: feature #1: line 3 is not valid JSON/);
+  });
+
+  it('refuses GeoJSON that is not UTF-8 (saved as GBK), naming the feature', async () => {
+    const file = path.join(dir, 'gbk.geojson');
+    const text = JSON.stringify(makeParcels(2, 1));
+    const iconv = (await import('iconv-lite')).default;
+    writeFileSync(file, iconv.encode(text, 'gbk'));
+    await expect(ingestLayer({ source: file })).rejects.toThrow(/gbk\.geojson: feature #0: is not valid UTF-8 text \(GeoJSON must be UTF-8/);
+  });
+});
