@@ -4,7 +4,7 @@ import { gunzipSync } from 'node:zlib';
 import { installTileserver, tileserverArgs } from './peers/tileserver-gl.js';
 import type { BenchContext, BenchSection } from './section.js';
 import {
-  pickTiles, PUBLISH_NICE, publishInBackground, PUBLISHED_LAYER, runCli, SERVED_LAYER, tileStats, writeServingConfig, writeStaticTiles, type Xyz,
+  pickTiles, PUBLISH_NICE, publishInBackground, PUBLISHED_LAYER, runCli, SERVED_LAYER, SERVED_ZOOMS, tileStats, writeServingConfig, writeStaticTiles, type Xyz,
 } from './serving-data.js';
 import { proxyConf, startNginx, staticConf } from './serving-nginx.js';
 import { freePort, startProcess, waitForHttp, type BenchProcess } from './serving-procs.js';
@@ -33,7 +33,7 @@ async function runServingBench(ctx: BenchContext): Promise<string> {
   const dir = path.join(ctx.workDir, 'serving');
   mkdirSync(dir, { recursive: true });
   const config = writeServingConfig(dir, parcels.file);
-  ctx.log(`serving: publishing ${SERVED_LAYER} (${parcels.features} parcels, z0–z14)`);
+  ctx.log(`serving: publishing ${SERVED_LAYER} (${parcels.features} parcels, z${SERVED_ZOOMS.minzoom}–z${SERVED_ZOOMS.maxzoom})`);
   const publishSeconds = runCli(config, ['publish', SERVED_LAYER]);
   const mbtiles = path.join(dir, `${SERVED_LAYER}.mbtiles`);
   const exportSeconds = runCli(config, ['export', SERVED_LAYER, mbtiles]);
@@ -136,7 +136,7 @@ function render(r: Report): string {
   const lines = [
     '## Serving',
     '',
-    `${f(r.parcels)} synthetic parcels published as one layer at z0–z14 in ${f(r.publishSeconds, 1)} s, exported to MBTiles in ${f(r.exportSeconds, 1)} s`,
+    `${f(r.parcels)} synthetic parcels published as one layer at z${SERVED_ZOOMS.minzoom}–z${SERVED_ZOOMS.maxzoom} (the demo's farmland range) in ${f(r.publishSeconds, 1)} s, exported to MBTiles in ${f(r.exportSeconds, 1)} s`,
     `(${f(statSync(r.mbtiles).size / 2 ** 20, 1)} MiB, ${f(r.staticCount)} tiles) and to PMTiles in ${f(r.pmtilesSeconds, 1)} s. Every server serves those tiles:`,
     `plantiles from its store, the bare server and tileserver-gl-light from the MBTiles file, nginx from the tiles written out as files.`,
     `Load: \`wrk -t${LOAD.threads} -c${LOAD.connections} -d${LOAD.seconds}s\` (after a ${WARMUP.seconds} s warm-up) in a separate process on the same machine,`,

@@ -13,9 +13,12 @@ export const PUBLISHED_LAYER = 'farmland-next';
 /** The nice level of the background publish. */
 export const PUBLISH_NICE = 10;
 
-/** Writes the benchmark's config: both layers from the bench parcels, z0–z14, store in `dir/store`. */
+/** Zoom range of the served layer: that of the demo's farmland parcels (a parcel layer is not drawn below z10). */
+export const SERVED_ZOOMS = { minzoom: 10, maxzoom: 14 } as const;
+
+/** Writes the benchmark's config: both layers from the bench parcels, z10–z14, store in `dir/store`. */
 export function writeServingConfig(dir: string, source: string): string {
-  const layer = (id: string): Record<string, unknown> => ({ id, title: `耕地图斑 ${id}`, source, idField: 'BSM', minzoom: 0, maxzoom: 14 });
+  const layer = (id: string): Record<string, unknown> => ({ id, title: `耕地图斑 ${id}`, source, idField: 'BSM', ...SERVED_ZOOMS });
   const file = path.join(dir, 'plantiles.yaml');
   writeFileSync(file, stringify({
     node: { id: 'bench', title: 'plantiles serving benchmark (synthetic parcels)' },

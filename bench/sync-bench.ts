@@ -130,8 +130,12 @@ function publish(config: string): string {
 
 async function waitForVersion(url: string, version: string): Promise<void> {
   for (let i = 0; i < 600; i++) {
-    const res = await fetch(`${url}/tiles/${LAYER}.json`);
-    if (res.ok && ((await res.json()) as { version: string }).version === version) return;
+    try {
+      const res = await fetch(`${url}/tiles/${LAYER}.json`);
+      if (res.ok && ((await res.json()) as { version: string }).version === version) return;
+    } catch {
+      // A keep-alive connection the server closed just then: ask again.
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`the city does not serve ${version}`);

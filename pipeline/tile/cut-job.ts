@@ -103,16 +103,22 @@ class TileCutter {
     const s = zoomSettings(this.options, t.z);
     const visible = visibleAt(this.table, this.options, candidates, t.z);
     let built: { subset: Int32Array; features: GeoJSONVTFeature[] } | null = null;
+    const build = (subset: Int32Array): { subset: Int32Array; features: GeoJSONVTFeature[] } => {
+      const index = new GeoJSONVT(
+        { type: 'FeatureCollection', features: Array.from(subset, (i) => toGeojson(this.table, i)) },
+        { maxZoom: this.options.maxzoom, indexMaxZoom: 0, indexMaxPoints: 0, tolerance: s.tolerance, extent: TILE_EXTENT, buffer: s.buffer },
+      );
+      return { subset, features: cleanTileFeatures(index.getTile(t.z, t.x, t.y)?.features ?? []) };
+    };
     const source: TileFeatureSource = {
       features: (subset) => {
         const wanted = subset ?? visible;
-        if (built && isSubset(wanted, built.subset)) return keepOnly(built.features, wanted);
-        const index = new GeoJSONVT(
-          { type: 'FeatureCollection', features: Array.from(wanted, (i) => toGeojson(this.table, i)) },
-          { maxZoom: this.options.maxzoom, indexMaxZoom: 0, indexMaxPoints: 0, tolerance: s.tolerance, extent: TILE_EXTENT, buffer: s.buffer },
-        );
-        built = { subset: wanted, features: cleanTileFeatures(index.getTile(t.z, t.x, t.y)?.features ?? []) };
+        if (built && isSubset(wanted, built.subset)) return wanted.length === built.subset.length ? built.features : keepOnly(built.features, wanted);
+        built = build(wanted);
         return built.features;
+      },
+      prepare: (superset) => {
+        if (!built || !isSubset(superset, built.subset)) built = build(superset);
       },
     };
     this.fit(t, source, visible, EMPTY);

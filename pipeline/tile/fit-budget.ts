@@ -12,6 +12,8 @@ import type { BudgetNote } from './tile-job.js';
 export interface TileFeatureSource {
   /** Cleaned features (ids = table indices) from `subset` (ascending table indices), or from every candidate (null). */
   features(subset: Int32Array | null): GeoJSONVTFeature[];
+  /** Says the next requests will be subsets of `superset`, so a source that builds may build once. */
+  prepare?(superset: Int32Array): void;
 }
 
 /** What the budget needs to know about a tile and its layer. */
@@ -112,6 +114,8 @@ function dropToFit(source: TileFeatureSource, ctx: BudgetContext, before: number
   let tooMany = ranked.length + 1;
   let best: FittedTile | null = null;
   let k = Math.max(1, Math.min(ranked.length, Math.floor(keep * 0.95)));
+  // The search mostly stays near the first guess; room above it saves rebuilding for each larger try.
+  source.prepare?.(largest(Math.min(ranked.length, Math.ceil(k * 1.5))));
   for (let step = 0; step < DROP_SEARCH_STEPS || !best; step++) {
     const features = source.features(largest(k));
     const encoded = encodeTile(ctx.layerName, ctx.finalize(features));

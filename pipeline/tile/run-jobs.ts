@@ -91,6 +91,6 @@ function spawnWorker(table: FeatureTable, options: TilingOptions): Worker {
   return new Worker(useCompiled ? compiled : new URL('./tile-worker-dev.mjs', import.meta.url), {
     workerData: { table, options },
     // Tiling allocates many short-lived arrays; a larger young generation spends far less time collecting them.
-    resourceLimits: { maxYoungGenerationSizeMb: 64 },
+    resourceLimits: { maxYoungGenerationSizeMb: Number(process.env.W4_YOUNG ?? 64), ...(process.env.W4_OLD ? { maxOldGenerationSizeMb: Number(process.env.W4_OLD) } : {}) },
   });
 }

@@ -134,18 +134,18 @@ describe.skipIf(!existsSync(CLI))('a publishing process killed with SIGKILL', ()
       const before = await tiles(url, previous);
       expect(before.filter((t) => Buffer.isBuffer(t)).length, 'sample tiles with data').toBeGreaterThanOrEqual(4);
       writeFileSync(path.join(dir, 'parcels.geojson'), JSON.stringify(parcels(round, random)));
-      // Timed rounds: stratum k of the publish's duration after it started. Commit rounds: once it reached the commit.
+      // Timed rounds: stratum k of the publish's duration after it started. Commit rounds: a few ms after
+      // the job announced its commit. The job's events come over /admin/events, so the trigger is prompt.
       const timed = round <= TIMED_KILLS;
-      const threshold = timed ? 0 : 0.96;
-      const delay = Math.floor(timed ? (duration * (round - 1 + random())) / TIMED_KILLS : random() * 15);
+      const delay = timed ? Math.floor((duration * (round - 1 + random())) / TIMED_KILLS) : Math.floor(random() * 4);
+      const watcher = await watchJobs(url);
+      const triggered = watcher.when((j) => (timed ? j.state === 'running' : j.stage === 'commit' || j.state === 'succeeded'));
       const job = await api<Job>(`${url}/admin/layers/parcels/publish`, { method: 'POST' });
-      let seen = job;
-      while (seen.state === 'queued' || (seen.state === 'running' && seen.progress < threshold)) {
-        await sleep(5);
-        seen = await api<Job>(`${url}/admin/jobs/${job.id}`);
-      }
+      await triggered;
       await sleep(delay);
+      const seen = watcher.last(job.id) ?? job;
       await kill(server, 'SIGKILL');
+      watcher.close();
       killedAt.push({ state: seen.state, stage: seen.stage, progress: seen.progress, delay });
 
       const db = new Database(path.join(dir, 'store', STORE_FILE));
@@ -170,8 +170,8 @@ describe.skipIf(!existsSync(CLI))('a publishing process killed with SIGKILL', ()
       expect(store.pragma('integrity_check')).toEqual([{ integrity_check: 'ok' }]);
       store.close();
     }
-    // The points really were spread: some kills before tiling finished, some in the late stages.
-    expect(killedAt.filter((k) => k.progress >= 0.96 || k.state !== 'running')).toHaveLength(COMMIT_KILLS);
+    // The points really were spread: commit rounds were killed at or after the commit's start.
+    expect(killedAt.slice(TIMED_KILLS).every((k) => k.stage === 'commit' || k.stage === 'done')).toBe(true);
     // Timed kills really cut publishes short (the last strata may come after one finished).
     expect(interrupted).toBeGreaterThanOrEqual(3);
     // After all that, a publish runs to the end and a graceful stop exits 0.
@@ -180,6 +180,40 @@ describe.skipIf(!existsSync(CLI))('a publishing process killed with SIGKILL', ()
     expect(await kill(server, 'SIGTERM')).toBe(0);
     server = null;
   }, 300_000);
+
+  /** Follows /admin/events: the last state of each job, and a promise for the first event matching a predicate. */
+  async function watchJobs(url: string): Promise<{ when(p: (j: Job) => boolean): Promise<Job>; last(id: number): Job | undefined; close(): void }> {
+    const controller = new AbortController();
+    const res = await fetch(`${url}/admin/events`, { headers: bearer(TOKENS.city), signal: controller.signal });
+    const latest = new Map<number, Job>();
+    const waiting: { p: (j: Job) => boolean; resolve: (j: Job) => void }[] = [];
+    void (async () => {
+      let buffer = '';
+      const decoder = new TextDecoder();
+      try {
+        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+          buffer += decoder.decode(chunk, { stream: true });
+          let cut: number;
+          while ((cut = buffer.indexOf('\n\n')) >= 0) {
+            const block = buffer.slice(0, cut);
+            buffer = buffer.slice(cut + 2);
+            const data = block.split('\n').find((l) => l.startsWith('data: '));
+            if (!block.includes('event: job') || !data) continue;
+            const job = JSON.parse(data.slice(6)) as Job;
+            latest.set(job.id, job);
+            for (const w of waiting.splice(0)) if (w.p(job)) w.resolve(job); else waiting.push(w);
+          }
+        }
+      } catch {
+        // The server was killed: the stream ends.
+      }
+    })();
+    return {
+      when: (p) => new Promise((resolve) => waiting.push({ p, resolve })),
+      last: (id) => latest.get(id),
+      close: () => controller.abort(),
+    };
+  }
 
   async function waitFinished(url: string, id: number): Promise<string> {
     for (;;) {
