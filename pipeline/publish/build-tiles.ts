@@ -42,6 +42,8 @@ export interface TileBuildContext {
   /** Names feature i in messages ("BSM=…" or "#12"). */
   describe(i: number): string;
   workers?: number;
+  /** Most features one tiling job holds (default: PIECE_FEATURES). */
+  pieceFeatures?: number;
   onProgress?(done: number, tiles: number): void;
 }
 
@@ -65,6 +67,7 @@ export async function buildTiles(build: VersionBuild, table: FeatureTable, optio
   const sink = new TileSink(build, options.maxTileBytes, coverage);
   await tileLayer(table, options, {
     workers: ctx.workers,
+    pieceFeatures: ctx.pieceFeatures,
     only: plan?.tiles,
     onTiles: (tiles) => sink.add(tiles),
     onProgress: (done) => ctx.onProgress?.(done, sink.count),

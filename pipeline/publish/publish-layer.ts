@@ -51,6 +51,8 @@ export interface PublishContext {
   onProgress?: (p: PublishProgress) => void;
   /** Tiling worker threads (0 = this thread); default one per core. */
   workers?: number;
+  /** Most features one tiling job holds, bounding a worker's memory; never changes the tiles. */
+  pieceFeatures?: number;
 }
 
 /**
@@ -74,7 +76,7 @@ export async function publishLayer(layer: LayerConfig, ctx: PublishContext): Pro
   const build = ctx.store.beginBuild(layer.id);
   try {
     const tiled = await buildTiles(build, table, resolveTilingOptions(layer), {
-      store: ctx.store, layer: layer.id, file: path.basename(layer.source), workers: ctx.workers,
+      store: ctx.store, layer: layer.id, file: path.basename(layer.source), workers: ctx.workers, pieceFeatures: ctx.pieceFeatures,
       describe: (i) => describeFeature(layer.idField, propertiesOf(table, i)[layer.idField ?? ''], i),
       onProgress: (done, tiles) => report('tile', 0.3 + 0.65 * done, `${tiles} tiles`),
     });

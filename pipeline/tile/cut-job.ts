@@ -140,7 +140,7 @@ class TileCutter {
     const s = zoomSettings(this.options, t.z);
     const fitted = fitBudget(source, {
       layerName: this.options.layerName, maxBytes: this.options.maxTileBytes, drop: this.options.drop,
-      tolerance: s.tolerance, candidates, size: this.table.size,
+      tolerance: s.tolerance, candidates, sampleAbove: this.options.sampleAbove, size: this.table.size,
       finalize: (list) => list.map((f) => this.finalize(f, s.fields)),
       restore: (list) => (never ? addStandIns(list, owned, this.table, t) : list),
     });

@@ -26,6 +26,8 @@ export interface BudgetContext {
   tolerance: number;
   /** The tile's candidate features (ascending table indices) that are not too small to appear at this zoom. */
   candidates: Int32Array;
+  /** Candidates above which the tile is first sized from a sample. */
+  sampleAbove: number;
   /** Size of each feature by table index: the smallest are dropped first (then the later in the source). */
   size: Float64Array;
   /** Gives features (ids = table indices) their MVT ids and attributes, ready to encode. */
@@ -46,8 +48,7 @@ const NEVER_STEPS = [2, 4, 8, 16, 32];
 const SMALLEST_STEPS = [4];
 /** Overshoot (bytes / budget) up to which a drop: smallest tile tries simplification before dropping. */
 const SIMPLIFY_FIRST_RATIO = 1.5;
-/** Candidates above which a drop: smallest tile is first sized from a sample. */
-const SAMPLE_ABOVE = 12_000;
+/** Candidates a size estimate encodes. */
 const SAMPLE_SIZE = 3000;
 /** Estimated overshoot above which the tile is cut from the largest candidates only. */
 const PREDROP_RATIO = 2;
@@ -63,7 +64,7 @@ const DROP_SEARCH_STEPS = 6;
  * tile left without features. Deterministic: the same candidates give the same tile.
  */
 export function fitBudget(source: TileFeatureSource, ctx: BudgetContext): FittedTile | null {
-  if (ctx.drop === 'smallest' && ctx.candidates.length > SAMPLE_ABOVE) {
+  if (ctx.drop === 'smallest' && ctx.candidates.length > ctx.sampleAbove) {
     const estimate = estimateBytes(source, ctx);
     if (estimate > PREDROP_RATIO * ctx.maxBytes) return dropToFit(source, ctx, estimate, Math.floor((ctx.candidates.length * ctx.maxBytes) / estimate));
   }
@@ -96,7 +97,7 @@ function simplifyToFit(features: GeoJSONVTFeature[], ctx: BudgetContext, before:
 
 /** Gzipped size of the whole tile, extrapolated from every n-th candidate's share. */
 function estimateBytes(source: TileFeatureSource, ctx: BudgetContext): number {
-  const step = Math.ceil(ctx.candidates.length / SAMPLE_SIZE);
+  const step = Math.ceil(ctx.candidates.length / Math.min(SAMPLE_SIZE, Math.ceil(ctx.sampleAbove / 4)));
   const sample = ctx.candidates.filter((_, k) => k % step === 0);
   const features = source.features(sample);
   const bytes = features.length ? encodeTile(ctx.layerName, ctx.finalize(features)).gz.length : 0;

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { cutJob } from './cut-job.js';
 import type { FeatureTable } from './feature-table.js';
-import type { TileJob, TileOutput } from './tile-job.js';
+import { tileNumber, type TileJob, type TileOutput } from './tile-job.js';
 import type { TilingOptions } from './tile-options.js';
 import type { FromWorker, ToWorker } from './tile-worker.js';
 import { TilingError } from './tiling-error.js';
@@ -19,26 +19,51 @@ export interface RunOptions {
 }
 
 /**
+ * Heap of a worker's old generation, MB. Jobs are sized to need far less; the cap makes
+ * V8 collect early instead of letting garbage grow, which keeps the process small. A job
+ * that does outgrow it is run again on a worker without the cap.
+ */
+const WORKER_HEAP_MB = 512;
+/** Young generation of a worker, MB: tiling allocates many short-lived arrays. */
+const WORKER_YOUNG_MB = 32;
+
+/**
  * Runs tiling jobs to the end: on `workers` threads sharing the feature table, each
  * taking the next job when it finishes one. Which worker cuts which job never changes
  * a tile's bytes. The first failure stops the run (workers are terminated).
  */
 export async function runJobs(table: FeatureTable, options: TilingOptions, jobs: readonly TileJob[], run: RunOptions): Promise<void> {
   if (run.workers <= 0) return runHere(table, options, jobs, run);
-  const count = Math.min(run.workers, jobs.length);
-  const workers = Array.from({ length: count }, () => spawnWorker(table, options));
+  const slots = Array.from({ length: Math.min(run.workers, jobs.length) }, () => spawnWorker(table, options, true));
   try {
     let next = 0;
-    await Promise.all(workers.map(async (worker) => {
+    await Promise.all(slots.map(async (_, s) => {
       while (next < jobs.length) {
         const id = next++;
         const job = jobs[id] as TileJob;
-        await runOnWorker(worker, id, job, options.layerName, run.onTiles);
+        const delivered = new Set<number>();
+        // Tiles a failed attempt already delivered are not delivered twice (a rerun cuts them identically).
+        const onTiles = (tiles: TileOutput[]): void => {
+          const fresh = tiles.filter((t) => {
+            const key = tileNumber(t.z, t.x, t.y);
+            if (delivered.has(key)) return false;
+            delivered.add(key);
+            return true;
+          });
+          run.onTiles(fresh);
+        };
+        try {
+          await runOnWorker(slots[s] as Worker, id, job, options.layerName, onTiles);
+        } catch (err) {
+          if (!(err instanceof OutOfMemory)) throw err;
+          slots[s] = spawnWorker(table, options, false);
+          await runOnWorker(slots[s] as Worker, id, job, options.layerName, onTiles);
+        }
         run.onJobDone?.(job);
       }
     }));
   } finally {
-    await Promise.all(workers.map((w) => w.terminate()));
+    await Promise.all(slots.map((w) => w.terminate()));
   }
 }
 
@@ -51,6 +76,9 @@ async function runHere(table: FeatureTable, options: TilingOptions, jobs: readon
     await new Promise((resolve) => setImmediate(resolve));
   }
 }
+
+/** A capped worker ran out of heap. */
+class OutOfMemory extends Error {}
 
 function runOnWorker(worker: Worker, id: number, job: TileJob, layer: string, onTiles: (tiles: TileOutput[]) => void): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -74,7 +102,10 @@ function runOnWorker(worker: Worker, id: number, job: TileJob, layer: string, on
       if (msg.type === 'done') resolve();
       else reject(new TilingError(layer, job.root, msg.message));
     };
-    const onError = (err: Error): void => { cleanup(); reject(new TilingError(layer, job.root, err.message)); };
+    const onError = (err: Error & { code?: string }): void => {
+      cleanup();
+      reject(err.code === 'ERR_WORKER_OUT_OF_MEMORY' ? new OutOfMemory(err.message) : new TilingError(layer, job.root, err.message));
+    };
     const onExit = (code: number): void => { cleanup(); reject(new TilingError(layer, job.root, `worker exited with code ${code}`)); };
     worker.on('message', onMessage);
     worker.on('error', onError);
@@ -83,14 +114,13 @@ function runOnWorker(worker: Worker, id: number, job: TileJob, layer: string, on
   });
 }
 
-function spawnWorker(table: FeatureTable, options: TilingOptions): Worker {
+function spawnWorker(table: FeatureTable, options: TilingOptions, capped: boolean): Worker {
   const compiled = new URL('./tile-worker.js', import.meta.url);
   const useCompiled = !import.meta.url.endsWith('.ts') && existsSync(fileURLToPath(compiled));
   // Run from TypeScript sources (tests), the worker starts through a loader shim: on Node 20 a
   // worker's execArgv --import does not reach its own entry module.
   return new Worker(useCompiled ? compiled : new URL('./tile-worker-dev.mjs', import.meta.url), {
     workerData: { table, options },
-    // Tiling allocates many short-lived arrays; a larger young generation spends far less time collecting them.
-    resourceLimits: { maxYoungGenerationSizeMb: Number(process.env.W4_YOUNG ?? 64), ...(process.env.W4_OLD ? { maxOldGenerationSizeMb: Number(process.env.W4_OLD) } : {}) },
+    resourceLimits: capped ? { maxYoungGenerationSizeMb: WORKER_YOUNG_MB, maxOldGenerationSizeMb: WORKER_HEAP_MB } : { maxYoungGenerationSizeMb: WORKER_YOUNG_MB },
   });
 }

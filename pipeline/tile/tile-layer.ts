@@ -15,6 +15,8 @@ export interface TileLayerRun {
   onTiles(tiles: TileOutput[]): void;
   /** Fraction of the work done, 0–1. */
   onProgress?(done: number): void;
+  /** Most features a piece holds (memory per job); never changes a tile's bytes. */
+  pieceFeatures?: number;
 }
 
 /** The default number of tiling workers: every core the process may use. */
@@ -28,7 +30,7 @@ export function defaultWorkers(): number {
  * number of workers or on which tiles were asked for.
  */
 export async function tileLayer(table: FeatureTable, options: TilingOptions, run: TileLayerRun): Promise<void> {
-  const jobs = planJobs(table, options, run.only ?? null);
+  const jobs = planJobs(table, options, run.only ?? null, run.pieceFeatures);
   // Work is roughly the features a job reads, once per zoom it cuts.
   const weight = (j: (typeof jobs)[number]): number =>
     j.features.length * (j.tiles === 'subtree' ? options.maxzoom - j.root.z + 1 : new Set(j.tiles.map((t) => t.z)).size);

@@ -27,7 +27,15 @@ export interface TilingOptions {
   maxTileBytes: number;
   /** Whether the budget may drop features ("smallest") or every feature stays at every zoom ("never"). */
   drop: 'smallest' | 'never';
+  /**
+   * Candidates above which a drop: smallest tile is first sized from a sample: more than
+   * the budget holds at SAMPLE_BYTES_PER_FEATURE each (a tiling rule, not a config key).
+   */
+  sampleAbove: number;
 }
+
+/** Few features with an id and attributes take under this many gzipped bytes, so more than budget / 32 candidates likely overflow. */
+export const SAMPLE_BYTES_PER_FEATURE = 32;
 
 /** Version of the tiling rules; part of `tilingKey`, so a change of the rules forces a full rebuild. */
 export const TILING_RULES_VERSION = 1;
@@ -42,7 +50,10 @@ export function resolveTilingOptions(layer: LayerConfig): TilingOptions {
       fields: valueAtZoom(layer.fieldsByZoom ?? {}, z, layer.fields ?? null),
     });
   }
-  return { layerName: layer.id, minzoom: layer.minzoom, maxzoom: layer.maxzoom, zooms, maxTileBytes: layer.maxTileBytes, drop: layer.drop };
+  return {
+    layerName: layer.id, minzoom: layer.minzoom, maxzoom: layer.maxzoom, zooms,
+    maxTileBytes: layer.maxTileBytes, drop: layer.drop, sampleAbove: Math.ceil(layer.maxTileBytes / SAMPLE_BYTES_PER_FEATURE),
+  };
 }
 
 /** A string equal for two options that cut identical tiles from identical features. */

@@ -19,8 +19,6 @@ const port = parentPort;
 if (port) {
   const { table, options } = workerData as { table: FeatureTable; options: TilingOptions };
   port.on('message', (msg: ToWorker) => {
-    const j0 = msg.job; const tt = performance.now();
-    if (process.env.W4DEBUG) console.error(`[start] ${j0.root.z}/${j0.root.x}/${j0.root.y} f=${j0.features.length}`);
     let batch: TileOutput[] = [];
     try {
       cutJob(table, options, msg.job, (out) => {
@@ -32,7 +30,6 @@ if (port) {
       });
       if (batch.length) port.postMessage({ type: 'tiles', id: msg.id, tiles: batch } satisfies FromWorker);
       port.postMessage({ type: 'done', id: msg.id } satisfies FromWorker);
-      if (process.env.W4DEBUG) { const j = msg.job; const m = process.memoryUsage(); console.error(`[job] ${j.root.z}/${j.root.x}/${j.root.y} ${j.tiles === 'subtree' ? 'subtree' : j.single ? 'single' : 'list'} f=${j.features.length} ms=${(performance.now()-tt).toFixed(0)} heapUsed=${(m.heapUsed/1e6).toFixed(0)} heapTotal=${(m.heapTotal/1e6).toFixed(0)}`); }
     } catch (err) {
       port.postMessage({ type: 'failed', id: msg.id, message: (err as Error).stack ?? String(err) } satisfies FromWorker);
     }

@@ -81,6 +81,19 @@ function kill(s: Served, signal: NodeJS.Signals): Promise<number | null> {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * A GET retried once when a pooled keep-alive socket turns out closed (the server
+ * dropped it as the request went out). A server that is really gone fails the retry too.
+ */
+async function retryOnSocketError(request: () => Promise<Response>): Promise<Response> {
+  try {
+    return await request();
+  } catch (err) {
+    if ((err as { cause?: { code?: string } }).cause?.code !== 'UND_ERR_SOCKET') throw err;
+    return request();
+  }
+}
+
 describe.skipIf(!existsSync(CLI))('a publishing process killed with SIGKILL', () => {
   let dir: string;
   let configFile: string;
@@ -88,13 +101,14 @@ describe.skipIf(!existsSync(CLI))('a publishing process killed with SIGKILL', ()
   const random = seeded(SEED);
 
   const api = async <T>(url: string, init: RequestInit = {}): Promise<T> => {
-    const res = await fetch(url, { ...init, headers: { ...bearer(TOKENS.city), ...(init.headers as Record<string, string> | undefined) } });
+    const request = (): Promise<Response> => fetch(url, { ...init, headers: { ...bearer(TOKENS.city), ...(init.headers as Record<string, string> | undefined) } });
+    const res = init.method ? await request() : await retryOnSocketError(request);
     return (await res.json()) as T;
   };
   const tiles = async (url: string, version: string): Promise<(Buffer | number)[]> =>
     Promise.all(SAMPLES.map(async ([z, lon, lat]) => {
       const { x, y } = tileForLonLat(lon, lat, z);
-      const res = await fetch(`${url}/tiles/parcels@${version}/${z}/${x}/${y}.mvt`, { headers: { 'accept-encoding': 'identity' } });
+      const res = await retryOnSocketError(() => fetch(`${url}/tiles/parcels@${version}/${z}/${x}/${y}.mvt`, { headers: { 'accept-encoding': 'identity' } }));
       return res.status === 200 ? Buffer.from(await res.arrayBuffer()) : res.status;
     }));
   const current = async (url: string): Promise<string> => {
