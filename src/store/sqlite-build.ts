@@ -24,7 +24,7 @@ export class SqliteBuild implements VersionBuild {
     /** Set for a mirror's import: the upstream's tag and time are kept, and the commit is never "unchanged". */
     private readonly imported?: ImportOptions,
   ) {
-    const info = db.prepare("INSERT INTO versions (layer, state) VALUES (?, 'building')").run(layer);
+    const info = db.prepare("INSERT INTO versions (layer, state, owner_pid) VALUES (?, 'building', ?)").run(layer, process.pid);
     this.vid = Number(info.lastInsertRowid);
     this.insertBlob = db.prepare('INSERT OR IGNORE INTO blobs (hash, gz, plain_size) VALUES (?, ?, ?)');
     this.insertTile = db.prepare('INSERT INTO tiles (vid, z, x, y, hash) VALUES (?, ?, ?, ?, ?)');

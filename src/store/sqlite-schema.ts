@@ -133,6 +133,8 @@ CREATE INDEX IF NOT EXISTS feature_sets_layer ON feature_sets (layer);
 /** Columns added after schema version 1: `CREATE TABLE IF NOT EXISTS` leaves an existing table as it was. */
 const ADDED_COLUMNS: readonly { table: string; column: string; ddl: string }[] = [
   { table: 'layers', column: 'origin', ddl: 'ALTER TABLE layers ADD COLUMN origin TEXT' },
+  // The process writing a 'building' version, so opening the store drops only builds whose writer died.
+  { table: 'versions', column: 'owner_pid', ddl: 'ALTER TABLE versions ADD COLUMN owner_pid INTEGER' },
 ];
 
 /** Brings a store created by an older version up to SCHEMA_VERSION; safe when several processes open it at once. */

@@ -147,9 +147,13 @@ export class SqliteStore implements TileStore {
     this.db.close();
   }
 
-  /** A build that never committed (a crash or kill) leaves rows no reader can see; drop them. */
+  /**
+   * A build that never committed (a crash or kill) leaves rows no reader can see; drop
+   * them — but only those whose writing process is gone, never another process's live build.
+   */
   private dropAbandonedBuilds(): void {
-    const stale = this.db.prepare("SELECT vid FROM versions WHERE state = 'building'").all() as { vid: number }[];
+    const building = this.db.prepare("SELECT vid, owner_pid FROM versions WHERE state = 'building'").all() as { vid: number; owner_pid: number | null }[];
+    const stale = building.filter((b) => b.owner_pid === null || !isProcessAlive(b.owner_pid));
     if (!stale.length) return;
     this.db.transaction(() => {
       for (const { vid } of stale) {
@@ -193,4 +197,14 @@ function toEvent(r: EventRow): ChangeEvent {
     seq: r.seq, layer: r.layer, version: r.version, previous: r.previous,
     publishedAt: r.published_at, changedTiles: r.changed_tiles, kind: r.kind,
   };
+}
+
+/** True when a process with this pid exists on this machine (the store is a local file). */
+function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

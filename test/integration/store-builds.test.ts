@@ -1,0 +1,44 @@
+import { spawnSync } from 'node:child_process';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openSqliteStore } from '../../src/store/sqlite-store.js';
+import { makeTempDir, removeDir } from '../helpers/test-node.js';
+
+// Opening the store cleans up after crashed publishes, and only after crashed ones.
+describe('abandoned builds', () => {
+  let dir: string;
+  beforeEach(() => { dir = makeTempDir(); });
+  afterEach(() => removeDir(dir));
+
+  const buildingRows = (d: string): number => {
+    const s = openSqliteStore(d);
+    const n = (s.db.prepare("SELECT count(*) AS n FROM versions WHERE state = 'building'").get() as { n: number }).n;
+    s.close();
+    return n;
+  };
+
+  it('keeps a build that a live process is still writing', () => {
+    const writer = openSqliteStore(dir);
+    const build = writer.beginBuild('parcels');
+    build.putTiles([{ z: 0, x: 0, y: 0, hash: 'a'.repeat(32), gz: Buffer.from([1, 2, 3]), plainSize: 3 }]);
+    expect(buildingRows(dir)).toBe(1);
+    const tiles = writer.db.prepare('SELECT count(*) AS n FROM tiles').get() as { n: number };
+    expect(tiles.n).toBe(1);
+    build.abort();
+    writer.close();
+  });
+
+  it('drops a build whose writing process has exited, with its tiles and blobs', () => {
+    const exited = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+    const deadPid = Number(exited.stdout);
+    const s = openSqliteStore(dir);
+    const vid = Number(s.db.prepare("INSERT INTO versions (layer, state, owner_pid) VALUES ('parcels', 'building', ?)").run(deadPid).lastInsertRowid);
+    s.db.prepare('INSERT INTO blobs (hash, gz, plain_size) VALUES (?, ?, 3)').run('b'.repeat(32), Buffer.from([1]));
+    s.db.prepare('INSERT INTO tiles (vid, z, x, y, hash) VALUES (?, 0, 0, 0, ?)').run(vid, 'b'.repeat(32));
+    s.close();
+    const reopened = openSqliteStore(dir);
+    expect(reopened.db.prepare('SELECT count(*) AS n FROM versions').get()).toEqual({ n: 0 });
+    expect(reopened.db.prepare('SELECT count(*) AS n FROM tiles').get()).toEqual({ n: 0 });
+    expect(reopened.db.prepare('SELECT count(*) AS n FROM blobs').get()).toEqual({ n: 0 });
+    reopened.close();
+  });
+});
