@@ -1,5 +1,5 @@
 import { createWriteStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { once } from 'node:events';
 import type { BenchLayerFile } from './section.js';
 
@@ -82,4 +82,91 @@ export async function generateUrbanBoundaries(file: string, count = 12, vertices
 
 function round7(v: number): number {
   return Math.round(v * 1e7) / 1e7;
+}
+
+/** How a seeded edit changes a parcel layer. */
+export interface ParcelEdit {
+  /** Share of parcels edited (0.01 = 1%). */
+  share: number;
+  /** "patches": in square change patches of ~100 parcels, as a survey update comes; "scattered": anywhere. */
+  layout: 'patches' | 'scattered';
+  seed: number;
+}
+
+/** What an edit did. */
+export interface EditCounts {
+  reshaped: number;
+  moved: number;
+  attributes: number;
+  deleted: number;
+  added: number;
+}
+
+type ParcelFeature = { type: 'Feature'; properties: Record<string, string | number>; geometry: { type: 'Polygon'; coordinates: [number, number][][] } };
+
+/**
+ * Rewrites a layer written by generateParcels with `share` of its parcels edited:
+ * reshaped (40%), moved a little (20%), an attribute changed (20%), deleted and replaced
+ * by a new parcel with a new BSM (20%). Seeded, so every run makes the same edit.
+ */
+export async function editParcels(src: string, dst: string, edit: ParcelEdit): Promise<EditCounts> {
+  const fc = JSON.parse(await readFile(src, 'utf8')) as { features: ParcelFeature[] };
+  const rnd = seededRandom(edit.seed);
+  const chosen = chooseParcels(fc.features.length, edit, rnd);
+  const counts: EditCounts = { reshaped: 0, moved: 0, attributes: 0, deleted: 0, added: 0 };
+  const out: ParcelFeature[] = [];
+  fc.features.forEach((f, i) => {
+    if (!chosen.has(i)) return void out.push(f);
+    const roll = rnd();
+    const ring = f.geometry.coordinates[0] ?? [];
+    const [cx, cy, rx, ry] = ringFrame(ring);
+    if (roll < 0.4) {
+      f.geometry.coordinates = [parcelRing(cx, cy, rx, ry, 5 + Math.floor(rnd() * 36), rnd)];
+      counts.reshaped++;
+    } else if (roll < 0.6) {
+      const [dx, dy] = [(rnd() - 0.5) * rx * 0.4, (rnd() - 0.5) * ry * 0.4];
+      f.geometry.coordinates = [ring.map(([x, y]) => [round7(x + dx), round7(y + dy)] as [number, number])];
+      counts.moved++;
+    } else if (roll < 0.8) {
+      f.properties.TBMJ = Math.round(rnd() * 5e6) / 100;
+      counts.attributes++;
+    } else {
+      counts.deleted++;
+      counts.added++;
+      const bsm = `3715990${String(i + 1).padStart(11, '0')}`;
+      return void out.push({ type: 'Feature', properties: { ...f.properties, BSM: bsm }, geometry: { type: 'Polygon', coordinates: [parcelRing(cx, cy, rx, ry, 5 + Math.floor(rnd() * 36), rnd)] } });
+    }
+    out.push(f);
+  });
+  await writeFile(dst, `{"type":"FeatureCollection","features":[\n${out.map((f) => JSON.stringify(f)).join(',\n')}\n]}\n`);
+  return counts;
+}
+
+/** Indices of the parcels an edit touches: whole patches of the generator's grid, or anywhere. */
+function chooseParcels(count: number, edit: ParcelEdit, rnd: () => number): Set<number> {
+  const target = Math.round(count * edit.share);
+  const chosen = new Set<number>();
+  if (edit.layout === 'scattered') {
+    while (chosen.size < target) chosen.add(Math.floor(rnd() * count));
+    return chosen;
+  }
+  const cols = Math.ceil(Math.sqrt(count * 1.1));
+  const rows = Math.ceil(count / cols);
+  const side = Math.max(1, Math.min(10, Math.floor(Math.sqrt(target))));
+  while (chosen.size < target) {
+    const c0 = Math.floor(rnd() * Math.max(1, cols - side));
+    const r0 = Math.floor(rnd() * Math.max(1, rows - side));
+    for (let r = r0; r < r0 + side && chosen.size < target; r++) {
+      for (let c = c0; c < c0 + side && chosen.size < target; c++) if (r * cols + c < count) chosen.add(r * cols + c);
+    }
+  }
+  return chosen;
+}
+
+/** Centre and radii of a parcel ring, so an edited parcel stays in its cell. */
+function ringFrame(ring: [number, number][]): [number, number, number, number] {
+  const xs = ring.map((p) => p[0]);
+  const ys = ring.map((p) => p[1]);
+  const [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
+  return [(x0 + x1) / 2, (y0 + y1) / 2, (x1 - x0) / 2, (y1 - y0) / 2];
 }

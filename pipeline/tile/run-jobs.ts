@@ -121,6 +121,6 @@ function spawnWorker(table: FeatureTable, options: TilingOptions, capped: boolea
   // worker's execArgv --import does not reach its own entry module.
   return new Worker(useCompiled ? compiled : new URL('./tile-worker-dev.mjs', import.meta.url), {
     workerData: { table, options },
-    resourceLimits: capped ? { maxYoungGenerationSizeMb: WORKER_YOUNG_MB, maxOldGenerationSizeMb: WORKER_HEAP_MB } : { maxYoungGenerationSizeMb: WORKER_YOUNG_MB },
+    resourceLimits: capped ? { maxYoungGenerationSizeMb: Number(process.env.W4_YOUNG ?? WORKER_YOUNG_MB), maxOldGenerationSizeMb: Number(process.env.W4_OLD ?? WORKER_HEAP_MB) } : { maxYoungGenerationSizeMb: WORKER_YOUNG_MB },
   });
 }

@@ -12,6 +12,8 @@ export class ChangeFeed {
   private timer: NodeJS.Timeout | null = null;
   private readonly emitter = new EventEmitter();
 
+  private seenDataVersion = -1;
+
   constructor(private readonly store: TileStore, private readonly catalog: CatalogCache, private readonly pollMs = 250) {
     this.emitter.setMaxListeners(0);
     const all = store.eventsSince(0, Number.MAX_SAFE_INTEGER);
@@ -33,9 +35,12 @@ export class ChangeFeed {
 
   /** Checks for changes now: call after this process's own writes. */
   poll(force = false): void {
-    const changed = this.catalog.refreshIfChanged();
-    if (!changed && !force) return;
-    if (force && !changed) this.catalog.reload();
+    // The feed keeps its own data_version mark: another reader refreshing the catalog
+    // must not swallow the change the feed has yet to announce.
+    const dv = this.store.dataVersion();
+    if (dv === this.seenDataVersion && !force) return;
+    this.seenDataVersion = dv;
+    if (!this.catalog.refreshIfChanged() && force) this.catalog.reload();
     for (const e of this.store.eventsSince(this.lastSeq)) {
       this.lastSeq = e.seq;
       this.emitter.emit('change', e);

@@ -91,7 +91,12 @@ describe('incremental republish equals a full rebuild', () => {
         publishLayer(layer, { store: s, keepVersions: 5, defaultAttribution: 't', workers, pieceFeatures: 150 });
       try {
         writeGeojson(source, { type: 'FeatureCollection', features: parcels } as FeatureCollection);
-        expect((await publish(store, 2)).mode).toBe('full');
+        const first = await publish(store, 2);
+        expect(first.mode).toBe('full');
+        // The budget must be at work, or the test would not cover its dependence on a tile's features.
+        expect(first.budget.adjusted.length).toBeGreaterThan(0);
+        if (variant.layer.drop === 'never') expect(first.budget.adjusted.some((a) => a.simplifiedTo > 0)).toBe(true);
+        else expect(first.budget.adjusted.some((a) => a.dropped > 0)).toBe(true);
         for (let round = 1; round <= 3; round++) {
           parcels = editLayer(parcels, rnd, nextId);
           writeGeojson(source, { type: 'FeatureCollection', features: parcels } as FeatureCollection);

@@ -1,0 +1,279 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { stringify } from 'yaml';
+import { publishLayer, type PublishStage } from '../pipeline/publish/publish-layer.js';
+import { loadConfig } from '../src/config/load-config.js';
+import { openSqliteStore } from '../src/store/sqlite-store.js';
+import { editParcels, type EditCounts, type ParcelEdit } from './generate-parcels.js';
+import type { BenchContext, BenchSection } from './section.js';
+
+/** The tile-size budget every tool is judged against (plantiles' default, 500 KiB gzipped). */
+const BUDGET = 512_000;
+const ZOOMS = { min: 0, max: 14 };
+const GDAL_TIMEOUT_MS = 60 * 60 * 1000;
+
+/** One measured run. */
+interface Figures {
+  seconds: number;
+  peakRss: number;
+  tiles: number;
+  bytes: number;
+  largest: number;
+  overBudget: number;
+}
+
+/** What the publish child reports besides the tiles. */
+interface PublishFigures {
+  seconds: number;
+  cpuSeconds: number;
+  peakRss: number;
+  /** Seconds spent in each stage. */
+  stages: Partial<Record<PublishStage, number>>;
+  mode: string;
+  tiles: number;
+  recomputedTiles: number;
+  changedTiles: number;
+  featureChanges: Record<string, number> | null;
+  adjusted: number;
+}
+
+/** In the child: publishes one layer of a config as the CLI does, prints figures as JSON. */
+async function runChild(configFile: string, layerId: string): Promise<void> {
+  const config = loadConfig(configFile, {});
+  const layer = config.layers.find((l) => l.id === layerId);
+  if (!layer) throw new Error(`no layer ${layerId} in ${configFile}`);
+  const store = openSqliteStore(config.storage.dir);
+  const start = performance.now();
+  const cpu = process.cpuUsage();
+  const stages: Partial<Record<PublishStage, number>> = {};
+  let stage: PublishStage = 'ingest';
+  let since = start;
+  const result = await publishLayer(layer, {
+    store, keepVersions: config.storage.keepVersions, defaultAttribution: 'bench',
+    onProgress: (p) => {
+      if (p.stage === stage) return;
+      const now = performance.now();
+      stages[stage] = (now - since) / 1000;
+      [stage, since] = [p.stage, now];
+    },
+  });
+  store.close();
+  const used = process.cpuUsage(cpu);
+  const figures: PublishFigures = {
+    seconds: (performance.now() - start) / 1000, cpuSeconds: (used.user + used.system) / 1e6,
+    peakRss: process.resourceUsage().maxRSS * 1024, stages, mode: result.mode, tiles: result.tiles,
+    recomputedTiles: result.recomputedTiles, changedTiles: result.changedTiles,
+    featureChanges: result.featureChanges as Record<string, number> | null, adjusted: result.budget.adjusted.length,
+  };
+  console.log(JSON.stringify(figures));
+}
+
+/** Runs a command, timing it and following its peak RSS (VmHWM) until it exits; returns its stdout. */
+function measure(command: string, args: string[], timeoutMs = 0): Promise<{ seconds: number; peakRss: number; stdout: string }> {
+  return new Promise((resolve, reject) => {
+    const start = performance.now();
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let stdout = '';
+    let peakRss = 0;
+    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+    const poll = setInterval(() => {
+      try {
+        const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+        if (hwm) peakRss = Math.max(peakRss, Number(hwm[1]) * 1024);
+      } catch {
+        // The process may have exited between polls.
+      }
+    }, 100);
+    const timer = timeoutMs ? setTimeout(() => child.kill('SIGKILL'), timeoutMs) : null;
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearInterval(poll);
+      if (timer) clearTimeout(timer);
+      if (code !== 0) reject(new Error(`${path.basename(command)} ${args.slice(0, 2).join(' ')} exited ${code ?? signal}`));
+      else resolve({ seconds: (performance.now() - start) / 1000, peakRss, stdout });
+    });
+  });
+}
+
+/** Publishes `layer` of `configFile` in a child process. */
+async function publishInChild(configFile: string, layer: string): Promise<PublishFigures & { vmHwm: number }> {
+  const run = await measure(process.execPath, [fileURLToPath(import.meta.url), '--child', configFile, layer]);
+  const figures = JSON.parse(run.stdout.trim().split('\n').pop() ?? '{}') as PublishFigures;
+  return { ...figures, vmHwm: run.peakRss };
+}
+
+/** Tile figures of a layer's current version in a plantiles store. */
+function storeFigures(storeDir: string, layer: string): Omit<Figures, 'seconds' | 'peakRss'> {
+  const store = openSqliteStore(storeDir);
+  try {
+    const vid = store.getLayer(layer)?.currentVid;
+    if (!vid) throw new Error(`${layer} was not published`);
+    const f = { tiles: 0, bytes: 0, largest: 0, overBudget: 0 };
+    for (const t of store.iterateTiles(vid)) {
+      f.tiles++;
+      f.bytes += t.gz.length;
+      f.largest = Math.max(f.largest, t.gz.length);
+      if (t.gz.length > BUDGET) f.overBudget++;
+    }
+    return f;
+  } finally {
+    store.close();
+  }
+}
+
+/** Tile figures of an MBTiles file (tile_data as GDAL wrote it, gzip-compressed MVT). */
+function mbtilesFigures(file: string): Omit<Figures, 'seconds' | 'peakRss'> {
+  const db = new Database(file, { readonly: true });
+  try {
+    const row = db.prepare('SELECT count(*) AS tiles, coalesce(sum(length(tile_data)), 0) AS bytes, coalesce(max(length(tile_data)), 0) AS largest, coalesce(sum(length(tile_data) > ?), 0) AS over FROM tiles')
+      .get(BUDGET) as { tiles: number; bytes: number; largest: number; over: number };
+    return { tiles: row.tiles, bytes: row.bytes, largest: row.largest, overBudget: row.over };
+  } finally {
+    db.close();
+  }
+}
+
+/** Writes a one-layer plantiles config in `dir` (storage beside it) and returns its path. */
+function writeLayerConfig(dir: string, name: string, layer: Record<string, unknown>): string {
+  const file = path.join(dir, `${name}.yaml`);
+  writeFileSync(file, stringify({ node: { id: 'bench', title: 'bench' }, storage: { dir: `./${name}-store`, keepVersions: 5 }, layers: [layer] }));
+  return file;
+}
+
+const hasGdal = spawnSync('ogr2ogr', ['--version'], { encoding: 'utf8' }).status === 0;
+
+/** The farmland runs and the urban-boundary runs, and their Markdown. */
+async function runTiling(ctx: BenchContext): Promise<string> {
+  const parcels = await ctx.parcels();
+  const dir = ctx.workDir;
+  const source = path.join(dir, 'tiling-farmland.geojson');
+  copyFileSync(parcels.file, source);
+  const farmland = { id: 'farmland', source: path.basename(source), idField: 'BSM', minzoom: ZOOMS.min, maxzoom: ZOOMS.max };
+  const config = writeLayerConfig(dir, 'tiling', farmland);
+  const storeDir = path.join(dir, 'tiling-store');
+  ctx.log(`tiling: plantiles full publish of ${parcels.features} parcels`);
+  const full = await publishInChild(config, 'farmland');
+  const fullTiles = storeFigures(storeDir, 'farmland');
+  const incremental: { label: string; edit: EditCounts; run: PublishFigures & { vmHwm: number }; tiles: ReturnType<typeof storeFigures> }[] = [];
+  for (const edit of [{ share: 0.01, layout: 'patches', seed: 41 }, { share: 0.01, layout: 'scattered', seed: 42 }] as ParcelEdit[]) {
+    const counts = await editParcels(source, source, edit);
+    ctx.log(`tiling: plantiles republish after a 1% edit (${edit.layout})`);
+    const run = await publishInChild(config, 'farmland');
+    incremental.push({ label: edit.layout === 'patches' ? '1% edit in change patches' : '1% edit scattered', edit: counts, run, tiles: storeFigures(storeDir, 'farmland') });
+  }
+  ctx.log('tiling: naive loop');
+  const naive = await runNaive(parcels.file, path.join(dir, 'naive.sqlite'));
+  ctx.log('tiling: GDAL ogr2ogr -f MBTILES');
+  const gdal = hasGdal ? await runGdal(parcels.file, path.join(dir, 'gdal.mbtiles')) : null;
+  const ubound = await runUrbanBoundaries(ctx);
+  return render({ parcels: parcels.features, full, fullTiles, incremental, naive, gdal, ubound });
+}
+
+async function runNaive(file: string, out: string): Promise<Figures> {
+  const script = fileURLToPath(new URL('./naive-loop.js', import.meta.url));
+  const run = await measure(process.execPath, [script, file, out, String(ZOOMS.min), String(ZOOMS.max), String(BUDGET)]);
+  const f = JSON.parse(run.stdout.trim()) as Figures & { peakRssBytes: number };
+  return { seconds: run.seconds, peakRss: Math.max(run.peakRss, f.peakRssBytes), tiles: f.tiles, bytes: f.bytes, largest: f.largest, overBudget: f.overBudget };
+}
+
+async function runGdal(file: string, out: string): Promise<Figures> {
+  const args = ['-f', 'MBTILES', out, file, '-dsco', `MINZOOM=${ZOOMS.min}`, '-dsco', `MAXZOOM=${ZOOMS.max}`];
+  const run = await measure('ogr2ogr', args, GDAL_TIMEOUT_MS);
+  return { seconds: run.seconds, peakRss: run.peakRss, ...mbtilesFigures(out) };
+}
+
+/** The few, very detailed urban-boundary polygons: plantiles, the naive loop and GDAL on the same file. */
+async function runUrbanBoundaries(ctx: BenchContext): Promise<{ name: string; f: Figures }[]> {
+  const ub = await ctx.urbanBoundaries();
+  const dir = ctx.workDir;
+  copyFileSync(ub.file, path.join(dir, 'tiling-ubound.geojson'));
+  const config = writeLayerConfig(dir, 'ubound', { id: 'ubound', source: 'tiling-ubound.geojson', idField: 'BSM', minzoom: ZOOMS.min, maxzoom: ZOOMS.max });
+  ctx.log('tiling: urban boundaries');
+  const p = await publishInChild(config, 'ubound');
+  const rows = [{ name: 'plantiles full publish', f: { seconds: p.seconds, peakRss: Math.max(p.peakRss, p.vmHwm), ...storeFigures(path.join(dir, 'ubound-store'), 'ubound') } }];
+  rows.push({ name: 'naive loop', f: await runNaive(ub.file, path.join(dir, 'naive-ubound.sqlite')) });
+  if (hasGdal) rows.push({ name: 'GDAL ogr2ogr MBTILES', f: await runGdal(ub.file, path.join(dir, 'gdal-ubound.mbtiles')) });
+  return rows;
+}
+
+interface Measured {
+  parcels: number;
+  full: PublishFigures & { vmHwm: number };
+  fullTiles: Omit<Figures, 'seconds' | 'peakRss'>;
+  incremental: { label: string; edit: EditCounts; run: PublishFigures & { vmHwm: number }; tiles: Omit<Figures, 'seconds' | 'peakRss'> }[];
+  naive: Figures;
+  gdal: Figures | null;
+  ubound: { name: string; f: Figures }[];
+}
+
+const mib = (n: number): string => (n / 2 ** 20).toFixed(0);
+const kib = (n: number): string => (n / 1024).toFixed(0);
+const row = (name: string, f: Figures): string =>
+  `| ${name} | ${f.seconds.toFixed(1)} | ${mib(f.peakRss)} | ${f.tiles} | ${mib(f.bytes)} | ${kib(f.largest)} | ${f.overBudget} |`;
+const check = (ok: boolean): string => (ok ? 'met' : '**not met**');
+
+function render(m: Measured): string {
+  const full: Figures = { seconds: m.full.seconds, peakRss: Math.max(m.full.peakRss, m.full.vmHwm), ...m.fullTiles };
+  const inc = m.incremental.map((i) => ({ ...i, f: { seconds: i.run.seconds, peakRss: Math.max(i.run.peakRss, i.run.vmHwm), ...i.tiles } }));
+  const vsNaive = full.seconds / m.naive.seconds;
+  const vsGdal = m.gdal ? full.seconds / m.gdal.seconds : null;
+  const lines = [
+    '## Tiling',
+    '',
+    `${m.parcels} seeded farmland parcels (5–40 vertices, BSM/DLBM/DLMC/TBMJ/XZQDM, over Liaocheng's extent, GeoJSON in EPSG:4326), z${ZOOMS.min}–z${ZOOMS.max}, each tool in a child process on the same file. Wall time from spawn to exit; peak RSS is the child's high-water mark (VmHWM, polled, and getrusage for Node children). plantiles publishes with its defaults (tolerance 3, buffer 64, budget 500 KiB gzipped, drop: smallest, every attribute at every zoom, one worker per core) into a versioned store, validating, budgeting and hashing every tile; the naive loop (\`bench/naive-loop.ts\`) parses the file, builds one geojson-vt index, walks the pyramid, encodes with vt-pbf, gzips and inserts each tile; GDAL is \`ogr2ogr -f MBTILES -dsco MINZOOM=${ZOOMS.min} -dsco MAXZOOM=${ZOOMS.max}\`.`,
+    '',
+    '| run | wall s | peak RSS MiB | tiles | total MiB | largest KiB | tiles over 500 KiB |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    row('plantiles full publish', full),
+    ...inc.map((i) => row(`plantiles republish, ${i.label}`, i.f)),
+    row('naive loop (geojson-vt + vt-pbf)', m.naive),
+    m.gdal ? row('GDAL ogr2ogr -f MBTILES', m.gdal) : '| GDAL ogr2ogr -f MBTILES | not installed | | | | | |',
+    '',
+    '| target | measured | |',
+    '| --- | ---: | --- |',
+    `| full publish <= 1.0 x naive loop | ${vsNaive.toFixed(2)} x | ${check(vsNaive <= 1)} |`,
+    vsGdal === null ? '| full publish <= 0.15 x GDAL | GDAL not installed | |' : `| full publish <= 0.15 x GDAL | ${vsGdal.toFixed(3)} x | ${check(vsGdal <= 0.15)} |`,
+    `| full publish peak RSS <= 1 GiB | ${mib(full.peakRss)} MiB | ${check(full.peakRss <= 2 ** 30)} |`,
+    `| no tile over budget | ${full.overBudget} | ${check(full.overBudget === 0)} |`,
+    ...inc.map((i) => `| republish after ${i.label} <= 0.10 x full | ${(i.f.seconds / full.seconds).toFixed(3)} x | ${check(i.f.seconds / full.seconds <= 0.1)} |`),
+    '',
+    'Where plantiles spends its time (seconds per stage; tiles cut and changed):',
+    '',
+    '| run | ingest s | tile s | commit s | CPU s | mode | tiles cut | tiles changed | features added/removed/changed/reordered |',
+    '| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | --- |',
+    stageRow('full publish', m.full),
+    ...m.incremental.map((i) => stageRow(i.label, i.run)),
+    '',
+    ...m.incremental.map((i) => `The ${i.label}: ${i.edit.reshaped} reshaped, ${i.edit.moved} moved, ${i.edit.attributes} with a changed attribute, ${i.edit.deleted} deleted and replaced by new parcels.`),
+    '',
+    '### Urban boundaries',
+    '',
+    '12 urban development boundaries of 20,000 vertices each, same zooms and tools:',
+    '',
+    '| run | wall s | peak RSS MiB | tiles | total MiB | largest KiB | tiles over 500 KiB |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...m.ubound.map((u) => row(u.name, u.f)),
+    '',
+  ];
+  return lines.join('\n');
+}
+
+function stageRow(label: string, p: PublishFigures): string {
+  const c = p.featureChanges;
+  const changes = c ? `${c.added}/${c.removed}/${c.changed}/${c.reordered}` : '—';
+  const s = (k: PublishStage): string => (p.stages[k] ?? 0).toFixed(1);
+  return `| ${label} | ${s('ingest')} | ${s('tile')} | ${s('commit')} | ${p.cpuSeconds.toFixed(1)} | ${p.mode} | ${p.recomputedTiles} | ${p.changedTiles} | ${changes} |`;
+}
+
+/**
+ * Tiling: plantiles' full publish and incremental republish against the naive loop and
+ * GDAL on the seeded farmland layer (and the urban boundaries), z0–z14.
+ */
+export const tilingBench: BenchSection = { name: 'tiling', run: runTiling };
+
+if (process.argv[2] === '--child' && process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  await runChild(process.argv[3] as string, process.argv[4] as string);
+}
