@@ -7,6 +7,7 @@ import { loadConfig, type Config } from '../../src/config/load-config.js';
 import { openRuntime, type Runtime } from '../../src/cli/runtime.js';
 import { startServer, type RunningServer } from '../../src/cli/commands/serve.js';
 import { publishLayer, type PublishResult } from '../../pipeline/publish/publish-layer.js';
+import { makeParcels, parcelConfig, writeGeojson } from './fixtures.js';
 
 /** A temp folder removed by cleanup(). */
 export function makeTempDir(prefix = 'plantiles-test-'): string {
@@ -56,4 +57,20 @@ export async function startTestNode(config: Config): Promise<TestNode> {
 /** Removes a temp folder. */
 export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
+}
+
+/** A node over the parcel fixture, published once: what most server tests start from. */
+export async function startParcelNode(): Promise<{ dir: string; source: string; node: TestNode }> {
+  const dir = makeTempDir();
+  const source = path.join(dir, 'parcels.geojson');
+  writeGeojson(source, makeParcels());
+  const node = await startTestNode(writeConfig(dir, parcelConfig()));
+  await node.publish('parcels');
+  return { dir, source, node };
+}
+
+/** Stops a node and removes its folder. */
+export async function stopNode(node: TestNode, dir: string): Promise<void> {
+  await node.stop();
+  removeDir(dir);
 }

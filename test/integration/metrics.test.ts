@@ -1,8 +1,7 @@
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tileForLonLat } from '../../src/domain/tile-coord.js';
-import { makeParcels, parcelConfig, writeGeojson } from '../helpers/fixtures.js';
-import { makeTempDir, removeDir, startTestNode, writeConfig, type TestNode } from '../helpers/test-node.js';
+import { makeParcels, writeGeojson } from '../helpers/fixtures.js';
+import { startParcelNode, stopNode, type TestNode } from '../helpers/test-node.js';
 
 /** Parses the Prometheus text format into `name{labels}` → value. */
 function parseMetrics(text: string): Map<string, number> {
@@ -29,16 +28,9 @@ describe('/metrics', () => {
   const value = (m: Map<string, number>, key: string): number => m.get(key) ?? 0;
 
   beforeAll(async () => {
-    dir = makeTempDir();
-    source = path.join(dir, 'parcels.geojson');
-    writeGeojson(source, makeParcels());
-    node = await startTestNode(writeConfig(dir, parcelConfig()));
-    await node.publish('parcels');
+    ({ dir, source, node } = await startParcelNode());
   });
-  afterAll(async () => {
-    await node.stop();
-    removeDir(dir);
-  });
+  afterAll(() => stopNode(node, dir));
 
   it('counts requests and latency by route and status, never by raw URL', async () => {
     const before = await scrape();

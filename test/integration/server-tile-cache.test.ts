@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tileForLonLat } from '../../src/domain/tile-coord.js';
 import { TileCache } from '../../src/server/tile-cache.js';
-import { makeParcels, parcelConfig, writeGeojson } from '../helpers/fixtures.js';
-import { makeTempDir, removeDir, startTestNode, writeConfig, type TestNode } from '../helpers/test-node.js';
+import { makeParcels, writeGeojson } from '../helpers/fixtures.js';
+import { startParcelNode, stopNode, type TestNode } from '../helpers/test-node.js';
 
 describe('hot-tile cache', () => {
   const body = (text: string): Buffer => gzipSync(Buffer.from(text.repeat(50)));
@@ -60,16 +59,9 @@ describe('hot-tile cache in the server', () => {
   };
 
   beforeAll(async () => {
-    dir = makeTempDir();
-    source = path.join(dir, 'parcels.geojson');
-    writeGeojson(source, makeParcels());
-    node = await startTestNode(writeConfig(dir, parcelConfig()));
-    await node.publish('parcels');
+    ({ dir, source, node } = await startParcelNode());
   });
-  afterAll(async () => {
-    await node.stop();
-    removeDir(dir);
-  });
+  afterAll(() => stopNode(node, dir));
 
   it('answers repeated requests from memory: one store read, then hits, for both encodings', async () => {
     const p = `/tiles/parcels@1.0.0/13/${t.x}/${t.y}.mvt`;

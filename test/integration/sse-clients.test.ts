@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SseHub } from '../../src/events/sse-hub.js';
 import { makeParcels, parcelConfig, writeGeojson } from '../helpers/fixtures.js';
 import { collectSse } from '../helpers/sse.js';
-import { makeTempDir, removeDir, startTestNode, writeConfig, type TestNode } from '../helpers/test-node.js';
+import { makeTempDir, removeDir, startParcelNode, startTestNode, stopNode, writeConfig, type TestNode } from '../helpers/test-node.js';
 
 describe('/events with many clients', () => {
   let dir: string;
@@ -32,16 +32,9 @@ describe('/events with many clients', () => {
   };
 
   beforeAll(async () => {
-    dir = makeTempDir();
-    source = path.join(dir, 'parcels.geojson');
-    writeGeojson(source, makeParcels());
-    node = await startTestNode(writeConfig(dir, parcelConfig()));
-    await node.publish('parcels');
+    ({ dir, source, node } = await startParcelNode());
   });
-  afterAll(async () => {
-    await node.stop();
-    removeDir(dir);
-  });
+  afterAll(() => stopNode(node, dir));
 
   it('holds 300 idle clients, keeps serving tiles, and delivers one publish to every one of them', async () => {
     const before = await sseClients();
