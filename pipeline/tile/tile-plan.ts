@@ -3,7 +3,7 @@ import type { TileJob, TileKey } from './tile-job.js';
 import { maxBuffer, TILE_EXTENT, zoomSettings, type TilingOptions } from './tile-options.js';
 
 /** Features (at most) a subtree piece holds; a tile touched by more is "heavy" and cut in a band. */
-export const PIECE_FEATURES = 5000;
+export const PIECE_FEATURES = Number(process.env.W4_PIECE ?? 5000);
 
 /** Zoom levels of heavy tiles one band job cuts: each feature is converted once per band, not once per zoom. */
 export const BAND_DEPTH = 4;

@@ -48,6 +48,10 @@ describe.skipIf(!hasChromium)(browserSuiteTitle('the admin page in Chromium'), (
     expect(await page.locator('#jobs tr[data-job]').count()).toBe(1);
     // The token is in this tab's storage, never in the address.
     expect(page.url()).not.toContain(TOKENS.city);
+    // Signed in: the form is gone; this node follows no upstream, and the mirrors panel says so.
+    expect(await page.locator('#signin').isVisible()).toBe(false);
+    await page.locator('#mirrors-empty').waitFor({ state: 'visible' });
+    expect(await page.locator('#mirrors').isVisible()).toBe(false);
   });
 
   it('uploads a GeoJSON and shows the job live until it finishes, then the new current version', async () => {

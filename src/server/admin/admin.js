@@ -62,8 +62,9 @@ async function signIn(candidate) {
   $('#signin').hidden = true;
   $('#app').hidden = false;
   $('#signout').hidden = false;
-  await Promise.all([refreshJobs(), refreshAudit()]);
+  await Promise.all([refreshJobs(), refreshAudit(), refreshMirrors()]);
   openStream();
+  setInterval(() => { refreshMirrors().catch(() => {}); }, 5000);
 }
 
 function signOut(message) {
@@ -225,6 +226,21 @@ async function refreshAudit() {
   $('#audit tbody').replaceChildren(...entries.map((a) => el('tr', {},
     el('td', {}, new Date(a.at).toLocaleString()), el('td', {}, a.actor), el('td', {}, a.action),
     el('td', {}, a.layer ?? ''), el('td', {}, `${a.status || ''} ${a.result}`),
+  )));
+}
+
+// ---- mirrors (GET /mirrors is public) ----
+
+async function refreshMirrors() {
+  const res = await fetch('/mirrors');
+  if (!res.ok) return;
+  const { mirrors } = await res.json();
+  $('#mirrors').hidden = mirrors.length === 0;
+  $('#mirrors-empty').hidden = mirrors.length > 0;
+  $('#mirrors tbody').replaceChildren(...mirrors.map((m) => el('tr', { 'data-upstream': m.upstream },
+    el('td', {}, `${m.upstream}${m.prefix ? ` (${m.prefix}*)` : ''}`), el('td', {}, `${m.state} · ${m.mode}`),
+    el('td', {}, String(m.lagVersions)), el('td', {}, String(Math.round(m.lagSeconds))),
+    el('td', {}, m.lastError ? `${m.lastError.message} (${new Date(m.lastError.at).toLocaleString()})` : ''),
   )));
 }
 
