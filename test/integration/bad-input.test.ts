@@ -6,7 +6,9 @@ import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tileForLonLat } from '../../src/domain/tile-coord.js';
-import { makeTempDir, removeDir, startTestNode, writeConfig, type TestNode } from '../helpers/test-node.js';
+import type { Job } from '../../src/jobs/jobs.js';
+import { publishViaApi, startAdminNode, TOKENS, type AdminNode } from '../helpers/admin-node.js';
+import { makeTempDir, removeDir, writeConfig } from '../helpers/test-node.js';
 import type { BadCase } from '../fixtures/bad/build-corpus.js';
 import { GENERATORS, writeGoodSource } from '../fixtures/bad/generate-cases.js';
 import { hasOgr2ogr } from '../fixtures/ingest/sources.js';
@@ -16,6 +18,8 @@ import { hasOgr2ogr } from '../fixtures/ingest/sources.js';
 // broken one and the built CLI publishes it. Each must exit 1 with one line
 // naming the file, the feature (where there is one) and the problem, while the
 // good version stays current and byte-identical and the server keeps serving.
+// The same source is then published by an admin job on the running server, which
+// must fail with the same line.
 
 const CORPUS = path.join(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/bad');
 const CLI = path.resolve('dist/src/cli/main.js');
@@ -53,8 +57,9 @@ function escape(text: string): string {
 
 describe('bad-input corpus', () => {
   let dir: string;
-  let node: TestNode;
+  let node: AdminNode;
   const runs = new Map<string, CliRun>();
+  const jobs = new Map<string, Job>();
   /** The layer's state after each case, to compare with the good version's. */
   const after = new Map<string, Snapshot>();
   const good = new Map<string, Snapshot>();
@@ -87,13 +92,14 @@ describe('bad-input corpus', () => {
     const layerFor = (source: string, extra: Record<string, unknown> = {}): Record<string, unknown> =>
       ({ id: layerOf({ source } as BadCase), source: `${path.extname(source).slice(1)}/${source}`, idField: 'BSM', minzoom: 8, maxzoom: 10, ...extra });
     const base = { node: { id: 'bad', title: 'bad input' }, storage: { dir: './store', keepVersions: 3 } };
-    const config = writeConfig(dir, { ...base, layers: formats.map((f) => layerFor(f)) });
-    node = await startTestNode(config);
+    const admin = { tokens: [{ name: 'city', env: 'CITY_TOKEN', layers: ['*'] }] };
+    const config = writeConfig(dir, { ...base, admin, layers: formats.map((f) => layerFor(f)) });
+    node = await startAdminNode(config, { CITY_TOKEN: TOKENS.city });
     for (const source of formats) {
       const folder = path.join(dir, path.extname(source).slice(1));
       mkdirSync(folder, { recursive: true });
       await writeGoodSource(folder, source);
-      expect((await node.publish(layerOf({ source } as BadCase))).version).toBe('1.0.0');
+      expect((await publishViaApi(node.url, layerOf({ source } as BadCase))).version).toBe('1.0.0');
       good.set(source, await snapshot(layerOf({ source } as BadCase)));
     }
     const groups = formats.map((f) => runnable.filter((c) => c.source === f));
@@ -108,6 +114,8 @@ describe('bad-input corpus', () => {
         const caseConfig = path.join(dir, `${c.name}.yaml`);
         writeFileSync(caseConfig, stringify({ ...base, layers: [layerFor(c.source, c.layer)] }));
         runs.set(c.name, await runCli(caseConfig, layerOf(c)));
+        // Cases whose problem is in the layer's own settings only exist in their CLI config.
+        if (!c.layer) jobs.set(c.name, await publishViaApi(node.url, layerOf(c)));
         after.set(c.name, await snapshot(layerOf(c)));
       }
     });
@@ -133,7 +141,13 @@ describe('bad-input corpus', () => {
       expect(lines, stderr).toHaveLength(1);
       expect(status, stderr).toBe(1);
       const where = `${escape(c.file)}: ${c.feature ? `feature ${escape(c.feature)}: ` : ''}`;
-      expect(lines[0]).toMatch(new RegExp(`^plantiles: publish ${escape(layerOf(c))} failed: ${where}${c.problem}`));
+      const prefix = `plantiles: publish ${layerOf(c)} failed: `;
+      expect(lines[0]).toMatch(new RegExp(`^${escape(prefix)}${where}${c.problem}`));
+      if (!c.layer) {
+        const job = jobs.get(c.name);
+        expect(job?.state, c.name).toBe('failed');
+        expect(job?.error).toBe(lines[0]?.slice(prefix.length));
+      }
       const state = after.get(c.name);
       expect(state?.version).toBe('1.0.0');
       expect(state?.versions).toEqual(['1.0.0']);
