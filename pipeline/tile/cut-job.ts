@@ -9,6 +9,9 @@ import type { TileJob, TileKey, TileOutput } from './tile-job.js';
 import { maxBuffer, TILE_EXTENT, zoomSettings, type TilingOptions } from './tile-options.js';
 import { touching } from './tile-plan.js';
 
+/** Features one index holds when a dense tile is cut on its own. */
+const CHUNK_FEATURES = 16_000;
+
 /**
  * Cuts one job's tiles. A tile's bytes depend only on the features that touch it and
  * their source order: geojson-vt simplifies each feature on its own and clips each
@@ -39,6 +42,25 @@ function targetZooms(options: TilingOptions, job: TileJob): number[] {
   const zooms: number[] = [];
   for (let z = Math.max(job.root.z, options.minzoom); z <= options.maxzoom; z++) zooms.push(z);
   return zooms;
+}
+
+/**
+ * Tile t's cleaned features from `subset`, built in chunks so memory stays bounded however
+ * dense the tile: the tile of a chunk is the tile of all with the others left out, and
+ * chunks taken in source order concatenate in source order.
+ */
+function cutInChunks(table: FeatureTable, options: TilingOptions, t: TileKey, subset: Int32Array): GeoJSONVTFeature[] {
+  const s = zoomSettings(options, t.z);
+  const features: GeoJSONVTFeature[] = [];
+  for (let from = 0; from < subset.length; from += CHUNK_FEATURES) {
+    const chunk = subset.subarray(from, from + CHUNK_FEATURES);
+    const index = new GeoJSONVT(
+      { type: 'FeatureCollection', features: Array.from(chunk, (i) => toGeojson(table, i)) },
+      { maxZoom: options.maxzoom, indexMaxZoom: 0, indexMaxPoints: 0, tolerance: s.tolerance, extent: TILE_EXTENT, buffer: s.buffer },
+    );
+    for (const f of cleanTileFeatures(index.getTile(t.z, t.x, t.y)?.features ?? [])) features.push(f);
+  }
+  return features;
 }
 
 /** Tiles parents first, so geojson-vt drills each tile from its cached parent. */
@@ -100,28 +122,22 @@ class TileCutter {
 
   /** Cuts one tile building indexes only over the candidates the budget asks for (a dense tile cut from its largest features). */
   cutAlone(t: TileKey, candidates: Int32Array): void {
-    const s = zoomSettings(this.options, t.z);
     const visible = visibleAt(this.table, this.options, candidates, t.z);
+    const owned = this.options.drop === 'never' ? ownedBy(this.table, candidates, t) : EMPTY;
     let built: { subset: Int32Array; features: GeoJSONVTFeature[] } | null = null;
-    const build = (subset: Int32Array): { subset: Int32Array; features: GeoJSONVTFeature[] } => {
-      const index = new GeoJSONVT(
-        { type: 'FeatureCollection', features: Array.from(subset, (i) => toGeojson(this.table, i)) },
-        { maxZoom: this.options.maxzoom, indexMaxZoom: 0, indexMaxPoints: 0, tolerance: s.tolerance, extent: TILE_EXTENT, buffer: s.buffer },
-      );
-      return { subset, features: cleanTileFeatures(index.getTile(t.z, t.x, t.y)?.features ?? []) };
+    const ensure = (subset: Int32Array): { subset: Int32Array; features: GeoJSONVTFeature[] } => {
+      if (!built || !isSubset(subset, built.subset)) built = { subset, features: cutInChunks(this.table, this.options, t, subset) };
+      return built;
     };
     const source: TileFeatureSource = {
       features: (subset) => {
-        const wanted = subset ?? visible;
-        if (built && isSubset(wanted, built.subset)) return wanted.length === built.subset.length ? built.features : keepOnly(built.features, wanted);
-        built = build(wanted);
-        return built.features;
+        if (!subset) return addStandIns(ensure(visible).features, owned, this.table, t);
+        const b = ensure(subset);
+        return b.subset.length === subset.length ? b.features : keepOnly(b.features, subset);
       },
-      prepare: (superset) => {
-        if (!built || !isSubset(superset, built.subset)) built = build(superset);
-      },
+      prepare: (superset) => void ensure(superset),
     };
-    this.fit(t, source, visible, EMPTY);
+    this.fit(t, source, visible, owned);
   }
 
   private finish(t: TileKey, raw: () => GeoJSONVTFeature[], candidates: Int32Array): void {

@@ -23,9 +23,9 @@ export interface RunOptions {
  * V8 collect early instead of letting garbage grow, which keeps the process small. A job
  * that does outgrow it is run again on a worker without the cap.
  */
-const WORKER_HEAP_MB = 512;
+const WORKER_HEAP_MB = 448;
 /** Young generation of a worker, MB: tiling allocates many short-lived arrays. */
-const WORKER_YOUNG_MB = 32;
+const WORKER_YOUNG_MB = 48;
 
 /**
  * Runs tiling jobs to the end: on `workers` threads sharing the feature table, each

@@ -16,8 +16,8 @@ export interface TileJob {
   /** "subtree": every tile under the root (the root included) down to maxzoom; else exactly these tiles, all under the root. */
   tiles: 'subtree' | TileKey[];
   /**
-   * Cut each listed tile on its own, building indexes only over the features its size
-   * budget keeps (a dense tile of a layer that may drop); else one index serves all tiles.
+   * Cut each listed tile (a heavy one) on its own, building indexes in chunks and only over
+   * the features its size budget keeps; else one index serves all the job's tiles.
    */
   single?: boolean;
 }

@@ -3,10 +3,7 @@ import type { TileJob, TileKey } from './tile-job.js';
 import { maxBuffer, TILE_EXTENT, zoomSettings, type TilingOptions } from './tile-options.js';
 
 /** Features (at most) a subtree piece holds; a tile touched by more is "heavy" and cut in a band. */
-export const PIECE_FEATURES = Number(process.env.W4_PIECE ?? 5000);
-
-/** Zoom levels of heavy tiles one band job cuts: each feature is converted once per band, not once per zoom. */
-export const BAND_DEPTH = 4;
+export const PIECE_FEATURES = Number(process.env.W4_PIECE ?? 12_000);
 
 /** Widening of every box test (world units, ~1 cm at the equator), so rounding never leaves a feature out. */
 const EPSILON = 1e-9;
@@ -14,38 +11,27 @@ const EPSILON = 1e-9;
 /**
  * Plans the jobs that cut a layer, or only `targets` (an incremental republish). From
  * 0/0/0 down, a tile touched by at most `pieceFeatures` features (or at maxzoom) is a
- * piece: one job cuts its subtree. A tile touched by more is heavy. On a layer that may
- * drop, each heavy tile is a job of its own (the budget cuts it from its largest
- * features); on a drop: never layer, band jobs cut them, one per heavy tile at a zoom
- * that is a multiple of BAND_DEPTH, covering the heavy tiles of the BAND_DEPTH zooms
- * from it. Jobs come biggest first, so the workers finish close together.
+ * piece: one job cuts its subtree. A tile touched by more is heavy, and a job of its own
+ * (cut in chunks, or from its largest features when the budget will drop). Jobs come
+ * biggest first, so the workers finish close together.
  */
 export function planJobs(table: FeatureTable, options: TilingOptions, targets: readonly TileKey[] | null, pieceFeatures = PIECE_FEATURES): TileJob[] {
   const jobs: TileJob[] = [];
-  const bands = new Map<string, TileJob & { tiles: TileKey[] }>();
   const margin = maxBuffer(options) / TILE_EXTENT;
   const visit = (t: TileKey, features: Int32Array, wanted: TileKey[] | null): void => {
     if (!features.length || (wanted && !wanted.length)) return;
     if (t.z >= options.maxzoom || features.length <= pieceFeatures) {
-      jobs.push({ root: t, features, tiles: wanted ?? 'subtree' });
+      // Recomputing some tiles of a piece needs only the features touching those tiles.
+      jobs.push(wanted ? { root: t, features: touchingAny(table, features, wanted, margin), tiles: wanted } : { root: t, features, tiles: 'subtree' });
       return;
     }
-    const bandZ = t.z - (t.z % BAND_DEPTH);
-    const bandKey = `${bandZ}/${t.x >> (t.z - bandZ)}/${t.y >> (t.z - bandZ)}`;
-    const cutHere = t.z >= options.minzoom && (!wanted || wanted.some((k) => k.z === t.z));
-    if (options.drop === 'smallest') {
-      if (cutHere) jobs.push({ root: t, features, tiles: [t], single: true });
-    } else {
-      if (t.z === bandZ) bands.set(bandKey, { root: t, features, tiles: [] });
-      if (cutHere) bands.get(bandKey)?.tiles.push(t);
-    }
+    if (t.z >= options.minzoom && (!wanted || wanted.some((k) => k.z === t.z))) jobs.push({ root: t, features, tiles: [t], single: true });
     for (const child of childrenOf(t)) {
       const below = wanted && wanted.filter((k) => k.z > t.z && isUnder(k, child));
       visit(child, touching(table, features, child, margin), below);
     }
   };
   visit({ z: 0, x: 0, y: 0 }, allFeatures(table), targets ? [...targets] : null);
-  for (const band of bands.values()) if (band.tiles.length) jobs.push(band);
   return jobs.sort((a, b) => b.features.length - a.features.length || a.root.z - b.root.z || a.root.x - b.root.x || a.root.y - b.root.y);
 }
 
@@ -81,6 +67,14 @@ export function touching(table: FeatureTable, features: Int32Array, t: TileKey, 
     if ((b[o + 2] as number) >= minX && (b[o] as number) <= maxX && (b[o + 3] as number) >= minY && (b[o + 1] as number) <= maxY) out[k++] = i;
   }
   return out.slice(0, k);
+}
+
+/** Indices (ascending) of `features` touching any of `tiles`. */
+function touchingAny(table: FeatureTable, features: Int32Array, tiles: readonly TileKey[], margin: number): Int32Array {
+  if (tiles.length > 64) return features;
+  const marks = new Set<number>();
+  for (const t of tiles) for (const i of touching(table, features, t, margin)) marks.add(i);
+  return features.filter((i) => marks.has(i));
 }
 
 function allFeatures(table: FeatureTable): Int32Array {
