@@ -56,6 +56,8 @@ export function adminRoutes(deps: AdminDeps): Router {
     const job = deps.jobs.get(Number(id));
     if (!job) throw new HttpError(404, `no job ${id}`);
     requireScope(deps, res, job.layer);
+    // Read-after-write: once a client sees its job finished, this server serves the new version.
+    if (job.state === 'succeeded' || job.state === 'unchanged') deps.feed.poll();
     res.setHeader('Cache-Control', 'no-store');
     res.json(job);
   }));
