@@ -1,5 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
@@ -19,6 +20,8 @@ const GDAL_TIMEOUT_MS = 60 * 60 * 1000;
 interface Figures {
   seconds: number;
   peakRss: number;
+  /** The machine's 1-minute load average when the run started (other work slows every tool alike). */
+  load: number;
   tiles: number;
   bytes: number;
   largest: number;
@@ -72,8 +75,9 @@ async function runChild(configFile: string, layerId: string): Promise<void> {
 }
 
 /** Runs a command, timing it and following its peak RSS (VmHWM) until it exits; returns its stdout. */
-function measure(command: string, args: string[], timeoutMs = 0): Promise<{ seconds: number; peakRss: number; stdout: string }> {
+function measure(command: string, args: string[], timeoutMs = 0): Promise<{ seconds: number; peakRss: number; load: number; stdout: string }> {
   return new Promise((resolve, reject) => {
+    const load = os.loadavg()[0] ?? 0;
     const start = performance.now();
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     let stdout = '';
@@ -93,20 +97,25 @@ function measure(command: string, args: string[], timeoutMs = 0): Promise<{ seco
       clearInterval(poll);
       if (timer) clearTimeout(timer);
       if (code !== 0) reject(new Error(`${path.basename(command)} ${args.slice(0, 2).join(' ')} exited ${code ?? signal}`));
-      else resolve({ seconds: (performance.now() - start) / 1000, peakRss, stdout });
+      else resolve({ seconds: (performance.now() - start) / 1000, peakRss, load, stdout });
     });
   });
 }
 
 /** Publishes `layer` of `configFile` in a child process. */
-async function publishInChild(configFile: string, layer: string): Promise<PublishFigures & { vmHwm: number }> {
+async function publishInChild(configFile: string, layer: string): Promise<Published> {
   const run = await measure(process.execPath, [fileURLToPath(import.meta.url), '--child', configFile, layer]);
   const figures = JSON.parse(run.stdout.trim().split('\n').pop() ?? '{}') as PublishFigures;
-  return { ...figures, vmHwm: run.peakRss };
+  return { ...figures, vmHwm: run.peakRss, load: run.load };
 }
 
+/** A publish child's figures with what the parent measured. */
+type Published = PublishFigures & { vmHwm: number; load: number };
+
+type TileFigures = Omit<Figures, 'seconds' | 'peakRss' | 'load'>;
+
 /** Tile figures of a layer's current version in a plantiles store. */
-function storeFigures(storeDir: string, layer: string): Omit<Figures, 'seconds' | 'peakRss'> {
+function storeFigures(storeDir: string, layer: string): TileFigures {
   const store = openSqliteStore(storeDir);
   try {
     const vid = store.getLayer(layer)?.currentVid;
@@ -125,7 +134,7 @@ function storeFigures(storeDir: string, layer: string): Omit<Figures, 'seconds' 
 }
 
 /** Tile figures of an MBTiles file (tile_data as GDAL wrote it, gzip-compressed MVT). */
-function mbtilesFigures(file: string): Omit<Figures, 'seconds' | 'peakRss'> {
+function mbtilesFigures(file: string): TileFigures {
   const db = new Database(file, { readonly: true });
   try {
     const row = db.prepare('SELECT count(*) AS tiles, coalesce(sum(length(tile_data)), 0) AS bytes, coalesce(max(length(tile_data)), 0) AS largest, coalesce(sum(length(tile_data) > ?), 0) AS over FROM tiles')
@@ -157,7 +166,7 @@ async function runTiling(ctx: BenchContext): Promise<string> {
   ctx.log(`tiling: plantiles full publish of ${parcels.features} parcels`);
   const full = await publishInChild(config, 'farmland');
   const fullTiles = storeFigures(storeDir, 'farmland');
-  const incremental: { label: string; edit: EditCounts; run: PublishFigures & { vmHwm: number }; tiles: ReturnType<typeof storeFigures> }[] = [];
+  const incremental: Measured['incremental'] = [];
   for (const edit of [{ share: 0.01, layout: 'patches', seed: 41 }, { share: 0.01, layout: 'scattered', seed: 42 }] as ParcelEdit[]) {
     const counts = await editParcels(source, source, edit);
     ctx.log(`tiling: plantiles republish after a 1% edit (${edit.layout})`);
@@ -176,13 +185,13 @@ async function runNaive(file: string, out: string): Promise<Figures> {
   const script = fileURLToPath(new URL('./naive-loop.js', import.meta.url));
   const run = await measure(process.execPath, [script, file, out, String(ZOOMS.min), String(ZOOMS.max), String(BUDGET)]);
   const f = JSON.parse(run.stdout.trim()) as Figures & { peakRssBytes: number };
-  return { seconds: run.seconds, peakRss: Math.max(run.peakRss, f.peakRssBytes), tiles: f.tiles, bytes: f.bytes, largest: f.largest, overBudget: f.overBudget };
+  return { seconds: run.seconds, peakRss: Math.max(run.peakRss, f.peakRssBytes), load: run.load, tiles: f.tiles, bytes: f.bytes, largest: f.largest, overBudget: f.overBudget };
 }
 
 async function runGdal(file: string, out: string): Promise<Figures> {
   const args = ['-f', 'MBTILES', out, file, '-dsco', `MINZOOM=${ZOOMS.min}`, '-dsco', `MAXZOOM=${ZOOMS.max}`];
   const run = await measure('ogr2ogr', args, GDAL_TIMEOUT_MS);
-  return { seconds: run.seconds, peakRss: run.peakRss, ...mbtilesFigures(out) };
+  return { seconds: run.seconds, peakRss: run.peakRss, load: run.load, ...mbtilesFigures(out) };
 }
 
 /** The few, very detailed urban-boundary polygons: plantiles, the naive loop and GDAL on the same file. */
@@ -193,7 +202,7 @@ async function runUrbanBoundaries(ctx: BenchContext): Promise<{ name: string; f:
   const config = writeLayerConfig(dir, 'ubound', { id: 'ubound', source: 'tiling-ubound.geojson', idField: 'BSM', minzoom: ZOOMS.min, maxzoom: ZOOMS.max });
   ctx.log('tiling: urban boundaries');
   const p = await publishInChild(config, 'ubound');
-  const rows = [{ name: 'plantiles full publish', f: { seconds: p.seconds, peakRss: Math.max(p.peakRss, p.vmHwm), ...storeFigures(path.join(dir, 'ubound-store'), 'ubound') } }];
+  const rows = [{ name: 'plantiles full publish', f: { seconds: p.seconds, peakRss: Math.max(p.peakRss, p.vmHwm), load: p.load, ...storeFigures(path.join(dir, 'ubound-store'), 'ubound') } }];
   rows.push({ name: 'naive loop', f: await runNaive(ub.file, path.join(dir, 'naive-ubound.sqlite')) });
   if (hasGdal) rows.push({ name: 'GDAL ogr2ogr MBTILES', f: await runGdal(ub.file, path.join(dir, 'gdal-ubound.mbtiles')) });
   return rows;
@@ -201,9 +210,9 @@ async function runUrbanBoundaries(ctx: BenchContext): Promise<{ name: string; f:
 
 interface Measured {
   parcels: number;
-  full: PublishFigures & { vmHwm: number };
-  fullTiles: Omit<Figures, 'seconds' | 'peakRss'>;
-  incremental: { label: string; edit: EditCounts; run: PublishFigures & { vmHwm: number }; tiles: Omit<Figures, 'seconds' | 'peakRss'> }[];
+  full: Published;
+  fullTiles: TileFigures;
+  incremental: { label: string; edit: EditCounts; run: Published; tiles: TileFigures }[];
   naive: Figures;
   gdal: Figures | null;
   ubound: { name: string; f: Figures }[];
@@ -212,25 +221,25 @@ interface Measured {
 const mib = (n: number): string => (n / 2 ** 20).toFixed(0);
 const kib = (n: number): string => (n / 1024).toFixed(0);
 const row = (name: string, f: Figures): string =>
-  `| ${name} | ${f.seconds.toFixed(1)} | ${mib(f.peakRss)} | ${f.tiles} | ${mib(f.bytes)} | ${kib(f.largest)} | ${f.overBudget} |`;
+  `| ${name} | ${f.seconds.toFixed(1)} | ${mib(f.peakRss)} | ${f.tiles} | ${mib(f.bytes)} | ${kib(f.largest)} | ${f.overBudget} | ${f.load.toFixed(1)} |`;
 const check = (ok: boolean): string => (ok ? 'met' : '**not met**');
 
 function render(m: Measured): string {
-  const full: Figures = { seconds: m.full.seconds, peakRss: Math.max(m.full.peakRss, m.full.vmHwm), ...m.fullTiles };
-  const inc = m.incremental.map((i) => ({ ...i, f: { seconds: i.run.seconds, peakRss: Math.max(i.run.peakRss, i.run.vmHwm), ...i.tiles } }));
+  const full: Figures = { seconds: m.full.seconds, peakRss: Math.max(m.full.peakRss, m.full.vmHwm), load: m.full.load, ...m.fullTiles };
+  const inc = m.incremental.map((i) => ({ ...i, f: { seconds: i.run.seconds, peakRss: Math.max(i.run.peakRss, i.run.vmHwm), load: i.run.load, ...i.tiles } }));
   const vsNaive = full.seconds / m.naive.seconds;
   const vsGdal = m.gdal ? full.seconds / m.gdal.seconds : null;
   const lines = [
     '## Tiling',
     '',
-    `${m.parcels} seeded farmland parcels (5–40 vertices, BSM/DLBM/DLMC/TBMJ/XZQDM, over Liaocheng's extent, GeoJSON in EPSG:4326), z${ZOOMS.min}–z${ZOOMS.max}, each tool in a child process on the same file. Wall time from spawn to exit; peak RSS is the child's high-water mark (VmHWM, polled, and getrusage for Node children). plantiles publishes with its defaults (tolerance 3, buffer 64, budget 500 KiB gzipped, drop: smallest, every attribute at every zoom, one worker per core) into a versioned store, validating, budgeting and hashing every tile; the naive loop (\`bench/naive-loop.ts\`) parses the file, builds one geojson-vt index, walks the pyramid, encodes with vt-pbf, gzips and inserts each tile; GDAL is \`ogr2ogr -f MBTILES -dsco MINZOOM=${ZOOMS.min} -dsco MAXZOOM=${ZOOMS.max}\`.`,
+    `${m.parcels} seeded farmland parcels (5–40 vertices, BSM/DLBM/DLMC/TBMJ/XZQDM, over Liaocheng's extent, GeoJSON in EPSG:4326), z${ZOOMS.min}–z${ZOOMS.max}, each tool in a child process on the same file. Wall time from spawn to exit; peak RSS is the child's high-water mark (VmHWM, polled, and getrusage for Node children). plantiles publishes with its defaults (tolerance 3, buffer 64, budget 500 KiB gzipped, drop: smallest, every attribute at every zoom, one worker per core) into a versioned store, validating, budgeting and hashing every tile; the naive loop (\`bench/naive-loop.ts\`) parses the file, builds one geojson-vt index, walks the pyramid, encodes with vt-pbf, gzips and inserts each tile; GDAL is \`ogr2ogr -f MBTILES -dsco MINZOOM=${ZOOMS.min} -dsco MAXZOOM=${ZOOMS.max}\`. "Load at start" is the machine's 1-minute load average as each run began: above the ${os.cpus().length} cores, other work was competing for them, which slows a two-thread publish more than a one-thread tool.`,
     '',
-    '| run | wall s | peak RSS MiB | tiles | total MiB | largest KiB | tiles over 500 KiB |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| run | wall s | peak RSS MiB | tiles | total MiB | largest KiB | tiles over 500 KiB | load at start |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     row('plantiles full publish', full),
     ...inc.map((i) => row(`plantiles republish, ${i.label}`, i.f)),
     row('naive loop (geojson-vt + vt-pbf)', m.naive),
-    m.gdal ? row('GDAL ogr2ogr -f MBTILES', m.gdal) : '| GDAL ogr2ogr -f MBTILES | not installed | | | | | |',
+    m.gdal ? row('GDAL ogr2ogr -f MBTILES', m.gdal) : '| GDAL ogr2ogr -f MBTILES | not installed | | | | | | |',
     '',
     '| target | measured | |',
     '| --- | ---: | --- |',
@@ -253,8 +262,8 @@ function render(m: Measured): string {
     '',
     '12 urban development boundaries of 20,000 vertices each, same zooms and tools:',
     '',
-    '| run | wall s | peak RSS MiB | tiles | total MiB | largest KiB | tiles over 500 KiB |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| run | wall s | peak RSS MiB | tiles | total MiB | largest KiB | tiles over 500 KiB | load at start |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...m.ubound.map((u) => row(u.name, u.f)),
     '',
   ];

@@ -28,7 +28,7 @@ export interface TileBuildResult {
   tiles: number;
   /** Tiles cut by this publish (all of them in a full build). */
   recomputedTiles: number;
-  /** Feature changes against the current version (incremental only). */
+  /** Feature changes against the current version, when its fingerprints could be compared. */
   changes: FeatureChanges | null;
   budget: BudgetReport;
 }
@@ -49,6 +49,8 @@ export interface TileBuildContext {
 
 /** Tiles written to the store per transaction. */
 const BATCH = 512;
+/** Share of the current version's tiles above which recomputing them costs as much as a full build, which is done instead. */
+const FULL_BUILD_TILE_SHARE = 0.5;
 
 /**
  * Cuts a layer into a build: incrementally when the current version kept fingerprints
@@ -58,9 +60,12 @@ const BATCH = 512;
  */
 export async function buildTiles(build: VersionBuild, table: FeatureTable, options: TilingOptions, ctx: TileBuildContext): Promise<TileBuildResult> {
   const key = tilingKey(options);
-  const currentVid = ctx.store.getLayer(ctx.layer)?.currentVid ?? null;
+  const layer = ctx.store.getLayer(ctx.layer);
+  const currentVid = layer?.currentVid ?? null;
+  const currentTiles = layer?.versions.find((v) => v.vid === currentVid)?.tiles ?? 0;
   const previous = currentVid === null ? null : ctx.store.readFeatureSet(currentVid);
-  const plan = previous && previous.tilingKey === key ? planRepublish(unpackFeatureSet(previous), table, options) : null;
+  const planned = previous && previous.tilingKey === key ? planRepublish(unpackFeatureSet(previous), table, options) : null;
+  const plan = planned && planned.tiles.length <= FULL_BUILD_TILE_SHARE * currentTiles ? planned : null;
   const carried = plan && currentVid !== null ? build.carryOver(currentVid, plan.tiles) : 0;
   const recomputed = plan ? new Set(plan.tiles.map((t) => tileNumber(t.z, t.x, t.y))) : null;
   const coverage = options.drop === 'never' ? new CoverageCheck(table, options, recomputed) : null;
@@ -79,7 +84,7 @@ export async function buildTiles(build: VersionBuild, table: FeatureTable, optio
     mode: plan ? 'incremental' : 'full',
     tiles: carried + sink.count,
     recomputedTiles: sink.count,
-    changes: plan?.changes ?? null,
+    changes: planned?.changes ?? null,
     budget: sink.report(),
   };
 }

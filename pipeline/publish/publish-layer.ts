@@ -34,7 +34,7 @@ export interface PublishResult {
   mode: 'full' | 'incremental';
   /** Tiles cut by this publish (every tile in a full build). */
   recomputedTiles: number;
-  /** Added, removed, changed and reordered features against the previous version (incremental only). */
+  /** Added, removed, changed and reordered features against the previous version, when its fingerprints could be compared. */
   featureChanges: FeatureChanges | null;
   /** Tiles the size budget changed, and any still over it. */
   budget: BudgetReport;

@@ -70,9 +70,10 @@ function byZoom(tiles: TileKey[]): TileKey[] {
 
 /**
  * The features of `candidates` that can appear at zoom z: on layers that may drop, those
- * that geojson-vt's own size test removes at z (and at every zoom of `zooms` deeper than
- * it) are left out, since they add nothing to a tile. A margin leaves features at the
- * threshold for geojson-vt to decide. Drop: never layers keep all (their owners need tiles).
+ * that geojson-vt's own size test removes at z are left out, since they add nothing to a
+ * tile (one too small at z is too small at every shallower zoom of the same tolerance).
+ * A margin leaves features at the threshold for geojson-vt to decide. Drop: never layers
+ * keep all (their owners need tiles).
  */
 export function visibleAt(table: FeatureTable, options: TilingOptions, candidates: Int32Array, z: number): Int32Array {
   if (options.drop === 'never' || z >= options.maxzoom) return candidates;

@@ -23,9 +23,9 @@ export interface RunOptions {
  * V8 collect early instead of letting garbage grow, which keeps the process small. A job
  * that does outgrow it is run again on a worker without the cap.
  */
-const WORKER_HEAP_MB = 448;
+const WORKER_HEAP_MB = 512;
 /** Young generation of a worker, MB: tiling allocates many short-lived arrays. */
-const WORKER_YOUNG_MB = 48;
+const WORKER_YOUNG_MB = 64;
 
 /**
  * Runs tiling jobs to the end: on `workers` threads sharing the feature table, each
@@ -121,6 +121,6 @@ function spawnWorker(table: FeatureTable, options: TilingOptions, capped: boolea
   // worker's execArgv --import does not reach its own entry module.
   return new Worker(useCompiled ? compiled : new URL('./tile-worker-dev.mjs', import.meta.url), {
     workerData: { table, options },
-    resourceLimits: capped ? { maxYoungGenerationSizeMb: Number(process.env.W4_YOUNG ?? WORKER_YOUNG_MB), maxOldGenerationSizeMb: Number(process.env.W4_OLD ?? WORKER_HEAP_MB) } : { maxYoungGenerationSizeMb: WORKER_YOUNG_MB },
+    resourceLimits: capped ? { maxYoungGenerationSizeMb: WORKER_YOUNG_MB, maxOldGenerationSizeMb: WORKER_HEAP_MB } : { maxYoungGenerationSizeMb: WORKER_YOUNG_MB },
   });
 }

@@ -3,7 +3,7 @@ import type { TileJob, TileKey } from './tile-job.js';
 import { maxBuffer, TILE_EXTENT, zoomSettings, type TilingOptions } from './tile-options.js';
 
 /** Features (at most) a subtree piece holds; a tile touched by more is "heavy" and cut in a band. */
-export const PIECE_FEATURES = Number(process.env.W4_PIECE ?? 12_000);
+export const PIECE_FEATURES = 14_000;
 
 /** Widening of every box test (world units, ~1 cm at the equator), so rounding never leaves a feature out. */
 const EPSILON = 1e-9;

@@ -10,7 +10,7 @@ import { makeTempDir, removeDir, writeConfig } from '../helpers/test-node.js';
 
 type Parcel = Feature<Polygon, { BSM: string; DLMC: string; TBMJ: number }>;
 
-const AREA = { west: 115.9, south: 36.4, east: 116.05, north: 36.52 };
+const AREA = { west: 115.8, south: 36.3, east: 116.3, north: 36.7 };
 
 /** A seeded layer of star-shaped parcels (simple polygons, 5–20 vertices), dense enough to fill tiles at z8–z14. */
 function makeLayer(count: number, rnd: () => number): Parcel[] {
