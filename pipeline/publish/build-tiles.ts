@@ -30,6 +30,8 @@ export interface TileBuildResult {
   recomputedTiles: number;
   /** Feature changes against the current version, when its fingerprints could be compared. */
   changes: FeatureChanges | null;
+  /** Features of recomputed tiles whose geometry was taken from the current version's tile instead of cut again. */
+  reusedFeatures: number;
   budget: BudgetReport;
 }
 
@@ -63,28 +65,55 @@ export async function buildTiles(build: VersionBuild, table: FeatureTable, optio
   const layer = ctx.store.getLayer(ctx.layer);
   const currentVid = layer?.currentVid ?? null;
   const currentTiles = layer?.versions.find((v) => v.vid === currentVid)?.tiles ?? 0;
-  const previous = currentVid === null ? null : ctx.store.readFeatureSet(currentVid);
-  const planned = previous && previous.tilingKey === key ? planRepublish(unpackFeatureSet(previous), table, options) : null;
+  const stored = currentVid === null ? null : ctx.store.readFeatureSet(currentVid);
+  const previous = stored && stored.tilingKey === key ? unpackFeatureSet(stored) : null;
+  const planned = previous ? planRepublish(previous, table, options) : null;
   const plan = planned && planned.tiles.length <= FULL_BUILD_TILE_SHARE * currentTiles ? planned : null;
   const carried = plan && currentVid !== null ? build.carryOver(currentVid, plan.tiles) : 0;
   const recomputed = plan ? new Set(plan.tiles.map((t) => tileNumber(t.z, t.x, t.y))) : null;
   const coverage = options.drop === 'never' ? new CoverageCheck(table, options, recomputed) : null;
   const sink = new TileSink(build, options.maxTileBytes, coverage);
+  // A tile the budget simplified lends from its body before simplification; one it thinned lends what it holds. Carried-over tiles keep their notes.
+  const simplifiedBefore = new Set(previous?.budget?.simplified ?? []);
+  const droppedBefore = new Set(previous?.budget?.dropped ?? []);
+  const unsimplifiedBefore = previous?.budget?.unsimplified ?? new Map<number, Uint8Array>();
+  const lend = plan && currentVid !== null && previous?.budget && options.drop === 'smallest';
   await tileLayer(table, options, {
     workers: ctx.workers,
     pieceFeatures: ctx.pieceFeatures,
     only: plan?.tiles,
+    previous: lend ? {
+      carry: { reusable: plan.reusable },
+      tile: (t) => {
+        const n = tileNumber(t.z, t.x, t.y);
+        const gz = simplifiedBefore.has(n) ? unsimplifiedBefore.get(n) : ctx.store.getTile(currentVid, t.z, t.x, t.y)?.gz;
+        return gz ? { gz, complete: !droppedBefore.has(n) } : null;
+      },
+    } : undefined,
     onTiles: (tiles) => sink.add(tiles),
     onProgress: (done) => ctx.onProgress?.(done, sink.count),
   });
   sink.flush();
   coverage?.verify(ctx.file, ctx.describe);
-  build.putFeatureSet(packFeatureSet(table, key));
+  const simplified = [...sink.simplified];
+  const dropped = [...sink.dropped];
+  const unsimplified = sink.unsimplified;
+  if (recomputed) {
+    for (const n of simplifiedBefore) {
+      if (recomputed.has(n)) continue;
+      simplified.push(n);
+      const body = unsimplifiedBefore.get(n);
+      if (body) unsimplified.set(n, body);
+    }
+    for (const n of droppedBefore) if (!recomputed.has(n)) dropped.push(n);
+  }
+  build.putFeatureSet(packFeatureSet(table, key, { simplified, dropped, unsimplified }));
   return {
     mode: plan ? 'incremental' : 'full',
     tiles: carried + sink.count,
     recomputedTiles: sink.count,
     changes: planned?.changes ?? null,
+    reusedFeatures: sink.reused,
     budget: sink.report(),
   };
 }
@@ -92,6 +121,12 @@ export async function buildTiles(build: VersionBuild, table: FeatureTable, optio
 /** Collects finished tiles into batched store writes and the budget report. */
 class TileSink {
   count = 0;
+  reused = 0;
+  /** Tiles (tileNumber) the budget simplified further, and those it thinned. */
+  readonly simplified: number[] = [];
+  readonly dropped: number[] = [];
+  /** Bodies of simplified tiles before simplification, by tileNumber. */
+  readonly unsimplified = new Map<number, Uint8Array>();
   private batch: TileRecord[] = [];
   private readonly adjusted: BudgetEntry[] = [];
   private largest = 0;
@@ -106,6 +141,10 @@ class TileSink {
       this.count++;
       if (gz.length > this.largest) this.largest = gz.length;
       if (t.budget) this.adjusted.push({ z: t.z, x: t.x, y: t.y, ...t.budget });
+      if (t.budget && t.budget.simplifiedTo > 0) this.simplified.push(tileNumber(t.z, t.x, t.y));
+      if (t.unsimplified) this.unsimplified.set(tileNumber(t.z, t.x, t.y), t.unsimplified);
+      if (t.budget && t.budget.dropped > 0) this.dropped.push(tileNumber(t.z, t.x, t.y));
+      this.reused += t.reused;
       this.coverage?.add(t);
     }
     if (this.batch.length >= BATCH) this.flush();

@@ -18,6 +18,8 @@ export interface FeatureChanges {
 export interface RepublishPlan {
   changes: FeatureChanges;
   tiles: TileKey[];
+  /** 1 for each feature (new table index) whose id and fingerprint the current version has: its geometry is unchanged. Shared memory, for workers. */
+  reusable: Uint8Array;
 }
 
 /** Share of changed features above which a full build is done instead (it is then no slower). */
@@ -39,6 +41,7 @@ export function planRepublish(previous: Fingerprints, table: FeatureTable, optio
   const keptNew: number[] = [];
   const keptOld: number[] = [];
   const matched = new Uint8Array(previous.count);
+  const reusable = new Uint8Array(new SharedArrayBuffer(table.count));
   for (let i = 0; i < table.count; i++) {
     const j = oldIndex.get(table.ids[i] as number);
     if (j === undefined) {
@@ -50,6 +53,7 @@ export function planRepublish(previous: Fingerprints, table: FeatureTable, optio
     if (table.hashes[2 * i] === previous.hashes[2 * j] && table.hashes[2 * i + 1] === previous.hashes[2 * j + 1]) {
       keptNew.push(i);
       keptOld.push(j);
+      reusable[i] = 1;
       continue;
     }
     changes.changed++;
@@ -69,7 +73,7 @@ export function planRepublish(previous: Fingerprints, table: FeatureTable, optio
   });
   const moved = changes.added + changes.removed + changes.changed + changes.reordered;
   if (moved > FULL_BUILD_SHARE * Math.max(table.count, previous.count)) return null;
-  return { changes, tiles: [...touched.values()] };
+  return { changes, tiles: [...touched.values()], reusable };
 }
 
 /**

@@ -34,6 +34,8 @@ export interface PublishResult {
   mode: 'full' | 'incremental';
   /** Tiles cut by this publish (every tile in a full build). */
   recomputedTiles: number;
+  /** Features of the recomputed tiles whose geometry came from the previous version's tile instead of being cut again. */
+  reusedFeatures: number;
   /** Added, removed, changed and reordered features against the previous version, when its fingerprints could be compared. */
   featureChanges: FeatureChanges | null;
   /** Tiles the size budget changed, and any still over it. */
@@ -97,7 +99,7 @@ export async function publishLayer(layer: LayerConfig, ctx: PublishContext): Pro
       previous: result.state === 'published' ? result.previous : result.version,
       features: featureCount, tiles,
       changedTiles: result.state === 'published' ? result.changedTiles : 0, pruned,
-      mode: tiled.mode, recomputedTiles: tiled.recomputedTiles, featureChanges: tiled.changes, budget: tiled.budget,
+      mode: tiled.mode, recomputedTiles: tiled.recomputedTiles, reusedFeatures: tiled.reusedFeatures, featureChanges: tiled.changes, budget: tiled.budget,
       validation: ingested.validation,
     };
   } catch (err) {

@@ -8,6 +8,17 @@ import { addStandIns, ownedBy } from './keep-features.js';
 import type { TileJob, TileKey, TileOutput } from './tile-job.js';
 import { maxBuffer, TILE_EXTENT, zoomSettings, type TilingOptions } from './tile-options.js';
 import { touching } from './tile-plan.js';
+import { readTileGeometry } from './read-tile-geometry.js';
+import type { PreviousTile } from './tile-job.js';
+
+/**
+ * What an incremental republish lets a job take over from the previous version: which
+ * features are unchanged (1 by table index), so their geometry in a previous tile is
+ * their geometry in the new one. Its array is shared with every worker.
+ */
+export interface Carry {
+  reusable: Uint8Array;
+}
 
 /** Features one index holds when a dense tile is cut on its own. */
 const CHUNK_FEATURES = 16_000;
@@ -18,8 +29,14 @@ const CHUNK_FEATURES = 16_000;
  * along the same chain of tiles from 0/0/0, whichever subset of the layer an index
  * holds. So any job, full or incremental, on any worker, cuts a tile identically.
  */
-export function cutJob(table: FeatureTable, options: TilingOptions, job: TileJob, emit: (out: TileOutput) => void): void {
+export function cutJob(table: FeatureTable, options: TilingOptions, job: TileJob, emit: (out: TileOutput) => void, carry?: Carry): void {
   const cutter = new TileCutter(table, options, emit);
+  if (job.tiles !== 'subtree' && job.previous && carry && options.drop === 'smallest') {
+    const byId = reusableById(table, carry.reusable);
+    const margin = maxBuffer(options) / TILE_EXTENT;
+    job.tiles.forEach((t, k) => cutter.cutCarried(t, touching(table, job.features, t, margin), job.previous?.[k] ?? null, byId));
+    return;
+  }
   if (job.tiles !== 'subtree' && job.single) {
     for (const t of job.tiles) cutter.cutAlone(t, job.features);
     return;
@@ -141,6 +158,51 @@ class TileCutter {
     this.fit(t, source, visible, owned);
   }
 
+  /**
+   * Cuts one tile of an incremental republish, taking every unchanged feature's geometry
+   * from the previous version's tile (`previous`, null when it cannot serve: no such
+   * tile, or one the budget simplified) and cutting only the others (of a tile the budget
+   * left alone, not even the unchanged ones it lacks). Because geojson-vt
+   * cuts each feature on its own, the features handed to the budget are exactly those a
+   * full cut gives, so is the tile. Drop: smallest layers only (drop: never adds stand-ins).
+   */
+  cutCarried(t: TileKey, candidates: Int32Array, previous: PreviousTile | null, byId: Map<number, number>): void {
+    const visible = visibleAt(this.table, this.options, candidates, t.z);
+    const kept = new Map<number, GeoJSONVTFeature>();
+    const fresh = new Map<number, GeoJSONVTFeature | null>();
+    const used = new Set<number>();
+    if (previous) {
+      for (const [mvtId, f] of readTileGeometry(previous.gz, this.options.layerName)) {
+        const i = byId.get(mvtId);
+        if (i !== undefined) kept.set(i, { ...f, id: i });
+      }
+      // A tile the budget left alone holds every visible feature that has a shape here: an
+      // unchanged one it lacks has none (too small or empty at this zoom), and never will.
+      if (previous.complete) for (const i of visible) if (!kept.has(i) && byId.get(this.table.ids[i] as number) === i) fresh.set(i, null);
+    }
+    const compute = (subset: Int32Array): void => {
+      const missing = subset.filter((i) => !kept.has(i) && !fresh.has(i));
+      if (!missing.length) return;
+      for (const i of missing) fresh.set(i, null);
+      for (const f of cutInChunks(this.table, this.options, t, missing)) fresh.set(f.id as number, f);
+    };
+    const source: TileFeatureSource = {
+      features: (subset) => {
+        const wanted = subset ?? visible;
+        compute(wanted);
+        const out: GeoJSONVTFeature[] = [];
+        for (const i of wanted) {
+          const lent = kept.get(i);
+          if (lent) used.add(i);
+          const f = lent ?? fresh.get(i);
+          if (f) out.push(f);
+        }
+        return out;
+      },
+    };
+    this.fit(t, source, visible, EMPTY, () => used.size);
+  }
+
   private finish(t: TileKey, raw: () => GeoJSONVTFeature[], candidates: Int32Array): void {
     const never = this.options.drop === 'never';
     const owned = never ? ownedBy(this.table, candidates, t) : EMPTY;
@@ -152,7 +214,7 @@ class TileCutter {
     this.fit(t, { features: (subset) => (subset ? keepOnly(everything(), subset) : everything()) }, visibleAt(this.table, this.options, candidates, t.z), owned);
   }
 
-  private fit(t: TileKey, source: TileFeatureSource, candidates: Int32Array, owned: Int32Array): void {
+  private fit(t: TileKey, source: TileFeatureSource, candidates: Int32Array, owned: Int32Array, countReused?: () => number): void {
     const never = this.options.drop === 'never';
     const s = zoomSettings(this.options, t.z);
     const fitted = fitBudget(source, {
@@ -164,7 +226,8 @@ class TileCutter {
     if (!fitted) return;
     const present = never ? Int32Array.from(fitted.features, (f) => f.id as number) : EMPTY;
     const { hash, gz, plain } = fitted.encoded;
-    this.emit({ ...t, hash, gz, plainSize: plain.length, present, budget: fitted.note });
+    const lend = fitted.unsimplified && !never ? { unsimplified: fitted.unsimplified } : {};
+    this.emit({ ...t, hash, gz, plainSize: plain.length, present, budget: fitted.note, reused: countReused?.() ?? 0, ...lend });
   }
 
   /** The feature as encoded: its MVT id and the zoom's attributes. */
@@ -185,6 +248,19 @@ class TileCutter {
 }
 
 const EMPTY = new Int32Array(0);
+
+/** MVT id → table index of every reusable feature; built once per table and carry. */
+const byIdCache = new WeakMap<Uint8Array, Map<number, number>>();
+
+function reusableById(table: FeatureTable, reusable: Uint8Array): Map<number, number> {
+  let byId = byIdCache.get(reusable);
+  if (!byId) {
+    byId = new Map();
+    for (let i = 0; i < table.count; i++) if (reusable[i]) byId.set(table.ids[i] as number, i);
+    byIdCache.set(reusable, byId);
+  }
+  return byId;
+}
 
 function fromTile(features: GeoJSONVTFeature[]): () => GeoJSONVTFeature[] {
   return () => features;

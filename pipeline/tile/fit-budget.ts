@@ -41,6 +41,8 @@ export interface FittedTile {
   features: GeoJSONVTFeature[];
   encoded: EncodedTile;
   note: BudgetNote | null;
+  /** For a tile the budget simplified: the gzip body it had before, which an incremental republish reads features back from. */
+  unsimplified?: Uint8Array;
 }
 
 /** Steps of extra simplification, as multiples of the zoom's tolerance (at least one tile unit). */
@@ -73,18 +75,19 @@ export function fitBudget(source: TileFeatureSource, ctx: BudgetContext): Fitted
   const first = encodeTile(ctx.layerName, ctx.finalize(features));
   if (first.gz.length <= ctx.maxBytes) return { features, encoded: first, note: null };
   const before = first.gz.length;
-  const simplified = simplifyToFit(features, ctx, before);
+  const simplified = simplifyToFit(features, first, ctx, before);
   if (simplified.fitted.encoded.gz.length <= ctx.maxBytes || ctx.drop === 'never') {
     const after = simplified.fitted.encoded.gz.length;
-    return { ...simplified.fitted, note: { before, after, simplifiedTo: simplified.tolerance, dropped: 0, over: after > ctx.maxBytes } };
+    const note = { before, after, simplifiedTo: simplified.tolerance, dropped: 0, over: after > ctx.maxBytes };
+    return { ...simplified.fitted, note, ...(simplified.tolerance > 0 ? { unsimplified: first.gz } : {}) };
   }
   return dropToFit(source, ctx, before, Math.floor((ctx.candidates.length * ctx.maxBytes) / before));
 }
 
-function simplifyToFit(features: GeoJSONVTFeature[], ctx: BudgetContext, before: number): { fitted: FittedTile; tolerance: number } {
+function simplifyToFit(features: GeoJSONVTFeature[], first: EncodedTile, ctx: BudgetContext, before: number): { fitted: FittedTile; tolerance: number } {
   const base = Math.max(1, ctx.tolerance);
   const steps = ctx.drop === 'never' ? NEVER_STEPS : before <= ctx.maxBytes * SIMPLIFY_FIRST_RATIO ? SMALLEST_STEPS : [];
-  let fitted: FittedTile = { features, encoded: encodeTile(ctx.layerName, ctx.finalize(features)), note: null };
+  let fitted: FittedTile = { features, encoded: first, note: null };
   let tolerance = 0;
   for (const step of steps) {
     const simpler = ctx.restore(cleanTileFeatures(simplifyFeatures(features, base * step)));

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { cutJob } from './cut-job.js';
+import { cutJob, type Carry } from './cut-job.js';
 import type { FeatureTable } from './feature-table.js';
 import { tileNumber, type TileJob, type TileOutput } from './tile-job.js';
 import type { TilingOptions } from './tile-options.js';
@@ -16,6 +16,8 @@ export interface RunOptions {
   onTiles(tiles: TileOutput[]): void;
   /** Called after each job with the job. */
   onJobDone?(job: TileJob): void;
+  /** What an incremental republish takes over from the previous version. */
+  carry?: Carry;
 }
 
 /**
@@ -34,7 +36,7 @@ const WORKER_YOUNG_MB = 64;
  */
 export async function runJobs(table: FeatureTable, options: TilingOptions, jobs: readonly TileJob[], run: RunOptions): Promise<void> {
   if (run.workers <= 0) return runHere(table, options, jobs, run);
-  const slots = Array.from({ length: Math.min(run.workers, jobs.length) }, () => spawnWorker(table, options, true));
+  const slots = Array.from({ length: Math.min(run.workers, jobs.length) }, () => spawnWorker(table, options, true, run.carry));
   try {
     let next = 0;
     await Promise.all(slots.map(async (_, s) => {
@@ -56,7 +58,7 @@ export async function runJobs(table: FeatureTable, options: TilingOptions, jobs:
           await runOnWorker(slots[s] as Worker, id, job, options.layerName, onTiles);
         } catch (err) {
           if (!(err instanceof OutOfMemory)) throw err;
-          slots[s] = spawnWorker(table, options, false);
+          slots[s] = spawnWorker(table, options, false, run.carry);
           await runOnWorker(slots[s] as Worker, id, job, options.layerName, onTiles);
         }
         run.onJobDone?.(job);
@@ -70,7 +72,7 @@ export async function runJobs(table: FeatureTable, options: TilingOptions, jobs:
 async function runHere(table: FeatureTable, options: TilingOptions, jobs: readonly TileJob[], run: RunOptions): Promise<void> {
   for (const job of jobs) {
     const out: TileOutput[] = [];
-    cutJob(table, options, job, (t) => out.push(t));
+    cutJob(table, options, job, (t) => out.push(t), run.carry);
     run.onTiles(out);
     run.onJobDone?.(job);
     await new Promise((resolve) => setImmediate(resolve));
@@ -114,13 +116,13 @@ function runOnWorker(worker: Worker, id: number, job: TileJob, layer: string, on
   });
 }
 
-function spawnWorker(table: FeatureTable, options: TilingOptions, capped: boolean): Worker {
+function spawnWorker(table: FeatureTable, options: TilingOptions, capped: boolean, carry: Carry | undefined): Worker {
   const compiled = new URL('./tile-worker.js', import.meta.url);
   const useCompiled = !import.meta.url.endsWith('.ts') && existsSync(fileURLToPath(compiled));
   // Run from TypeScript sources (tests), the worker starts through a loader shim: on Node 20 a
   // worker's execArgv --import does not reach its own entry module.
   return new Worker(useCompiled ? compiled : new URL('./tile-worker-dev.mjs', import.meta.url), {
-    workerData: { table, options },
+    workerData: { table, options, carry },
     resourceLimits: capped ? { maxYoungGenerationSizeMb: WORKER_YOUNG_MB, maxOldGenerationSizeMb: WORKER_HEAP_MB } : { maxYoungGenerationSizeMb: WORKER_YOUNG_MB },
   });
 }

@@ -20,6 +20,15 @@ export interface TileJob {
    * the features its size budget keeps; else one index serves all the job's tiles.
    */
   single?: boolean;
+  /** An incremental job's previous tiles, by position in `tiles` (null where none can lend features). */
+  previous?: (PreviousTile | null)[];
+}
+
+/** The current version's tile at an address, lending its unchanged features' geometry to an incremental republish. */
+export interface PreviousTile {
+  gz: Uint8Array;
+  /** True when the size budget left it alone: it holds every feature that has a shape there. */
+  complete: boolean;
 }
 
 /** How the size budget changed a tile. */
@@ -43,6 +52,10 @@ export interface TileOutput extends TileKey {
   /** Table indices of the features the tile holds (kept for drop: never layers only, else empty). */
   present: Int32Array;
   budget: BudgetNote | null;
+  /** Features whose geometry was read back from the previous version's tile instead of cut again (incremental republish). */
+  reused: number;
+  /** A tile the budget simplified (drop: smallest layers): its gzip body before, kept so a later republish can read features back. */
+  unsimplified?: Uint8Array;
 }
 
 /** A string key of a tile address. */

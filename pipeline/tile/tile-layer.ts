@@ -1,7 +1,8 @@
 import os from 'node:os';
+import type { Carry } from './cut-job.js';
 import type { FeatureTable } from './feature-table.js';
 import { runJobs } from './run-jobs.js';
-import type { TileKey, TileOutput } from './tile-job.js';
+import type { PreviousTile, TileKey, TileOutput } from './tile-job.js';
 import type { TilingOptions } from './tile-options.js';
 import { planJobs } from './tile-plan.js';
 
@@ -17,6 +18,11 @@ export interface TileLayerRun {
   onProgress?(done: number): void;
   /** Most features a piece holds (memory per job); never changes a tile's bytes. */
   pieceFeatures?: number;
+  /**
+   * With `only`: what the previous version lends. `tile` gives its tile at an address (null
+   * where it cannot lend features); `carry` says which features are unchanged.
+   */
+  previous?: { tile(t: TileKey): PreviousTile | null; carry: Carry };
 }
 
 /** The default number of tiling workers: every core the process may use. */
@@ -31,6 +37,8 @@ export function defaultWorkers(): number {
  */
 export async function tileLayer(table: FeatureTable, options: TilingOptions, run: TileLayerRun): Promise<void> {
   const jobs = planJobs(table, options, run.only ?? null, run.pieceFeatures);
+  const previous = run.only ? run.previous : undefined;
+  if (previous) for (const job of jobs) if (job.tiles !== 'subtree') job.previous = job.tiles.map((t) => previous.tile(t));
   // Work is roughly the features a job reads, once per zoom it cuts.
   const weight = (j: (typeof jobs)[number]): number =>
     j.features.length * (j.tiles === 'subtree' ? options.maxzoom - j.root.z + 1 : new Set(j.tiles.map((t) => t.z)).size);
@@ -38,6 +46,7 @@ export async function tileLayer(table: FeatureTable, options: TilingOptions, run
   let done = 0;
   await runJobs(table, options, jobs, {
     workers: run.workers ?? defaultWorkers(),
+    carry: previous?.carry,
     onTiles: run.onTiles,
     onJobDone: (job) => {
       done += weight(job);

@@ -1,5 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { cutJob } from './cut-job.js';
+import { cutJob, type Carry } from './cut-job.js';
 import type { FeatureTable } from './feature-table.js';
 import type { TileJob, TileOutput } from './tile-job.js';
 import type { TilingOptions } from './tile-options.js';
@@ -17,7 +17,7 @@ const SEND_EVERY = 64;
 // The entry of a tiling worker: the table arrives once (its arrays are shared, not copied), then jobs.
 const port = parentPort;
 if (port) {
-  const { table, options } = workerData as { table: FeatureTable; options: TilingOptions };
+  const { table, options, carry } = workerData as { table: FeatureTable; options: TilingOptions; carry?: Carry };
   port.on('message', (msg: ToWorker) => {
     let batch: TileOutput[] = [];
     try {
@@ -27,7 +27,7 @@ if (port) {
           port.postMessage({ type: 'tiles', id: msg.id, tiles: batch } satisfies FromWorker);
           batch = [];
         }
-      });
+      }, carry);
       if (batch.length) port.postMessage({ type: 'tiles', id: msg.id, tiles: batch } satisfies FromWorker);
       port.postMessage({ type: 'done', id: msg.id } satisfies FromWorker);
     } catch (err) {

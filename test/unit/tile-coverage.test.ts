@@ -16,7 +16,7 @@ const ownerOf = (i: number, z: number): { z: number; x: number; y: number } => {
   const [ax, ay] = anchorOf(table, i);
   return { z, x: Math.floor(ax * 2 ** z), y: Math.floor(ay * 2 ** z) };
 };
-const tile = (i: number[], z: number): TileOutput => ({ ...ownerOf(i[0] ?? 0, z), hash: 'h', gz: new Uint8Array(0), plainSize: 0, present: Int32Array.from(i), budget: null });
+const tile = (i: number[], z: number): TileOutput => ({ ...ownerOf(i[0] ?? 0, z), hash: 'h', gz: new Uint8Array(0), plainSize: 0, present: Int32Array.from(i), budget: null, reused: 0 });
 
 // The check after tiling a drop: never layer fails the job when a feature is missing from a zoom.
 describe('the drop: never coverage check', () => {
