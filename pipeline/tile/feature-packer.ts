@@ -6,21 +6,19 @@ import { projectX, projectY } from './mercator.js';
 
 type TypedArrayOf = Float64Array | Int32Array | Uint8Array;
 
-/** A growable SharedArrayBuffer (ES2024: Node 20 has it, the project's TypeScript lib stops at ES2023). */
-interface GrowableSharedArrayBuffer extends SharedArrayBuffer {
-  grow(byteLength: number): void;
-  readonly maxByteLength: number;
-}
-const GrowableSharedArrayBuffer = SharedArrayBuffer as unknown as new (byteLength: number, options: { maxByteLength: number }) => GrowableSharedArrayBuffer;
-
-/** A typed array over a growable SharedArrayBuffer: appended to in place, shared with workers without a copy. */
+/**
+ * A typed array over a SharedArrayBuffer, appended to in place and shared with workers
+ * without a copy. It grows by doubling into a new buffer (copying what was written):
+ * a growable buffer would reserve its whole maximum of address space up front, several
+ * GiB per column, which concurrent publishes in one process can run out of.
+ */
 class SharedColumn<T extends TypedArrayOf> {
-  private readonly buffer: GrowableSharedArrayBuffer;
+  private buffer: SharedArrayBuffer;
   view: T;
   length = 0;
 
-  constructor(private readonly make: (buffer: SharedArrayBuffer) => T, private readonly bytesPer: number, maxBytes: number) {
-    this.buffer = new GrowableSharedArrayBuffer(1024 * bytesPer, { maxByteLength: maxBytes });
+  constructor(private readonly make: (buffer: SharedArrayBuffer) => T, private readonly bytesPer: number, private readonly maxBytes: number) {
+    this.buffer = new SharedArrayBuffer(1024 * bytesPer);
     this.view = make(this.buffer);
   }
 
@@ -28,7 +26,10 @@ class SharedColumn<T extends TypedArrayOf> {
   reserve(more: number): void {
     const need = (this.length + more) * this.bytesPer;
     if (need <= this.buffer.byteLength) return;
-    this.buffer.grow(Math.min(this.buffer.maxByteLength, Math.max(need, this.buffer.byteLength * 2)));
+    if (need > this.maxBytes) throw new RangeError(`the layer needs more than ${this.maxBytes / 2 ** 30} GiB for one column of its features`);
+    const next = new SharedArrayBuffer(Math.min(this.maxBytes, Math.max(need, this.buffer.byteLength * 2)));
+    new Uint8Array(next).set(new Uint8Array(this.buffer, 0, this.length * this.bytesPer));
+    this.buffer = next;
     this.view = this.make(this.buffer);
   }
 
