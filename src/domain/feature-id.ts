@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /**
  * The MVT feature id for an idField value. Small non-negative integers (written
@@ -13,7 +13,8 @@ export function featureIdFor(value: string | number | boolean): number {
     const n = Number(text);
     if (n < 2 ** 52) return n;
   }
-  const digest = createHash('sha256').update(text, 'utf8').digest();
+  // One-shot hashing: no Hash object per feature (ingest calls this once per feature).
+  const digest = hash('sha256', text, 'buffer');
   const high = digest.readUInt32BE(0) & 0xfffff; // 20 bits
   const low = digest.readUInt32BE(4); // 32 bits
   return 2 ** 52 + high * 2 ** 32 + low;
