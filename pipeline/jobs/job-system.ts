@@ -17,7 +17,7 @@ import { JobRunner } from './job-runner.js';
 import { receiveUpload, uploadFileName } from './receive-upload.js';
 import { scanSources, type ChangedSource } from './scan-sources.js';
 import { assertSchedule, startScheduler, type Scheduler } from './scheduler.js';
-import { WorkerPool } from './worker-pool.js';
+import { WorkerPool, type WorkerPoolOptions } from './worker-pool.js';
 
 /** What the job system is built from. */
 export interface JobSystemDeps {
@@ -28,6 +28,8 @@ export interface JobSystemDeps {
   logger: Logger;
   /** Called when a job may have changed a current version (the change feed polls). */
   onPublished?: () => void;
+  /** How the publish threads run: their nice level (default 10, below serving) and tiling threads. */
+  threads?: WorkerPoolOptions;
 }
 
 /** How long a stop waits for running jobs to drop their builds. */
@@ -108,7 +110,7 @@ export class JobSystem implements Jobs {
     const { config, logger } = this.deps;
     if (config.schedule.scan) assertSchedule(config.schedule.scan);
     await this.recover();
-    this.pool = new WorkerPool(config.schedule.concurrency, config.storage.dir, logger);
+    this.pool = new WorkerPool(config.schedule.concurrency, config.storage.dir, logger, this.deps.threads);
     await this.pool.start();
     this.runner = new JobRunner({
       config, jobs: this.table, sources: this.sources, pool: this.pool, runnerId: this.runnerId, logger,
@@ -175,16 +177,9 @@ export class JobSystem implements Jobs {
     await rm(path.join(dataDir, rev.dir), { recursive: true, force: true });
   }
 
+  /** Live progress, in memory only: the publish thread saves each stage itself (a write here could wait for its transactions). */
   private onProgress(id: number, p: PublishProgress): void {
-    const before = this.live.get(id);
     this.live.set(id, p);
-    if (before?.stage !== p.stage) {
-      try {
-        this.table.saveProgress(id, p.progress, p.stage, p.detail);
-      } catch (err) {
-        this.deps.logger.debug({ err, job: id }, 'progress not saved (store busy)');
-      }
-    }
     this.emitJob(id);
   }
 

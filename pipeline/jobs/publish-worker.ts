@@ -1,8 +1,10 @@
 import { parentPort, workerData } from 'node:worker_threads';
+import { SqliteJobs } from '../../src/store/sqlite-jobs.js';
 import { openSqliteStore } from '../../src/store/sqlite-store.js';
 import type { PublishProgress } from '../publish/publish-layer.js';
-import { describeFailure, runJob } from './run-job.js';
-import type { FromWorker, JobTask, ToWorker } from './worker-protocol.js';
+import { describeFailure, isTransient, runJob } from './run-job.js';
+import { lowerThreadPriority } from './thread-priority.js';
+import type { FromWorker, JobTask, ToWorker, WorkerSetup } from './worker-protocol.js';
 
 /**
  * A publish worker thread: it opens its own connection to the store once, then runs
@@ -11,8 +13,11 @@ import type { FromWorker, JobTask, ToWorker } from './worker-protocol.js';
  */
 const port = parentPort;
 if (!port) throw new Error('publish-worker must run in a worker thread');
-const { dataDir } = workerData as { dataDir: string };
+const { dataDir, nice, tilingThreads } = workerData as WorkerSetup;
+// First, before this thread starts any other: serving on the main thread gets the CPU before publishing does.
+const priority = lowerThreadPriority(nice);
 const store = openSqliteStore(dataDir);
+const jobs = new SqliteJobs(store.db);
 const cancelled = new Set<number>();
 /** Progress is sent at most this often (and at every stage change). */
 const PROGRESS_INTERVAL_MS = 100;
@@ -23,21 +28,38 @@ port.on('message', (msg: ToWorker) => {
   if (msg.type === 'cancel') cancelled.add(msg.jobId);
   else void handle(msg.task);
 });
-send({ type: 'ready' });
+send({ type: 'ready', priority });
+
+/**
+ * Records a job's new stage in the store, from this thread: it is the one writing, so
+ * the write never waits for its own transactions, while the main thread — which would
+ * wait for them, blocking every request — only relays progress from memory. Another
+ * process holding the store past the busy timeout fails the job as transient (SQLITE_BUSY),
+ * as its next write would; any other error only costs the saved stage.
+ */
+function saveStage(jobId: number, p: PublishProgress): void {
+  try {
+    jobs.saveProgress(jobId, p.progress, p.stage, p.detail);
+  } catch (err) {
+    if (isTransient(typeof (err as { code?: unknown }).code === 'string' ? (err as { code: string }).code : null)) throw err;
+  }
+}
 
 async function handle(task: JobTask): Promise<void> {
   let lastSent = 0;
   let lastStage = '';
   const report = (progress: PublishProgress): void => {
     const now = Date.now();
-    if (progress.stage === lastStage && now - lastSent < PROGRESS_INTERVAL_MS) return;
+    const newStage = progress.stage !== lastStage;
+    if (!newStage && now - lastSent < PROGRESS_INTERVAL_MS) return;
     lastSent = now;
     lastStage = progress.stage;
+    if (newStage) saveStage(task.jobId, progress);
     send({ type: 'progress', jobId: task.jobId, progress });
   };
   try {
     const result = await runJob(task, {
-      store, report,
+      store, report, tilingThreads,
       readingSource: (fingerprint) => send({ type: 'source', jobId: task.jobId, fingerprint }),
       cancelled: () => cancelled.has(task.jobId),
     });

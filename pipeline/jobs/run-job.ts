@@ -25,6 +25,8 @@ export interface JobContext {
   readingSource(fp: SourceFingerprint): void;
   /** True once the job was asked to stop; checked between batches. */
   cancelled(): boolean;
+  /** Tiling threads to spawn; default: the cores beyond one for serving and one for this thread. */
+  tilingThreads?: number;
 }
 
 /** A failure with the fingerprint of the source it read, when it got that far. */
@@ -55,7 +57,7 @@ export async function runJob(task: JobTask, ctx: JobContext): Promise<PublishRes
       sources.recordPublished(task.layer.id, fp);
     });
     return await publishLayer(layer, {
-      store, keepVersions: task.keepVersions, defaultAttribution: task.defaultAttribution, workers: tilingThreads(),
+      store, keepVersions: task.keepVersions, defaultAttribution: task.defaultAttribution, workers: ctx.tilingThreads ?? defaultTilingThreads(),
       onProgress: (p) => {
         if (ctx.cancelled()) throw new JobCancelledError('the job was stopped');
         ctx.report(p);
@@ -70,7 +72,7 @@ export async function runJob(task: JobTask, ctx: JobContext): Promise<PublishRes
  * Tiling threads of a job: a serving node keeps one core for requests and one for the
  * job's own thread (which cuts tiles itself when there are no more cores).
  */
-function tilingThreads(): number {
+function defaultTilingThreads(): number {
   return Math.max(0, os.availableParallelism() - 2);
 }
 

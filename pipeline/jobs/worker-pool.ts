@@ -5,7 +5,8 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { SourceFingerprint } from '../../src/store/sqlite-sources.js';
 import type { PublishProgress, PublishResult } from '../publish/publish-layer.js';
-import type { FromWorker, JobFailure, JobTask, ToWorker } from './worker-protocol.js';
+import { DEFAULT_PUBLISH_NICE } from './thread-priority.js';
+import type { FromWorker, JobFailure, JobTask, ToWorker, WorkerSetup } from './worker-protocol.js';
 
 /** How a job handed to a worker ended. */
 export type WorkerOutcome =
@@ -26,15 +27,27 @@ interface Slot {
   job: { task: JobTask; listener: JobListener; settle: (o: WorkerOutcome) => void } | null;
 }
 
+/** How publish threads run. */
+export interface WorkerPoolOptions {
+  /** Nice level of publish threads and the tiling threads they spawn (Linux); default 10. 0 leaves them as the server. */
+  nice?: number;
+  /** Tiling threads per job; default: the cores beyond one for serving and one for the publish thread. */
+  tilingThreads?: number;
+}
+
 /**
- * A fixed set of long-lived publish threads. Each opens the store once when it starts;
- * a dead thread is replaced only when no job runs, because opening the store drops
- * unfinished builds and must not touch one that another thread is writing.
+ * A fixed set of long-lived publish threads. Each lowers its CPU priority and opens
+ * the store once when it starts; a dead thread is replaced only when no job runs,
+ * because opening the store drops unfinished builds and must not touch one that
+ * another thread is writing.
  */
 export class WorkerPool {
   private slots: Slot[] = [];
+  private readonly setup: WorkerSetup;
 
-  constructor(private readonly size: number, private readonly dataDir: string, private readonly logger: Logger) {}
+  constructor(private readonly size: number, dataDir: string, private readonly logger: Logger, options: WorkerPoolOptions = {}) {
+    this.setup = { dataDir, nice: options.nice ?? DEFAULT_PUBLISH_NICE, tilingThreads: options.tilingThreads };
+  }
 
   /** Starts the threads; resolves when each has opened the store. */
   async start(): Promise<void> {
@@ -78,7 +91,7 @@ export class WorkerPool {
   }
 
   private spawn(): Promise<void> {
-    const worker = createWorker(this.dataDir);
+    const worker = createWorker(this.setup);
     // A publish thread never keeps the process alive on its own (the server or the command does).
     worker.unref();
     const slot: Slot = { worker, alive: true, job: null };
@@ -88,6 +101,7 @@ export class WorkerPool {
       worker.on('message', (msg: FromWorker) => {
         if (msg.type === 'ready') {
           started = true;
+          if (msg.priority.kind === 'failed') this.logger.warn({ nice: this.setup.nice, reason: msg.priority.message }, 'publish thread runs at the server\'s priority');
           ready();
         } else this.onMessage(slot, msg);
       });
@@ -134,12 +148,12 @@ export class WorkerPool {
  * Compiled, the worker is plain JS beside this file. From TypeScript sources (tests,
  * tsx) the thread registers tsx's loader before importing the .ts entry.
  */
-function createWorker(dataDir: string): Worker {
+function createWorker(setup: WorkerSetup): Worker {
   const here = import.meta.url;
-  if (!here.endsWith('.ts')) return new Worker(new URL('./publish-worker.js', here), { workerData: { dataDir } });
+  if (!here.endsWith('.ts')) return new Worker(new URL('./publish-worker.js', here), { workerData: setup });
   const require = createRequire(here);
   const tsxApi = pathToFileURL(path.join(path.dirname(require.resolve('tsx/package.json')), 'dist/esm/api/index.mjs')).href;
   const entry = new URL('./publish-worker.ts', here).href;
   const code = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
-  return new Worker(code, { eval: true, workerData: { dataDir } });
+  return new Worker(code, { eval: true, workerData: setup });
 }

@@ -2,6 +2,16 @@ import type { LayerConfig } from '../../src/config/schema.js';
 import type { JobKind, UploadKind } from '../../src/jobs/jobs.js';
 import type { SourceFingerprint } from '../../src/store/sqlite-sources.js';
 import type { PublishProgress, PublishResult } from '../publish/publish-layer.js';
+import type { PriorityOutcome } from './thread-priority.js';
+
+/** What a publish thread starts with (its workerData). */
+export interface WorkerSetup {
+  dataDir: string;
+  /** Nice level the thread lowers itself to before anything else (tiling threads it spawns inherit it). */
+  nice: number;
+  /** Tiling threads each job spawns (0 = the publish thread tiles itself); default: the cores beyond two. */
+  tilingThreads?: number;
+}
 
 /** An uploaded revision a job publishes, with absolute paths. */
 export interface TaskRevision {
@@ -44,7 +54,8 @@ export interface JobFailure {
 
 /** Worker → main thread. */
 export type FromWorker =
-  | { type: 'ready' }
+  /** The thread opened the store; `priority` says whether it could lower its priority. */
+  | { type: 'ready'; priority: PriorityOutcome }
   | { type: 'progress'; jobId: number; progress: PublishProgress }
   /** The source the job reads, as fingerprinted before reading. */
   | { type: 'source'; jobId: number; fingerprint: SourceFingerprint }

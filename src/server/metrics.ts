@@ -1,5 +1,4 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { performance } from 'node:perf_hooks';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { CatalogCache } from '../store/catalog-cache.js';
 import { RequestStats } from './request-stats.js';
@@ -83,17 +82,14 @@ export class Metrics {
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'plantiles_' });
   }
 
-  /** Times a request and counts it by route and status when its response closes. */
-  track(req: IncomingMessage, res: ServerResponse): void {
-    const start = performance.now();
-    res.once('close', () => {
-      const route = routeOf(req.url ?? '/');
-      this.requests.observe(route, res.statusCode, (performance.now() - start) / 1000);
-      if (route !== 'tile' && route !== 'composite') {
-        const length = Number(res.getHeader('content-length'));
-        if (length > 0) add(this.bytes, route, length);
-      }
-    });
+  /** Counts a finished request by route and status, with the seconds it took; the front calls this when its response closes. */
+  observe(req: IncomingMessage, res: ServerResponse, seconds: number): void {
+    const route = routeOf(req.url ?? '/');
+    this.requests.observe(route, res.statusCode, seconds);
+    if (route !== 'tile' && route !== 'composite') {
+      const length = Number(res.getHeader('content-length'));
+      if (length > 0) add(this.bytes, route, length);
+    }
   }
 
   /** Counts a tile served with data: its layer, and the body bytes sent. */

@@ -1,4 +1,5 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import type { Express } from 'express';
 import { createApp, type AppDeps } from './create-app.js';
 import { Metrics } from './metrics.js';
@@ -17,6 +18,11 @@ export interface Front {
   /** Ends every open event stream (/events, /admin/events …): the first step of a graceful stop. */
   endStreams(): void;
 }
+
+/** What the front remembers of a request until its response closes. */
+const STARTED = Symbol('plantiles.started');
+const REQUEST_ID = Symbol('plantiles.requestId');
+type Observed = ServerResponse & { [STARTED]: number; [REQUEST_ID]: string };
 
 /**
  * Builds the request listener. Express costs several times a tile's own work per
@@ -38,13 +44,21 @@ export function createFront(deps: AppDeps): Front {
   const log = createRequestLog(deps.logger);
   const fast = fastTileHandler(tiles, config.server.cors);
   const open = new Set<ServerResponse>();
+  // One listener function for every response (its state rides on the response), not closures per request.
+  function onClose(this: Observed): void {
+    const ms = performance.now() - this[STARTED];
+    log.finish(this.req, this, this[REQUEST_ID], ms);
+    metrics.observe(this.req, this, ms / 1000);
+    open.delete(this);
+  }
   const listener = (req: IncomingMessage, res: ServerResponse): void => {
-    log(req, res);
-    metrics.track(req, res);
+    const observed = res as Observed;
+    observed[STARTED] = performance.now();
+    observed[REQUEST_ID] = log.identify(req, res);
+    res.on('close', onClose);
     if (fast(req, res)) return;
     // Only requests past the fast path can turn into long-lived streams.
     open.add(res);
-    res.once('close', () => open.delete(res));
     app(req, res);
   };
   const endStreams = (): void => {

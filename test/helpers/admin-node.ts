@@ -63,11 +63,22 @@ export function bearer(token: string): Record<string, string> {
 
 const FINISHED = new Set(['succeeded', 'unchanged', 'failed']);
 
-/** Polls GET /admin/jobs/{id} until the job is finished (or `until` holds). */
+/**
+ * Polls GET /admin/jobs/{id} until the job is finished (or `until` holds). A poll whose
+ * kept-alive connection the server closed just as it was reused (ECONNRESET) is sent
+ * again: a server in this process that waited on a locked store for seconds finds its
+ * keep-alive timers expired the moment it resumes, while this client reuses the socket.
+ */
 export async function waitForJob(url: string, id: number, until: (job: Job) => boolean = (j) => FINISHED.has(j.state), timeoutMs = 60_000): Promise<Job> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const res = await fetch(`${url}/admin/jobs/${id}`, { headers: bearer(TOKENS.city) });
+    let res: Response;
+    try {
+      res = await fetch(`${url}/admin/jobs/${id}`, { headers: bearer(TOKENS.city) });
+    } catch (err) {
+      if ((err as { cause?: { code?: string } }).cause?.code !== 'ECONNRESET' || Date.now() > deadline) throw err;
+      continue;
+    }
     const job = (await res.json()) as Job;
     if (until(job)) return job;
     if (Date.now() > deadline) throw new Error(`job ${id} still ${job.state} after ${timeoutMs} ms`);

@@ -1,0 +1,31 @@
+import os from 'node:os';
+
+/** The nice level of publish threads by default: serving (nice 0) gets the CPU first. */
+export const DEFAULT_PUBLISH_NICE = 10;
+
+/** What lowering a thread's priority came to. */
+export type PriorityOutcome =
+  | { kind: 'set'; nice: number }
+  /** Already at that nice level or lower priority: nothing to do. */
+  | { kind: 'kept'; nice: number }
+  | { kind: 'failed'; message: string };
+
+/**
+ * Lowers the calling thread's CPU priority to `nice` (never raises it, which needs
+ * privileges). On Linux, setpriority(PRIO_PROCESS, 0) acts on the calling thread
+ * only, and threads it starts later inherit its nice value: called first thing in a
+ * publish thread, it covers the tiling threads that thread spawns, while the main
+ * thread (serving) keeps its own. Elsewhere it may act on the whole process, so it is
+ * only applied on Linux.
+ */
+export function lowerThreadPriority(nice: number, platform: NodeJS.Platform = process.platform): PriorityOutcome {
+  if (platform !== 'linux') return { kind: 'failed', message: `per-thread priority is not supported on ${platform}` };
+  try {
+    const current = os.getPriority(0);
+    if (current >= nice) return { kind: 'kept', nice: current };
+    os.setPriority(0, nice);
+    return { kind: 'set', nice: os.getPriority(0) };
+  } catch (err) {
+    return { kind: 'failed', message: (err as Error).message };
+  }
+}

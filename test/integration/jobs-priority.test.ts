@@ -1,0 +1,81 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { JobSystem } from '../../pipeline/jobs/job-system.js';
+import type { Job } from '../../src/jobs/jobs.js';
+import { SqliteAudit } from '../../src/store/sqlite-audit.js';
+import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite-store.js';
+import { makeParcels, parcelConfig, writeGeojson } from '../helpers/fixtures.js';
+import { makeTempDir, removeDir, writeConfig } from '../helpers/test-node.js';
+
+/** Every thread of this process and its nice value, as the kernel reports it (field 19 of /proc/self/task/<tid>/stat). */
+function threadNices(): Map<number, number> {
+  const nices = new Map<number, number>();
+  for (const tid of readdirSync('/proc/self/task')) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+    } catch {
+      continue; // the thread ended between the listing and the read
+    }
+    // The command name (field 2) is in parentheses and may hold spaces; field 3 follows ") ", so field 19 is index 16.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    nices.set(Number(tid), Number(fields[16]));
+  }
+  return nices;
+}
+
+const NICE = 10;
+
+// A publish must not stall serving: the publish thread, and the tiling threads it starts, run below the serving thread.
+describe.skipIf(process.platform !== 'linux')('publish thread priority (Linux per-thread nice)', () => {
+  let dir = '';
+  let store: SqliteStore | null = null;
+  let jobs: JobSystem | null = null;
+
+  afterEach(async () => {
+    await jobs?.stop();
+    store?.close();
+    removeDir(dir);
+  });
+
+  it('runs a publish job on a thread at nice 10, whose tiling threads inherit it, while the main thread keeps its own', async () => {
+    dir = makeTempDir();
+    writeGeojson(path.join(dir, 'parcels.geojson'), makeParcels(40, 30));
+    const config = writeConfig(dir, parcelConfig());
+    store = openSqliteStore(config.storage.dir);
+    // One tiling thread whatever the machine's cores, so there is a thread for the publish thread to start.
+    jobs = new JobSystem({ config, db: store.db, audit: new SqliteAudit(store.db), logger: pino({ level: 'silent' }), threads: { nice: NICE, tilingThreads: 1 } });
+    // libuv starts its thread pool on first use; start it here so that every thread appearing later belongs to the jobs.
+    await readFile(config.file);
+    const mainNice = threadNices().get(process.pid);
+    expect(mainNice).toBeDefined();
+    const expected = Math.max(mainNice as number, NICE);
+
+    const beforeStart = threadNices();
+    await jobs.start();
+    const afterStart = threadNices();
+    const poolThreads = [...afterStart].filter(([tid]) => !beforeStart.has(tid));
+    expect(poolThreads.map(([, nice]) => nice)).toContain(expected);
+
+    // Sample the threads while the job runs: every thread that appears is started by the publish thread.
+    const appeared = new Map<number, number>();
+    const sample = (): void => {
+      for (const [tid, nice] of threadNices()) if (!afterStart.has(tid)) appeared.set(tid, nice);
+    };
+    const sampler = setInterval(sample, 1);
+    const finished = new Promise<Job>((resolve) => {
+      jobs?.subscribe((job) => { if (job.state !== 'queued' && job.state !== 'running') resolve(job); });
+    });
+    const { job } = jobs.enqueuePublish('parcels', 'test');
+    const done = await finished;
+    clearInterval(sampler);
+
+    expect(done).toMatchObject({ id: job.id, state: 'succeeded', version: '1.0.0' });
+    expect(appeared.size).toBeGreaterThan(0);
+    expect([...appeared.values()].every((nice) => nice === expected)).toBe(true);
+    expect(threadNices().get(process.pid)).toBe(mainNice);
+  });
+});
