@@ -1,12 +1,14 @@
 import { mkdirSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { installTileserver, tileserverArgs } from './peers/tileserver-gl.js';
 import type { BenchContext, BenchSection } from './section.js';
 import {
-  pickTiles, PUBLISH_NICE, publishInBackground, PUBLISHED_LAYER, runCli, SERVED_LAYER, SERVED_ZOOMS, tileStats, writeServingConfig, writeStaticTiles, type Xyz,
+  BARE_SERVER, CLI_MAIN, pickTiles, PUBLISH_NICE, publishInBackground, PUBLISHED_LAYER, runCli, SERVED_LAYER, SERVED_ZOOMS, tileStats, writeServingConfig, writeStaticTiles, type Xyz,
 } from './serving-data.js';
 import { proxyConf, startNginx, staticConf } from './serving-nginx.js';
+import { autogroupOf, cpuTicksOf, machineTicks, threadNicesOf, ticksBetween, ticksOfOtherSessions, waitForQuiet } from './serving-machine.js';
 import { freePort, startProcess, waitForHttp, type BenchProcess } from './serving-procs.js';
 import { runWrk, writeWrkScript, type WrkOptions, type WrkResult } from './serving-wrk.js';
 
@@ -15,15 +17,28 @@ const TILE_COUNT = 4000;
 const LOAD: WrkOptions = { seconds: Number(process.env.BENCH_SERVING_SECONDS ?? 10), connections: 64, threads: 2 };
 const WARMUP: WrkOptions = { seconds: 3, connections: 64, threads: 2 };
 
-/** One server under test: how its tile URLs look and where it listens. */
+/** One server under test: how its tile URLs look, where it listens, and its process when it is one. */
 interface Target {
   key: string;
   label: string;
   base: string;
   path: (t: Xyz) => string;
+  pid?: number | undefined;
+  /** It exposes plantiles' /metrics (event-loop delay). */
+  plantiles?: boolean;
 }
 
-interface Row extends WrkResult { key: string; label: string }
+interface Row extends WrkResult {
+  key: string;
+  label: string;
+  /** CPU time of the server process per request, µs (single-process servers only). */
+  cpuUs: number | null;
+  /** Share of the machine's CPU other sessions used, and the hypervisor withheld (steal), during the run. */
+  otherShare: number;
+  stealShare: number;
+  /** plantiles' event-loop delay during the run, ms. */
+  loopDelay: { p99: number; max: number } | null;
+}
 
 /** `npm run bench -- serving`: plantiles against a bare Node server, tileserver-gl-light and nginx, on the same tiles. */
 export const servingBench: BenchSection = { name: 'serving', run: runServingBench };
@@ -53,6 +68,7 @@ async function runServingBench(ctx: BenchContext): Promise<string> {
     ctx.log(`serving: publishing ${PUBLISHED_LAYER} in another process while measuring`);
     const publish = publishInBackground(config, PUBLISHED_LAYER, path.join(dir, 'publish-next.log'));
     await publish.started;
+    notes.push(describePublisher(publish.pid, processes.find((p) => p.name === 'plantiles-a')?.child.pid));
     for (const key of ['a', 'e']) {
       const t = targets.find((x) => x.key === key);
       if (t) rows.push({ ...(await measure(dir, t, tiles)), key: `${key}+publish`, label: `${t.label}, while publishing` });
@@ -69,24 +85,34 @@ async function runServingBench(ctx: BenchContext): Promise<string> {
   return render({ parcels: parcels.features, publishSeconds, exportSeconds, pmtilesSeconds, mbtiles, staticCount, tiles, rows, notes });
 }
 
+/** Where the background publisher runs relative to the measured server: nice only counts within one autogroup. */
+function describePublisher(publisher: number | undefined, server: number | undefined): string {
+  if (publisher === undefined || server === undefined) return 'The background publisher\'s priority could not be checked.';
+  const [pg, sg] = [autogroupOf(publisher), autogroupOf(server)];
+  const nices = threadNicesOf(publisher);
+  const group = pg === null || sg === null ? 'autogroups unknown' : pg === sg ? `the same scheduler autogroup as the server (${pg})` : `**another** scheduler autogroup (${pg}) than the server (${sg}), so its nice level does not yield to it`;
+  return `The background publisher's threads ran at nice ${nices.join(', ') || '?'}, in ${group}.`;
+}
+
 /** Starts every server, each on its own loopback port; peers that cannot run are left out with a note. */
 async function startTargets(ctx: BenchContext, dir: string, config: string, mbtiles: string, first: Xyz, procs: BenchProcess[], notes: string[]): Promise<Target[]> {
   const [pa, pa2, pb, pc, pd, pe] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort()]) as [number, number, number, number, number, number];
   const plantiles = (port: number, name: string): BenchProcess =>
-    startProcess(name, process.execPath, ['dist/src/cli/main.js', '--config', config, 'serve'], path.join(dir, `${name}.log`), { ...process.env, PORT: String(port) });
+    startProcess(name, process.execPath, [CLI_MAIN, '--config', config, 'serve'], path.join(dir, `${name}.log`), { ...process.env, PORT: String(port) });
   procs.push(plantiles(pa, 'plantiles-a'), plantiles(pa2, 'plantiles-b'));
-  procs.push(startProcess('bare', process.execPath, ['dist/bench/peers/bare-server.js', mbtiles, String(pb)], path.join(dir, 'bare.log')));
+  procs.push(startProcess('bare', process.execPath, [BARE_SERVER, mbtiles, String(pb)], path.join(dir, 'bare.log')));
   procs.push(startNginx('nginx-static', path.join(dir, 'nginx-static'), staticConf(path.join(dir, 'nginx-static'), pd, path.join(dir, 'static'))));
   procs.push(startNginx('nginx-proxy', path.join(dir, 'nginx-proxy'), proxyConf(path.join(dir, 'nginx-proxy'), pe, [pa, pa2])));
+  const pidOf = (name: string): number | undefined => procs.find((p) => p.name === name)?.child.pid;
   const versioned = (t: Xyz): string => `/tiles/${SERVED_LAYER}@1.0.0/${t.z}/${t.x}/${t.y}.mvt`;
   const targets: Target[] = [
-    { key: 'a', label: '(a) plantiles, 1 process', base: `http://127.0.0.1:${pa}`, path: versioned },
-    { key: 'b', label: '(b) bare Node http + one better-sqlite3 statement', base: `http://127.0.0.1:${pb}`, path: (t) => `/${t.z}/${t.x}/${t.y}.mvt` },
+    { key: 'a', label: '(a) plantiles, 1 process', base: `http://127.0.0.1:${pa}`, path: versioned, pid: pidOf('plantiles-a'), plantiles: true },
+    { key: 'b', label: '(b) bare Node http + one better-sqlite3 statement', base: `http://127.0.0.1:${pb}`, path: (t) => `/${t.z}/${t.x}/${t.y}.mvt`, pid: pidOf('bare') },
   ];
   const tileserver = installTileserver(ctx.log);
   if ('main' in tileserver) {
     procs.push(startProcess('tileserver-gl-light', process.execPath, tileserverArgs(tileserver.main, mbtiles, SERVED_LAYER, pc, path.join(dir, 'tileserver')), path.join(dir, 'tileserver.log')));
-    targets.push({ key: 'c', label: '(c) tileserver-gl-light 5.6.0', base: `http://127.0.0.1:${pc}`, path: (t) => `/data/${SERVED_LAYER}/${t.z}/${t.x}/${t.y}.pbf` });
+    targets.push({ key: 'c', label: '(c) tileserver-gl-light 5.6.0', base: `http://127.0.0.1:${pc}`, path: (t) => `/data/${SERVED_LAYER}/${t.z}/${t.x}/${t.y}.pbf`, pid: pidOf('tileserver-gl-light') });
   } else {
     notes.push(`(c) tileserver-gl-light skipped: ${tileserver.skipped}`);
   }
@@ -114,14 +140,49 @@ async function checkSameTiles(targets: readonly Target[], tile: Xyz): Promise<vo
   }
 }
 
-/** Warm-up, then the measured run, over the same fixed list of tiles. */
+/**
+ * Warm-up, then the measured run, over the same fixed list of tiles, once other sessions
+ * on the machine are quiet (waiting at most a minute); records what else used the CPU.
+ */
 async function measure(dir: string, t: Target, tiles: readonly Xyz[]): Promise<Row> {
   const script = path.join(dir, `wrk-${t.key}.lua`);
   writeWrkScript(script, tiles.map(t.path));
   await runWrk(t.base, script, WARMUP);
+  await waitForQuiet();
+  if (t.plantiles) await eventLoopDelay(t.base);
+  const before = { cpu: t.pid ? cpuTicksOf(t.pid) : 0, machine: machineTicks(), others: ticksOfOtherSessions() };
   const r = await runWrk(t.base, script, LOAD);
+  const after = { cpu: t.pid ? cpuTicksOf(t.pid) : 0, machine: machineTicks(), others: ticksOfOtherSessions() };
   if (r.errors) throw new Error(`${t.label}: ${r.errors} failed requests under load`);
-  return { ...r, key: t.key, label: t.label };
+  const capacity = r.seconds * 100 * availableParallelism();
+  return {
+    ...r, key: t.key, label: t.label,
+    cpuUs: t.pid ? (after.cpu - before.cpu) * 1e4 / r.requests : null,
+    otherShare: ticksBetween(before.others, after.others) / capacity,
+    stealShare: (after.machine.steal - before.machine.steal) / capacity,
+    loopDelay: t.plantiles ? await eventLoopDelay(t.base) : null,
+  };
+}
+
+/** plantiles' event-loop delay (ms) since the last read: prom-client resets its histogram at each scrape. */
+async function eventLoopDelay(base: string): Promise<{ p99: number; max: number }> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const ms = (name: string): number => Number(new RegExp(`^plantiles_nodejs_eventloop_lag_${name}_seconds (\\S+)$`, 'm').exec(text)?.[1]) * 1000;
+  return { p99: ms('p99'), max: ms('max') };
+}
+
+/** What else happened on the machine during the runs: plantiles' event-loop delay, other sessions' CPU, steal. */
+function machineNotes(rows: readonly Row[]): string[] {
+  const pct = (x: number): string => `${Math.round(x * 100)}%`;
+  const notes = rows.filter((x) => x.loopDelay).map((x) =>
+    `${x.label}: event-loop delay p99 ${x.loopDelay?.p99.toFixed(1)} ms, max ${x.loopDelay?.max.toFixed(1)} ms (prom-client's 10 ms-resolution monitor) against a wrk p99 of ${x.p99ms.toFixed(1)} ms.`);
+  const busy = rows.filter((x) => x.otherShare >= 0.05 || x.stealShare >= 0.05);
+  if (busy.length) {
+    notes.push(`Not alone on the machine: ${busy.map((x) => `${x.label.split(' ')[0]}${x.key.endsWith('+publish') ? ' while publishing' : ''} (other sessions ${pct(x.otherShare)}, steal ${pct(x.stealShare)})`).join('; ')}.`);
+  } else {
+    notes.push('Other sessions used under 5% of the CPU, and the hypervisor withheld (steal) under 5%, during every run.');
+  }
+  return notes;
 }
 
 interface Report {
@@ -141,10 +202,12 @@ function render(r: Report): string {
     `plantiles from its store, the bare server and tileserver-gl-light from the MBTiles file, nginx from the tiles written out as files.`,
     `Load: \`wrk -t${LOAD.threads} -c${LOAD.connections} -d${LOAD.seconds}s\` (after a ${WARMUP.seconds} s warm-up) in a separate process on the same machine,`,
     `over a fixed seeded random list of ${f(r.tiles.length)} existing z12 and z14 tiles (of ${f(stats.tiles)}; mean ${f(stats.meanBytes / 1024, 1)} KiB gzip), \`Accept-Encoding: gzip\`.`,
+    'Each run starts once other sessions on the machine are quiet (or after a minute). "CPU µs/req" is the CPU time of the server process',
+    '(all its threads) per request served, where the server is one process.',
     '',
-    '| server | req/s | p50 ms | p99 ms | MiB/s |',
-    '| --- | ---: | ---: | ---: | ---: |',
-    ...r.rows.map((x) => `| ${x.label} | ${f(x.rps)} | ${f(x.p50ms, 2)} | ${f(x.p99ms, 2)} | ${f(x.megabytesPerSecond, 1)} |`),
+    '| server | req/s | p50 ms | p99 ms | MiB/s | CPU µs/req |',
+    '| --- | ---: | ---: | ---: | ---: | ---: |',
+    ...r.rows.map((x) => `| ${x.label} | ${f(x.rps)} | ${f(x.p50ms, 2)} | ${f(x.p99ms, 2)} | ${f(x.megabytesPerSecond, 1)} | ${x.cpuUs === null ? '–' : f(x.cpuUs)} |`),
     '',
     '| figure | measured | target |',
     '| --- | ---: | --- |',
@@ -166,6 +229,7 @@ function render(r: Report): string {
   ratio('(a) while publishing / (c)', 'a+publish', 'c', 5);
   p99('(a) while publishing, p99', 'a+publish');
   ratio('(e) while publishing / (d)', 'e+publish', 'd', 0.8);
-  if (r.notes.length) lines.push('', ...r.notes.map((n) => `- ${n}`));
+  const notes = [...r.notes, ...machineNotes(r.rows)];
+  if (notes.length) lines.push('', ...notes.map((n) => `- ${n}`));
   return lines.join('\n') + '\n';
 }

@@ -1,10 +1,15 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { setPriority } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { stringify } from 'yaml';
 import { seededRandom } from './generate-parcels.js';
+
+/** The built CLI beside this compiled file (dist/bench → dist/src/cli), whichever folder the build went to. */
+export const CLI_MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+/** The bare Node peer (b), built beside this file. */
+export const BARE_SERVER = fileURLToPath(new URL('./peers/bare-server.js', import.meta.url));
 
 /** The layer the serving benchmark serves, and the one it publishes while measuring. */
 export const SERVED_LAYER = 'farmland';
@@ -16,15 +21,20 @@ export const PUBLISH_NICE = 10;
 /** Zoom range of the served layer: that of the demo's farmland parcels (a parcel layer is not drawn below z10). */
 export const SERVED_ZOOMS = { minzoom: 10, maxzoom: 14 } as const;
 
-/** Writes the benchmark's config: both layers from the bench parcels, z10–z14, store in `dir/store`. */
-export function writeServingConfig(dir: string, source: string): string {
+/** The environment variable holding the benchmark's admin token. */
+export const BENCH_ADMIN_TOKEN_ENV = 'PLANTILES_BENCH_TOKEN';
+
+/** Writes the benchmark's config: both layers (served, and published while measuring) from the bench parcels, z10–z14, store in `dir/store`. */
+export function writeServingConfig(dir: string, source: string, publishedLayer = PUBLISHED_LAYER): string {
   const layer = (id: string): Record<string, unknown> => ({ id, title: `耕地图斑 ${id}`, source, idField: 'BSM', ...SERVED_ZOOMS });
   const file = path.join(dir, 'plantiles.yaml');
   writeFileSync(file, stringify({
     node: { id: 'bench', title: 'plantiles serving benchmark (synthetic parcels)' },
     storage: { dir: './store', keepVersions: 5 },
     schedule: { scan: '' },
-    layers: [layer(SERVED_LAYER), layer(PUBLISHED_LAYER)],
+    // Usable only by a process started with BENCH_ADMIN_TOKEN_ENV set (to publish through the job system).
+    admin: { tokens: [{ name: 'bench', env: BENCH_ADMIN_TOKEN_ENV }] },
+    layers: [layer(SERVED_LAYER), layer(publishedLayer)],
   }));
   return file;
 }
@@ -32,16 +42,21 @@ export function writeServingConfig(dir: string, source: string): string {
 /** Runs the built CLI to completion; throws with its stderr on failure. Returns seconds taken. */
 export function runCli(config: string, args: string[]): number {
   const started = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, ['dist/src/cli/main.js', '--config', config, ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const r = spawnSync(process.execPath, [CLI_MAIN, '--config', config, ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
   if (r.status !== 0) throw new Error(`plantiles ${args.join(' ')} failed (${r.status}): ${r.stderr.trim().split('\n').slice(-3).join(' ')}`);
   return Number(process.hrtime.bigint() - started) / 1e9;
 }
 
-/** Starts a CLI publish in the background; resolves `started` once it reports tiling, `done` with its exit code. */
-export function publishInBackground(config: string, layer: string, logFile: string): { started: Promise<void>; done: Promise<number | null>; stop(): void } {
-  const child = spawn(process.execPath, ['dist/src/cli/main.js', '--config', config, 'publish', layer, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  // A batch publish yields the CPU to serving, as an operator runs it on a serving machine (nice 10).
-  if (child.pid !== undefined) setPriority(child.pid, PUBLISH_NICE);
+/**
+ * Starts a CLI publish in the background at nice PUBLISH_NICE; resolves `started` once it
+ * reports tiling, `done` with its exit code. It starts under nice(1), so every thread of it
+ * (V8's and libuv's included) runs at that level from the first instruction, and it stays
+ * in this process's session: with sched_autogroup, nice only weighs against processes of
+ * the same session, which is where the measured servers run.
+ */
+export function publishInBackground(config: string, layer: string, logFile: string): { started: Promise<void>; done: Promise<number | null>; stop(): void; pid: number | undefined } {
+  // A batch publish yields the CPU to serving, as an operator runs it on a serving machine.
+  const child = spawn('nice', ['-n', String(PUBLISH_NICE), process.execPath, CLI_MAIN, '--config', config, 'publish', layer, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const started = new Promise<void>((resolve) => {
     child.stdout.on('data', (c: Buffer) => {
@@ -55,7 +70,7 @@ export function publishInBackground(config: string, layer: string, logFile: stri
     writeFileSync(logFile, out);
     resolve(code);
   }));
-  return { started, done, stop: () => { if (child.exitCode === null) child.kill('SIGTERM'); } };
+  return { started, done, pid: child.pid, stop: () => { if (child.exitCode === null) child.kill('SIGTERM'); } };
 }
 
 /** A tile address in XYZ order. */

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 /** A process the benchmark started, with its output going to a log file. */
@@ -23,12 +23,15 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Starts a process whose stdout and stderr go to `logFile`. */
+/**
+ * Starts a process whose stdout and stderr go straight to `logFile`, as a log file or
+ * journald would take them: not through a pipe that this process (on the same cores)
+ * would have to read and copy, and which a busy reader lets fill up.
+ */
 export function startProcess(name: string, command: string, args: string[], logFile: string, env: NodeJS.ProcessEnv = process.env): BenchProcess {
-  const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const log = createWriteStream(logFile);
-  child.stdout?.pipe(log);
-  child.stderr?.pipe(log);
+  const fd = openSync(logFile, 'w');
+  const child = spawn(command, args, { env, stdio: ['ignore', fd, fd] });
+  closeSync(fd);
   const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return {
     name,

@@ -59,7 +59,9 @@ end
 export function runWrk(baseUrl: string, script: string, options: WrkOptions): Promise<WrkResult> {
   const args = ['-t', String(options.threads), '-c', String(options.connections), '-d', `${options.seconds}s`, '--timeout', '5s', '-s', script, baseUrl];
   return new Promise((resolve, reject) => {
-    const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    // BENCH_WRK_CPUS pins the load generator to some cores (taskset), to see what sharing them with the server costs.
+    const cpus = process.env.BENCH_WRK_CPUS;
+    const child = cpus ? spawn('taskset', ['-c', cpus, 'wrk', ...args], { stdio: ['ignore', 'pipe', 'pipe'] }) : spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (c: Buffer) => { out += c.toString(); });
     child.stderr.on('data', (c: Buffer) => { out += c.toString(); });
