@@ -63,7 +63,8 @@ describe('mirror: polling /changes, clock skew', () => {
     await waitFor('county to copy 1.0.0', async () => ((await currentVersion(county.url, 'parcels')) === '1.0.0' ? true : undefined));
     const status = (await getJson<MirrorsBody>(`${county.url}/mirrors`)).mirrors[0];
     expect(status).toMatchObject({ mode: 'polling', state: 'following', lastError: null });
-    expect(county.logs).toMatch(/no event stream, polling \/changes/);
+    // Log lines reach stdout in blocks, within half a second.
+    await waitFor('the county to log that it polls', async () => (/no event stream, polling \/changes/.test(county.logs) ? true : undefined));
     expect(proxy.records.filter((r) => r.path === '/events')).toHaveLength(1);
     expect(await publish(2)).toBe('1.1.0');
     await waitFor('county to follow 1.1.0 by polling', async () => ((await currentVersion(county.url, 'parcels')) === '1.1.0' ? true : undefined));
