@@ -4,6 +4,7 @@ import path from 'node:path';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { JobSystem } from '../../pipeline/jobs/job-system.js';
+import { lowerThreadPriority } from '../../pipeline/jobs/thread-priority.js';
 import type { Job } from '../../src/jobs/jobs.js';
 import { SqliteAudit } from '../../src/store/sqlite-audit.js';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite-store.js';
@@ -77,5 +78,11 @@ describe.skipIf(process.platform !== 'linux')('publish thread priority (Linux pe
     expect(appeared.size).toBeGreaterThan(0);
     expect([...appeared.values()].every((nice) => nice === expected)).toBe(true);
     expect(threadNices().get(process.pid)).toBe(mainNice);
+  });
+});
+
+describe('publish thread priority elsewhere', () => {
+  it('is left alone where nice is not per thread (it could slow the whole server), and says so', () => {
+    expect(lowerThreadPriority(NICE, 'darwin')).toEqual({ kind: 'failed', message: 'per-thread priority is not supported on darwin' });
   });
 });
