@@ -6,7 +6,8 @@ import { explainCrsMismatch } from './explain-crs-mismatch.js';
 import { createTransform } from './reproject.js';
 import { CrsError, resolveCrs } from './resolve-crs.js';
 import { normaliseFields, type FieldMapping, type FieldsSpec } from './select-fields.js';
-import type { SourceInfo } from './source-feature.js';
+import { recordDigest, type RecordMemo } from './record-memo.js';
+import type { RecordRecall, SourceInfo } from './source-feature.js';
 import { resolvePolicies, type OnInvalid } from './validation-policy.js';
 
 export type { IngestedFeature } from './layer-accumulator.js';
@@ -29,7 +30,17 @@ export interface IngestOptions {
   sourceLayer?: string | undefined;
   /** Called every few thousand features read. */
   onProgress?: (featuresRead: number) => void;
+  /**
+   * Digests each record's bytes (GeoJSON and GeoJSONSeq sources of layers with an idField)
+   * and takes the records a previous ingest made into clean features from `memo`.
+   */
+  remember?: { memo: RecordMemo | null } | undefined;
 }
+
+/** What ingest hands over for each kept record: a feature it made, or memo feature `recalled` taken as it is. */
+export type IngestedRecord =
+  | { feature: IngestedFeature; recalled?: undefined; digest: string | null; clean: boolean }
+  | { recalled: number; digest: string };
 
 /** What ingest learnt about a layer besides its features. */
 export interface IngestSummary extends LayerShape {
@@ -51,24 +62,41 @@ const PROGRESS_EVERY = 5000;
  * feature to `onFeature` without holding the source. Throws PipelineError naming
  * file, feature and problem.
  */
-export async function ingestStream(options: IngestOptions, onFeature: (feature: IngestedFeature) => void): Promise<IngestSummary> {
+export async function ingestStream(options: IngestOptions, onRecord: (record: IngestedRecord) => void): Promise<IngestSummary> {
   const file = path.basename(options.source);
-  const opened = await openSource(options.source, { encoding: options.encoding, sourceLayer: options.sourceLayer, crsFromConfig: options.crs !== undefined });
+  let crs: ActiveCrs | null = null;
+  let activeCrs = (): ActiveCrs => {
+    throw new Error('no source is open');
+  };
+  const memo = options.remember?.memo ?? null;
+  let memoServes: boolean | null = null;
+  const recall = options.remember && options.idField !== undefined
+    ? (raw: Uint8Array): RecordRecall => {
+      const digest = recordDigest(raw);
+      // The memo serves only records read in its CRS; the source's is known once a record arrives.
+      memoServes ??= memo !== null && activeCrs().label === memo.crsLabel;
+      return { digest, previous: memoServes ? (memo as RecordMemo).find(digest) : -1 };
+    }
+    : undefined;
+  const opened = await openSource(options.source, { encoding: options.encoding, sourceLayer: options.sourceLayer, crsFromConfig: options.crs !== undefined, recall });
   try {
     const fields = normaliseFields(options.fields);
     checkDeclaredFields(opened.info, options.idField, fields, file);
-    let crs: ActiveCrs | null = null;
+    activeCrs = () => (crs ??= resolveSourceCrs(opened.info, options.crs, file));
     const acc = new LayerAccumulator(
       {
         file, idField: options.idField, fields, policies: resolvePolicies(options.onInvalid),
         maxVertices: options.maxVertices ?? DEFAULT_MAX_VERTICES, maxAttributeChars: MAX_ATTRIBUTE_CHARS,
       },
-      () => (crs ??= resolveSourceCrs(opened.info, options.crs, file)),
+      activeCrs,
     );
     let read = 0;
     for await (const sf of opened.features) {
-      const feature = acc.process(sf);
-      if (feature) onFeature(feature);
+      if (sf.recalled && memo && acc.recall(sf.index, sf.recalled.previous, memo)) onRecord({ recalled: sf.recalled.previous, digest: sf.digest as string });
+      else {
+        const feature = acc.process(sf.recalled ? sf.recalled.parse() : sf);
+        if (feature) onRecord({ feature, digest: sf.digest ?? null, clean: !acc.lastWarned });
+      }
       if (++read % PROGRESS_EVERY === 0) {
         options.onProgress?.(read);
         // Lets a server in the same process answer requests during a long read.
@@ -85,7 +113,9 @@ export async function ingestStream(options: IngestOptions, onFeature: (feature: 
 /** Reads, reprojects and validates a layer's source into memory. Throws PipelineError naming file, feature and problem. */
 export async function ingestLayer(options: IngestOptions): Promise<IngestedLayer> {
   const features: IngestedFeature[] = [];
-  const summary = await ingestStream(options, (f) => features.push(f));
+  const summary = await ingestStream({ ...options, remember: undefined }, (r) => {
+    if (r.recalled === undefined) features.push(r.feature);
+  });
   return { ...summary, features };
 }
 

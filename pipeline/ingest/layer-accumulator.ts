@@ -4,6 +4,7 @@ import { featureIdFor } from '../../src/domain/feature-id.js';
 import { PipelineError } from '../pipeline-error.js';
 import type { Area } from './crs-registry.js';
 import { findSelfIntersection } from './find-self-intersection.js';
+import type { RecordMemo } from './record-memo.js';
 import { reprojectGeometry, type PointTransform } from './reproject.js';
 import { selectFields, type FieldMapping } from './select-fields.js';
 import type { PropertyValue, SourceFeature } from './source-feature.js';
@@ -63,7 +64,31 @@ export class LayerAccumulator {
   private count = 0;
   private readonly bounds: [number, number, number, number] = [Infinity, Infinity, -Infinity, -Infinity];
 
+  /** Whether the last feature process() kept had problems it was kept with. */
+  lastWarned = false;
+
   constructor(private readonly options: AccumulatorOptions, private readonly crs: () => ActiveCrs) {}
+
+  /**
+   * Takes memo feature j (made from the same bytes by a previous ingest, where it was
+   * clean) in place of the record at source position `index`. False when it cannot be
+   * taken as it is (its id is taken, or its kind does not mix): then the record is
+   * processed as read.
+   */
+  recall(index: number, j: number, memo: RecordMemo): boolean {
+    const id = memo.id(j);
+    if (this.options.idField === undefined || this.seenIds.has(id)) return false;
+    const kind = mergeKinds(this.kind, memo.kind(j));
+    if (!kind) return false;
+    this.collector.countRead();
+    this.collector.settle('clean');
+    this.kind = kind;
+    this.seenIds.set(id, index);
+    for (const [name, type] of memo.fields(j)) this.noteField(name, type);
+    memo.extend(j, this.bounds);
+    this.count++;
+    return true;
+  }
 
   /** The feature to tile, or null when it is skipped. Throws PipelineError when a problem's policy is reject. */
   process(sf: SourceFeature): IngestedFeature | null {
@@ -72,6 +97,7 @@ export class LayerAccumulator {
     const idValue = idField ? sf.properties[idField] : undefined;
     const v = new Verdict(this, idValue !== undefined ? `${idField}=${String(idValue)}` : `#${sf.index}`);
     const kept = this.build(sf, idValue, v);
+    this.lastWarned = v.warned;
     this.collector.settle(!kept ? 'skipped' : v.warned ? 'kept-with-problems' : 'clean');
     return kept;
   }
@@ -132,13 +158,14 @@ export class LayerAccumulator {
   private commit(kind: GeometryKind, geometry: Geometry, properties: Record<string, PropertyValue>, id: number | undefined, index: number): void {
     this.kind = kind;
     if (id !== undefined && this.options.idField) this.seenIds.set(id, index);
-    for (const [name, value] of Object.entries(properties)) {
-      const type: FieldType = typeof value === 'number' ? 'Number' : typeof value === 'boolean' ? 'Boolean' : 'String';
-      const known = this.fieldTypes.get(name);
-      if (known !== type) this.fieldTypes.set(name, known && known !== type ? 'String' : type);
-    }
+    for (const [name, value] of Object.entries(properties)) this.noteField(name, fieldTypeOf(value));
     this.extendBounds(geometry);
     this.count++;
+  }
+
+  private noteField(name: string, type: FieldType): void {
+    const known = this.fieldTypes.get(name);
+    if (known !== type) this.fieldTypes.set(name, known && known !== type ? 'String' : type);
   }
 
   /** The layer's fields, kind and bounds; throws when nothing is left to publish. */
@@ -179,6 +206,11 @@ export class LayerAccumulator {
       default: return undefined;
     }
   }
+}
+
+/** The type a property value gives its field. */
+export function fieldTypeOf(value: PropertyValue): FieldType {
+  return typeof value === 'number' ? 'Number' : typeof value === 'boolean' ? 'Boolean' : 'String';
 }
 
 /**

@@ -28,7 +28,7 @@ export async function openSource(file: string, options: ReaderOptions): Promise<
   if (is(SOURCE_EXTENSIONS.shapefile)) return readShapefile(file, options);
   if (is(SOURCE_EXTENSIONS.zippedShapefile)) return readZippedShapefile(file, options);
   if (is(SOURCE_EXTENSIONS.geojson)) return readGeojson(file, options);
-  if (is(SOURCE_EXTENSIONS.geojsonSeq)) return readGeojsonSeq(file);
+  if (is(SOURCE_EXTENSIONS.geojsonSeq)) return readGeojsonSeq(file, options);
   if (is(SOURCE_EXTENSIONS.geopackage)) return readGeopackage(file, options);
   if (ext === '.dbf' || ext === '.shx') throw new PipelineError({ file: name }, 'is part of a Shapefile: point the layer\'s source at the .shp');
   const known = Object.values(SOURCE_EXTENSIONS).flat().join(' ');

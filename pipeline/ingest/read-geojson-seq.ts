@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import path from 'node:path';
 import { PipelineError } from '../pipeline-error.js';
 import { decodeFeatureBytes, FeatureJsonError, MAX_FEATURE_BYTES, parseFeatureJson } from './parse-feature-json.js';
-import type { OpenedSource, SourceFeature } from './source-feature.js';
+import type { OpenedSource, ReaderOptions, SourceFeature } from './source-feature.js';
 
 const NEWLINE = 0x0a;
 const RECORD_SEPARATOR = 0x1e;
@@ -11,21 +11,21 @@ const RECORD_SEPARATOR = 0x1e;
  * Opens newline-delimited GeoJSON (GeoJSONSeq, one Feature per line; RFC 8142's
  * record-separator prefix accepted). Lines are read one by one, never the whole file.
  */
-export async function readGeojsonSeq(file: string): Promise<OpenedSource> {
+export async function readGeojsonSeq(file: string, options: Pick<ReaderOptions, 'recall'> = {}): Promise<OpenedSource> {
   const name = path.basename(file);
   const stream = createReadStream(file, { highWaterMark: 1 << 20 });
   return {
     info: { crs: null, crsOrigin: name, defaultCrs: 'EPSG:4326', fieldNames: null },
-    features: iterate(stream, name),
+    features: iterate(stream, name, options.recall),
     close: async () => { stream.destroy(); },
   };
 }
 
-async function* iterate(stream: AsyncIterable<Buffer>, name: string): AsyncGenerator<SourceFeature> {
+async function* iterate(stream: AsyncIterable<Buffer>, name: string, recall: ReaderOptions['recall']): AsyncGenerator<SourceFeature> {
   let index = 0;
   try {
     for await (const { bytes, line } of splitLines(stream)) {
-      const feature = parseLine(bytes, index, line, name);
+      const feature = parseLine(bytes, index, line, name, recall);
       if (!feature) continue;
       yield feature;
       index++;
@@ -36,19 +36,28 @@ async function* iterate(stream: AsyncIterable<Buffer>, name: string): AsyncGener
   }
 }
 
-function parseLine(bytes: Buffer, index: number, line: number, name: string): SourceFeature | null {
+function parseLine(bytes: Buffer, index: number, line: number, name: string, recall: ReaderOptions['recall']): SourceFeature | null {
   let start = 0;
   let end = bytes.length;
   if (line === 1 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) start = 3;
   while (start < end && (bytes[start] === RECORD_SEPARATOR || bytes[start] === 0x20 || bytes[start] === 0x09)) start++;
   while (end > start && ((bytes[end - 1] as number) <= 0x20)) end--;
   if (start === end) return null;
-  try {
-    return parseFeatureJson(decodeFeatureBytes(bytes.subarray(start, end)), index);
-  } catch (err) {
-    if (err instanceof FeatureJsonError) throw new PipelineError({ file: name, feature: `#${index}` }, `line ${line} ${err.message}`);
-    throw err;
-  }
+  const record = bytes.subarray(start, end);
+  const parse = (): SourceFeature => {
+    try {
+      return parseFeatureJson(decodeFeatureBytes(record), index);
+    } catch (err) {
+      if (err instanceof FeatureJsonError) throw new PipelineError({ file: name, feature: `#${index}` }, `line ${line} ${err.message}`);
+      throw err;
+    }
+  };
+  if (!recall) return parse();
+  const { digest, previous } = recall(record);
+  if (previous >= 0) return { index, geometry: null, properties: {}, digest, recalled: { previous, parse: () => ({ ...parse(), digest }) } };
+  const feature = parse();
+  feature.digest = digest;
+  return feature;
 }
 
 /** Splits a byte stream into lines, refusing a line longer than the per-feature limit as soon as it gets there. */

@@ -4,7 +4,7 @@ import { PipelineError } from '../pipeline-error.js';
 import { normaliseCrsName } from './crs-registry.js';
 import { decodeFeatureBytes, FeatureJsonError, MAX_FEATURE_BYTES, parseFeatureJson } from './parse-feature-json.js';
 import { FeatureCollectionScanner, JsonScanError, type ScanEvent } from './scan-feature-collection.js';
-import type { OpenedSource, ReaderOptions, SourceFeature, SourceInfo } from './source-feature.js';
+import type { OpenedSource, ReaderOptions, RecordRecall, SourceFeature, SourceInfo } from './source-feature.js';
 
 /** Opens a GeoJSON FeatureCollection file; features are streamed, the file is never held whole. */
 export async function readGeojson(file: string, options: ReaderOptions): Promise<OpenedSource> {
@@ -31,7 +31,7 @@ async function* iterate(stream: AsyncIterable<Buffer>, name: string, info: Sourc
           takeMember(event, info, yielded > 0 && !options.crsFromConfig, fail);
           continue;
         }
-        yield toFeature(event.bytes, event.index, fail);
+        yield options.recall ? recallable(event.bytes, event.index, options.recall, fail) : toFeature(event.bytes, event.index, fail);
         yielded++;
       }
     }
@@ -50,6 +50,17 @@ function toFeature(bytes: Buffer, index: number, fail: (problem: string, feature
     if (err instanceof FeatureJsonError) return fail(err.message, index);
     throw err;
   }
+}
+
+/** A record with its digest: unparsed when a previous ingest already made it into a feature. */
+function recallable(bytes: Buffer, index: number, recall: (raw: Uint8Array) => RecordRecall, fail: (problem: string, feature?: number) => never): SourceFeature {
+  const { digest, previous } = recall(bytes);
+  const parse = (): SourceFeature => {
+    const feature = toFeature(bytes, index, fail);
+    feature.digest = digest;
+    return feature;
+  };
+  return previous < 0 ? parse() : { index, geometry: null, properties: {}, digest, recalled: { previous, parse } };
 }
 
 function takeMember(event: Extract<ScanEvent, { kind: 'member' }>, info: SourceInfo, tooLate: boolean, fail: (problem: string) => never): void {

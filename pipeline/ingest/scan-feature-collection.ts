@@ -20,6 +20,9 @@ const BACKSLASH = 0x5c;
 const MEMBER_LIMIT = 1 << 20;
 const BOM = [0xef, 0xbb, 0xbf];
 
+/** 1 for bytes that mean nothing to the value reader in or out of a string (not a quote, backslash or bracket, and no whitespace or control byte). */
+const PLAIN = new Uint8Array(256).map((_, b) => (b > 0x20 && b !== QUOTE && b !== BACKSLASH && b !== 0x7b && b !== 0x7d && b !== 0x5b && b !== 0x5d ? 1 : 0));
+
 type Mode = 'start' | 'key' | 'colon' | 'value' | 'after-value' | 'features' | 'after-element' | 'end';
 
 /** Reads one JSON value of any kind, optionally keeping its bytes. */
@@ -34,30 +37,47 @@ class ValueReader {
 
   /** Consumes bytes from `start`; returns the index just past the value, or -1 when it continues. */
   read(chunk: Buffer, start: number): number {
-    let i = start;
+    // The state lives in locals while the loop runs (the hot loop of reading GeoJSON) and is stored back on exit.
+    let depth = this.depth;
+    let inString = this.inString;
+    let escape = this.escape;
+    let end = -1;
     const n = chunk.length;
-    for (; i < n; i++) {
-      const b = chunk[i] as number;
-      if (this.inString) {
-        if (this.escape) this.escape = false;
-        else if (b === BACKSLASH) this.escape = true;
-        else if (b === QUOTE) {
-          this.inString = false;
-          if (this.depth === 0) return this.take(chunk, start, i + 1);
+    if (this.scalar) end = scalarEnd(chunk, start);
+    else {
+      for (let i = start; i < n; i++) {
+        const b = chunk[i] as number;
+        // Most bytes (digits of coordinates, letters of text) change nothing: one lookup passes them.
+        if (PLAIN[b] === 1 && !escape && (depth > 0 || inString)) continue;
+        if (inString) {
+          if (escape) escape = false;
+          else if (b === BACKSLASH) escape = true;
+          else if (b === QUOTE) {
+            inString = false;
+            if (depth === 0) {
+              end = i + 1;
+              break;
+            }
+          }
+        } else if (b === QUOTE) inString = true;
+        else if (b === 0x7b || b === 0x5b) depth++;
+        else if (b === 0x7d || b === 0x5d) {
+          depth--;
+          if (depth === 0) {
+            end = i + 1;
+            break;
+          }
+        } else if (depth === 0 && b > 0x20) {
+          this.scalar = true;
+          end = scalarEnd(chunk, i);
+          break;
         }
-        continue;
       }
-      if (this.scalar) {
-        if (b === 0x2c || b === 0x7d || b === 0x5d || b <= 0x20) return this.take(chunk, start, i);
-        continue;
-      }
-      if (b === QUOTE) this.inString = true;
-      else if (b === 0x7b || b === 0x5b) this.depth++;
-      else if (b === 0x7d || b === 0x5d) {
-        this.depth--;
-        if (this.depth === 0) return this.take(chunk, start, i + 1);
-      } else if (this.depth === 0 && b > 0x20) this.scalar = true;
     }
+    this.depth = depth;
+    this.inString = inString;
+    this.escape = escape;
+    if (end >= 0) return this.take(chunk, start, end);
     this.keepBytes(chunk, start, n);
     return -1;
   }
@@ -77,6 +97,15 @@ class ValueReader {
     if (this.length > this.limit) throw new RangeError('value over the size limit');
     if (this.keep && end > start) this.parts.push(Buffer.from(chunk.subarray(start, end)));
   }
+}
+
+/** Where a scalar (number, true, false, null) that continues at `from` ends in the chunk, or -1 past it. */
+function scalarEnd(chunk: Buffer, from: number): number {
+  for (let i = from; i < chunk.length; i++) {
+    const b = chunk[i] as number;
+    if (b === 0x2c || b === 0x7d || b === 0x5d || b <= 0x20) return i;
+  }
+  return -1;
 }
 
 /** Splits a FeatureCollection's bytes into features, chunk by chunk. */

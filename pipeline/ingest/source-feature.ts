@@ -16,6 +16,19 @@ export interface SourceFeature {
   geometry: unknown;
   properties: Record<string, PropertyValue>;
   problems?: AttributeProblem[];
+  /** Digest of the record's bytes in the source, when ingest asked for them (ReaderOptions.recall). */
+  digest?: string;
+  /**
+   * Set instead of geometry and properties when a previous ingest made memo feature
+   * `previous` from the very same bytes; `parse` reads the record after all.
+   */
+  recalled?: { previous: number; parse: () => SourceFeature };
+}
+
+/** What ingest says about a record's bytes: their digest and the memo feature made from them before (-1: none). */
+export interface RecordRecall {
+  digest: string;
+  previous: number;
 }
 
 /** What a reader knows about a source besides its features. */
@@ -49,6 +62,11 @@ export interface ReaderOptions {
   sourceLayer?: string | undefined;
   /** The layer config sets the CRS, so the file's own statement does not matter. */
   crsFromConfig: boolean;
+  /**
+   * Asks about each record's raw bytes before it is parsed; a record recalled from a
+   * previous ingest is handed over unparsed. Readers that cannot give a record's bytes ignore it.
+   */
+  recall?: ((raw: Uint8Array) => RecordRecall) | undefined;
 }
 
 /** Turns a raw attribute into a tile property value, or undefined to drop it. */

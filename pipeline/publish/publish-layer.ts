@@ -8,6 +8,7 @@ import { FeaturePacker } from '../tile/feature-packer.js';
 import { propertiesOf } from '../tile/feature-table.js';
 import { resolveTilingOptions } from '../tile/tile-options.js';
 import { buildTiles, type BudgetReport } from './build-tiles.js';
+import { ingestMemoKey, MemoWriter, readIngestMemo, type IngestMemo } from './ingest-memo.js';
 import type { FeatureChanges } from './plan-republish.js';
 
 /** Stage of a publish, for progress reports. */
@@ -36,6 +37,8 @@ export interface PublishResult {
   recomputedTiles: number;
   /** Features of the recomputed tiles whose geometry came from the previous version's tile instead of being cut again. */
   reusedFeatures: number;
+  /** Features taken from the layer's ingest memo: their source records were unchanged since the last ingest, so not read again. */
+  recalledFeatures: number;
   /** Added, removed, changed and reordered features against the previous version, when its fingerprints could be compared. */
   featureChanges: FeatureChanges | null;
   /** Tiles the size budget changed, and any still over it. */
@@ -65,14 +68,49 @@ export interface PublishContext {
 export async function publishLayer(layer: LayerConfig, ctx: PublishContext): Promise<PublishResult> {
   const report = (stage: PublishStage, progress: number, detail: string): void => ctx.onProgress?.({ stage, progress, detail });
   report('ingest', 0, `reading ${layer.source}`);
-  // Features are packed as they stream in, so the layer is never held as GeoJSON objects.
-  const packer = new FeaturePacker();
-  const ingested = await ingestStream({
-    source: layer.source, crs: layer.crs, encoding: layer.encoding, idField: layer.idField, fields: layer.fieldMap ?? layer.fields,
+  // Features are packed as they stream in, so the layer is never held as GeoJSON objects;
+  // records unchanged since the last ingest are copied from its memo instead of read again.
+  const settings = {
+    crs: layer.crs, encoding: layer.encoding, idField: layer.idField, fields: layer.fieldMap ?? layer.fields,
     onInvalid: layer.onInvalid, maxVertices: layer.maxVertices, sourceLayer: layer.sourceLayer,
+  };
+  const memoKey = ingestMemoKey(settings);
+  const stored = layer.idField === undefined ? null : ctx.store.readIngestMemo(layer.id);
+  let memo = stored ? readIngestMemo(stored, memoKey) : null;
+  const memoWriter = new MemoWriter(memo);
+  const packer = new FeaturePacker();
+  // Recalled features mostly come in runs of consecutive memo features, copied a run at a time.
+  let run = { from: 0, length: 0 };
+  let recalled = 0;
+  const flushRun = (): void => {
+    if (run.length) packer.addFrom((memo as IngestMemo).table, run.from, run.length);
+    run = { from: 0, length: 0 };
+  };
+  const ingested = await ingestStream({
+    source: layer.source, ...settings,
+    remember: layer.idField === undefined ? undefined : { memo },
     onProgress: (n) => report('ingest', 0.05, `${n} features read`),
-  }, (feature) => packer.add(feature));
+  }, (record) => {
+    if (record.recalled === undefined) {
+      flushRun();
+      packer.add(record.feature);
+    } else {
+      recalled++;
+      if (run.length && record.recalled === run.from + run.length) run.length++;
+      else {
+        flushRun();
+        run = { from: record.recalled, length: 1 };
+      }
+    }
+    memoWriter.add(record);
+  });
+  flushRun();
+  memo = null;
   const table = packer.finish();
+  // The memo is written while the workers tile; a failure to write it fails the publish after tiling.
+  let memoFailure: unknown = null;
+  const memoWritten = layer.idField === undefined ? Promise.resolve()
+    : ctx.store.writeIngestMemo(layer.id, memoWriter.serialize(memoKey, ingested.crs, table)).catch((err: unknown) => { memoFailure = err; });
   const featureCount = table.count;
   report('tile', 0.3, `${featureCount} features`);
   const build = ctx.store.beginBuild(layer.id);
@@ -83,6 +121,8 @@ export async function publishLayer(layer: LayerConfig, ctx: PublishContext): Pro
       onProgress: (done, tiles) => report('tile', 0.3 + 0.65 * done, `${tiles} tiles`),
     });
     const tiles = tiled.tiles;
+    await memoWritten;
+    if (memoFailure) throw memoFailure;
     report('commit', 0.96, `${tiles} tiles`);
     const meta: VersionMeta = {
       minzoom: layer.minzoom, maxzoom: layer.maxzoom, bounds: roundBounds(ingested.bounds),
@@ -99,11 +139,12 @@ export async function publishLayer(layer: LayerConfig, ctx: PublishContext): Pro
       previous: result.state === 'published' ? result.previous : result.version,
       features: featureCount, tiles,
       changedTiles: result.state === 'published' ? result.changedTiles : 0, pruned,
-      mode: tiled.mode, recomputedTiles: tiled.recomputedTiles, reusedFeatures: tiled.reusedFeatures, featureChanges: tiled.changes, budget: tiled.budget,
+      mode: tiled.mode, recomputedTiles: tiled.recomputedTiles, reusedFeatures: tiled.reusedFeatures, recalledFeatures: recalled, featureChanges: tiled.changes, budget: tiled.budget,
       validation: ingested.validation,
     };
   } catch (err) {
     build.abort();
+    await memoWritten;
     throw err;
   }
 }

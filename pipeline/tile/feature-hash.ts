@@ -4,13 +4,15 @@ import type { FeatureTable } from './feature-table.js';
  * Fingerprints every feature of a packed table: 64 bits over its id, geometry type,
  * ring structure, coordinates (their exact bits) and properties, written to
  * table.hashes[2i], [2i+1]. Two 32-bit lanes are mixed differently (murmur3-style
- * and FNV-style), so a change of any input bit changes the result.
+ * and FNV-style), so a change of any input bit changes the result. Features marked in
+ * `known` already have theirs (copied with them from another table).
  */
-export function hashFeatures(table: FeatureTable): void {
+export function hashFeatures(table: FeatureTable, known?: Uint8Array): void {
   const coordWords = new Uint32Array(table.coords.buffer, table.coords.byteOffset, table.coords.length * 2);
   const idWords = new Uint32Array(table.ids.buffer, table.ids.byteOffset, table.count * 2);
   const { featureParts, partRings, ringCoords, props, propStart } = table;
   for (let i = 0; i < table.count; i++) {
+    if (known?.[i]) continue;
     const h = new Lanes();
     h.word(idWords[2 * i] as number);
     h.word(idWords[2 * i + 1] as number);

@@ -4,7 +4,7 @@ import { hashFeatures } from './feature-hash.js';
 import type { FeatureTable, SourceFeatureLike } from './feature-table.js';
 import { projectX, projectY } from './mercator.js';
 
-type TypedArrayOf = Float64Array | Int32Array | Uint8Array;
+type TypedArrayOf = Float64Array | Int32Array | Uint32Array | Uint8Array;
 
 /**
  * A typed array over a SharedArrayBuffer, appended to in place and shared with workers
@@ -46,6 +46,23 @@ class SharedColumn<T extends TypedArrayOf> {
 
 const GiB = 2 ** 30;
 
+/** Appends from[start..end) to a column. */
+function copy<T extends TypedArrayOf>(to: SharedColumn<T>, from: TypedArrayOf, start: number, end: number): void {
+  to.reserve(end - start);
+  to.view.set(from.subarray(start, end), to.length);
+  to.length += end - start;
+}
+
+/** Appends offsets from[start..end), each moved from base `fromBase` there to `toBase` here. */
+function rebase(to: SharedColumn<Int32Array>, from: Int32Array, start: number, end: number, toBase: number, fromBase: number): void {
+  to.reserve(end - start);
+  const shift = toBase - fromBase;
+  const view = to.view;
+  let at = to.length;
+  for (let k = start; k < end; k++) view[at++] = (from[k] as number) + shift;
+  to.length = at;
+}
+
 /**
  * Packs features one by one, as ingest streams them, into the shared columns of a
  * FeatureTable, so a layer is never held as GeoJSON objects while it is tiled.
@@ -64,6 +81,9 @@ export class FeaturePacker {
   private readonly keepSize = new SharedColumn((b) => new Float64Array(b), 8, GiB / 4);
   private readonly props = new SharedColumn((b) => new Uint8Array(b), 1, 2 * GiB);
   private readonly propStart = new SharedColumn((b) => new Int32Array(b), 4, GiB / 4);
+  /** Fingerprints of features copied from another table (two words each, 0 for the others), and which those are. */
+  private readonly knownHashes = new SharedColumn((b) => new Uint32Array(b), 4, GiB / 4);
+  private readonly hashKnown = new SharedColumn((b) => new Uint8Array(b), 1, GiB / 4);
   private count = 0;
 
   constructor() {
@@ -100,12 +120,49 @@ export class FeaturePacker {
     this.props.view.set(text, this.props.length);
     this.props.length += text.length;
     this.propStart.push(this.props.length);
+    this.knownHashes.push(0);
+    this.knownHashes.push(0);
+    this.hashKnown.push(0);
     this.count++;
+  }
+
+  /**
+   * Appends features j..j+n-1 of another table as they are there (unchanged features of
+   * a previous ingest, taken in runs), fingerprints included.
+   */
+  addFrom(from: FeatureTable, j: number, n = 1): void {
+    const p0 = from.featureParts[j] as number;
+    const p1 = from.featureParts[j + n] as number;
+    const r0 = from.partRings[p0] as number;
+    const r1 = from.partRings[p1] as number;
+    const c0 = from.ringCoords[r0] as number;
+    const c1 = from.ringCoords[r1] as number;
+    const b0 = from.propStart[j] as number;
+    const b1 = from.propStart[j + n] as number;
+    copy(this.ids, from.ids, j, j + n);
+    copy(this.kinds, from.kinds, j, j + n);
+    copy(this.bbox, from.bbox, 4 * j, 4 * (j + n));
+    copy(this.anchors, from.anchors, 2 * j, 2 * (j + n));
+    copy(this.size, from.size, j, j + n);
+    copy(this.keepSize, from.keepSize, j, j + n);
+    copy(this.knownHashes, from.hashes, 2 * j, 2 * (j + n));
+    copy(this.coords, from.coords, 2 * c0, 2 * c1);
+    copy(this.props, from.props, b0, b1);
+    // Offsets move by where the runs start here and there.
+    rebase(this.ringCoords, from.ringCoords, r0 + 1, r1 + 1, this.ringCoords.view[this.ringCoords.length - 1] as number, c0);
+    rebase(this.partRings, from.partRings, p0 + 1, p1 + 1, this.partRings.view[this.partRings.length - 1] as number, r0);
+    rebase(this.featureParts, from.featureParts, j + 1, j + n + 1, this.featureParts.view[this.featureParts.length - 1] as number, p0);
+    rebase(this.propStart, from.propStart, j + 1, j + n + 1, this.propStart.view[this.propStart.length - 1] as number, b0);
+    this.hashKnown.reserve(n);
+    this.hashKnown.view.fill(1, this.hashKnown.length, this.hashKnown.length + n);
+    this.hashKnown.length += n;
+    this.count += n;
   }
 
   /** The packed table, with every feature's fingerprint. */
   finish(): FeatureTable {
     const hashes = new Uint32Array(new SharedArrayBuffer(Math.max(8, this.count * 8)), 0, this.count * 2);
+    hashes.set(this.knownHashes.view.subarray(0, this.count * 2));
     const table: FeatureTable = {
       count: this.count,
       ids: this.ids.done(Float64Array), kinds: this.kinds.done(Uint8Array),
@@ -115,7 +172,7 @@ export class FeaturePacker {
       size: this.size.done(Float64Array), keepSize: this.keepSize.done(Float64Array), hashes,
       props: this.props.done(Uint8Array), propStart: this.propStart.done(Int32Array),
     };
-    hashFeatures(table);
+    hashFeatures(table, this.hashKnown.view);
     return table;
   }
 

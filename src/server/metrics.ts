@@ -82,9 +82,12 @@ export class Metrics {
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'plantiles_' });
   }
 
-  /** Counts a finished request by route and status, with the seconds it took; the front calls this when its response closes. */
-  observe(req: IncomingMessage, res: ServerResponse, seconds: number): void {
-    const route = routeOf(req.url ?? '/');
+  /**
+   * Counts a finished request by route and status, with the seconds it took; the front calls
+   * this when its response closes. `known` is the route when the caller already knows it.
+   */
+  observe(req: IncomingMessage, res: ServerResponse, seconds: number, known: RouteLabel | null = null): void {
+    const route = known ?? routeOf(req.url ?? '/');
     this.requests.observe(route, res.statusCode, seconds);
     if (route !== 'tile' && route !== 'composite') {
       const length = Number(res.getHeader('content-length'));

@@ -2,7 +2,7 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import { performance } from 'node:perf_hooks';
 import type { Express } from 'express';
 import { createApp, type AppDeps } from './create-app.js';
-import { Metrics } from './metrics.js';
+import { Metrics, type RouteLabel } from './metrics.js';
 import { createRequestLog } from './request-log.js';
 import { fastTileHandler, tileServiceFor } from './routes/tiles.js';
 import { TileCache } from './tile-cache.js';
@@ -22,7 +22,8 @@ export interface Front {
 /** What the front remembers of a request until its response closes. */
 const STARTED = Symbol('plantiles.started');
 const REQUEST_ID = Symbol('plantiles.requestId');
-type Observed = ServerResponse & { [STARTED]: number; [REQUEST_ID]: string };
+const ROUTE = Symbol('plantiles.route');
+type Observed = ServerResponse & { [STARTED]: number; [REQUEST_ID]: string; [ROUTE]: RouteLabel | null };
 
 /**
  * Builds the request listener. Express costs several times a tile's own work per
@@ -48,15 +49,19 @@ export function createFront(deps: AppDeps): Front {
   function onClose(this: Observed): void {
     const ms = performance.now() - this[STARTED];
     log.finish(this.req, this, this[REQUEST_ID], ms);
-    metrics.observe(this.req, this, ms / 1000);
-    open.delete(this);
+    metrics.observe(this.req, this, ms / 1000, this[ROUTE]);
+    if (this[ROUTE] === null) open.delete(this);
   }
   const listener = (req: IncomingMessage, res: ServerResponse): void => {
     const observed = res as Observed;
     observed[STARTED] = performance.now();
-    observed[REQUEST_ID] = log.identify(req, res);
+    const id = log.idOf(req);
+    observed[REQUEST_ID] = id;
     res.on('close', onClose);
-    if (fast(req, res)) return;
+    // The fast path sends the id with its own headers, in one writeHead.
+    observed[ROUTE] = fast(req, res, id);
+    if (observed[ROUTE] !== null) return;
+    res.setHeader('X-Request-Id', id);
     // Only requests past the fast path can turn into long-lived streams.
     open.add(res);
     app(req, res);

@@ -43,17 +43,22 @@ export class TileService {
     return z >= r.version.meta.minzoom && z <= r.version.meta.maxzoom;
   }
 
-  /** Serves one layer's tile; `pinned` = the URL named the version. The zoom must be in range. */
-  serveTile(req: IncomingMessage, res: ServerResponse, r: Resolved, c: TileCoord, pinned: boolean): void {
+  /**
+   * Serves one layer's tile; `pinned` = the URL named the version. The zoom must be in range.
+   * `headers` (name, value …) are sent first: the fast path's request id and CORS headers.
+   */
+  serveTile(req: IncomingMessage, res: ServerResponse, r: Resolved, c: TileCoord, pinned: boolean, headers?: (string | number)[]): void {
     const tile = this.tileAt(r.version.vid, c.z, c.x, c.y);
-    const sent = writeTile(req, res, tile, pinned ? IMMUTABLE : this.currentCacheControl, r.version.version, this.deps.cache);
+    const sent = writeTile(req, res, tile, pinned ? IMMUTABLE : this.currentCacheControl, r.version.version, this.deps.cache, headers);
     if (sent > 0) this.deps.metrics?.tileServed(r.layer.id, 'tile', sent);
   }
 
   /** Serves the concatenated tiles of several layers; `pinned` = every layer's version was named. */
-  serveComposite(req: IncomingMessage, res: ServerResponse, parts: readonly Resolved[], c: TileCoord, pinned: boolean): void {
+  serveComposite(
+    req: IncomingMessage, res: ServerResponse, parts: readonly Resolved[], c: TileCoord, pinned: boolean, headers?: (string | number)[],
+  ): void {
     const { tile, layers } = compositeTileAt(this, parts, c);
-    const sent = writeTile(req, res, tile, pinned ? IMMUTABLE : this.currentCacheControl, compositeVersionLabel(parts), this.deps.cache);
+    const sent = writeTile(req, res, tile, pinned ? IMMUTABLE : this.currentCacheControl, compositeVersionLabel(parts), this.deps.cache, headers);
     if (sent > 0) layers.forEach((layer, i) => this.deps.metrics?.tileServed(layer, 'composite', i === 0 ? sent : 0));
   }
 }

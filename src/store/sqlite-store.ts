@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { readIngestMemo, writeIngestMemo } from './ingest-memo-file.js';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { LayerStyle, VersionMeta } from '../domain/catalog.js';
@@ -43,7 +44,7 @@ export function openSqliteStore(dir: string, options: SqliteStoreOptions = {}): 
   db.exec(SCHEMA_SQL);
   db.prepare('INSERT OR IGNORE INTO store_meta (key, value) VALUES (?, ?)').run('schema_version', String(SCHEMA_VERSION));
   migrateSchema(db);
-  return new SqliteStore(db, options.now ?? (() => new Date()));
+  return new SqliteStore(db, options.now ?? (() => new Date()), dir);
 }
 
 /** The embedded TileStore: catalog, blobs, tiles and change feed in one SQLite file. */
@@ -51,7 +52,7 @@ export class SqliteStore implements TileStore {
   private readonly tileStmt: Database.Statement<[number, number, number, number], StoredTile>;
   private readonly dataVersionStmt: Database.Statement<[], { data_version: number }>;
 
-  constructor(readonly db: Database.Database, private readonly now: () => Date) {
+  constructor(readonly db: Database.Database, private readonly now: () => Date, private readonly dir: string | null = null) {
     this.tileStmt = db.prepare(
       'SELECT t.hash AS hash, b.gz AS gz FROM tiles t JOIN blobs b ON b.hash = t.hash WHERE t.vid = ? AND t.z = ? AND t.x = ? AND t.y = ?',
     );
@@ -106,6 +107,14 @@ export class SqliteStore implements TileStore {
 
   readFeatureSet(vid: number): FeatureSet | null {
     return readFeatureSet(this.db, vid);
+  }
+
+  readIngestMemo(layer: string): Uint8Array | null {
+    return this.dir === null ? null : readIngestMemo(this.dir, layer);
+  }
+
+  async writeIngestMemo(layer: string, parts: readonly Uint8Array[]): Promise<void> {
+    if (this.dir !== null) await writeIngestMemo(this.dir, layer, parts);
   }
 
   eventsSince(since: number, limit = 1000): ChangeEvent[] {

@@ -150,6 +150,13 @@ export interface TileStore {
   iterateTiles(vid: number): IterableIterator<StoredTileAt>;
   /** The per-feature fingerprints kept with a version, or null when it has none. */
   readFeatureSet(vid: number): FeatureSet | null;
+  /**
+   * The layer's ingest memo: what its last ingest made of each source record, so the next
+   * one skips records that did not change. A cache: null whenever there is none.
+   */
+  readIngestMemo(layer: string): Uint8Array | null;
+  /** Replaces the layer's ingest memo with the concatenation of `parts`, whole or not at all (asynchronously: a publish writes it while tiling). */
+  writeIngestMemo(layer: string, parts: readonly Uint8Array[]): Promise<void>;
   /** Change events with seq > since, oldest first. */
   eventsSince(since: number, limit?: number): ChangeEvent[];
   /** Keeps `keep` live versions per layer (never the current one); returns the pruned tags. */

@@ -106,6 +106,9 @@ describe('incremental republish equals a full rebuild', () => {
           writeGeojson(source, { type: 'FeatureCollection', features: parcels } as FeatureCollection);
           const inc = await publish(store, 2);
           expect(inc.mode).toBe('incremental');
+          // Unchanged records come from the ingest memo, not read again.
+          expect(inc.recalledFeatures).toBeGreaterThan(parcels.length - 20);
+          expect(inc.recalledFeatures).toBeLessThan(parcels.length);
           expect(inc.featureChanges).toMatchObject({ added: 3, removed: 3 });
           expect(inc.featureChanges?.changed).toBeGreaterThan(0);
           expect(inc.recomputedTiles).toBeLessThan(inc.tiles);
@@ -117,6 +120,7 @@ describe('incremental republish equals a full rebuild', () => {
           try {
             const full = await publish(fresh, round % 2);
             expect(full.mode).toBe('full');
+            expect(full.recalledFeatures).toBe(0);
             expect(inc.tiles).toBe(full.tiles);
             expect(tileHashes(store, 'parcels')).toEqual(tileHashes(fresh, 'parcels'));
           } finally {

@@ -6,9 +6,10 @@ import type { CatalogCache } from '../../store/catalog-cache.js';
 import type { TileStore } from '../../store/tile-store.js';
 import { baseUrlOf } from '../base-url.js';
 import { buildCompositeTileJson } from '../composite.js';
-import { setCorsHeaders } from '../cors.js';
+import { CORS_EXPOSED_HEADERS } from '../cors.js';
 import { HttpError } from '../http-error.js';
 import type { Metrics } from '../metrics.js';
+import { quickTileAddress } from '../quick-tile-url.js';
 import { TileCache } from '../tile-cache.js';
 import { IMMUTABLE } from '../tile-response.js';
 import { TileService, type Resolved } from '../tile-service.js';
@@ -77,45 +78,58 @@ export function tileRoutes(deps: TileRouteDeps, service = tileServiceFor(deps)):
   return router;
 }
 
+/** What the fast path answered: a tile or a composite tile (the route label of its metrics), or null when it declined. */
+export type FastTileRoute = 'tile' | 'composite' | null;
+
 /**
  * The hot path: a GET of a tile (or composite tile) that resolves cleanly is
- * answered here, before any router or middleware. Anything else — other routes,
- * and every error case — returns false and goes to the Express app, which
+ * answered here, before any router or middleware, with `requestId` and the CORS
+ * headers sent in the same writeHead as the tile's own. Anything else — other
+ * routes, and every error case — returns null and goes to the Express app, which
  * answers it with the same code plus its error mapping.
  */
-export function fastTileHandler(service: TileService, cors: boolean): (req: IncomingMessage, res: ServerResponse) => boolean {
+export function fastTileHandler(service: TileService, cors: boolean): (req: IncomingMessage, res: ServerResponse, requestId: string) => FastTileRoute {
   const catalog = service.deps.catalog;
-  return (req, res) => {
+  const lead = (requestId: string): (string | number)[] => (cors
+    ? ['X-Request-Id', requestId, 'Access-Control-Allow-Origin', '*', 'Access-Control-Expose-Headers', CORS_EXPOSED_HEADERS]
+    : ['X-Request-Id', requestId]);
+  return (req, res, requestId) => {
     const url = req.url;
-    if (url === undefined || !url.startsWith('/tiles/') || (req.method !== 'GET' && req.method !== 'HEAD')) return false;
+    if (url === undefined || !url.startsWith('/tiles/') || (req.method !== 'GET' && req.method !== 'HEAD')) return null;
+    const q = url.indexOf('?');
+    const end = q < 0 ? url.length : q;
+    const quick = quickTileAddress(url, end);
+    if (quick) {
+      const r = catalog.resolve(quick.layer, quick.version);
+      if (r.kind !== 'ok' || !TileService.inRange(r, quick.z)) return null;
+      service.serveTile(req, res, r, quick, quick.version !== null, lead(requestId));
+      return 'tile';
+    }
     let parsed: TilePath;
     try {
-      const q = url.indexOf('?');
-      const rest = url.slice(7, q < 0 ? url.length : q);
+      const rest = url.slice(7, end);
       parsed = parseTilePath(rest.includes('%') ? decodeURIComponent(rest) : rest);
     } catch {
-      return false;
+      return null;
     }
     if (parsed.kind === 'tile') {
       const r = catalog.resolve(parsed.layer, parsed.version);
-      if (r.kind !== 'ok' || !TileService.inRange(r, parsed.coord.z)) return false;
-      if (cors) setCorsHeaders(res);
-      service.serveTile(req, res, r, parsed.coord, parsed.version !== null);
-      return true;
+      if (r.kind !== 'ok' || !TileService.inRange(r, parsed.coord.z)) return null;
+      service.serveTile(req, res, r, parsed.coord, parsed.version !== null, lead(requestId));
+      return 'tile';
     }
     if (parsed.kind === 'composite-tile') {
       const parts: Resolved[] = [];
       for (const l of parsed.layers) {
         const r = catalog.resolve(l.layer, l.version);
-        if (r.kind !== 'ok') return false;
+        if (r.kind !== 'ok') return null;
         parts.push(r);
       }
-      if (!parts.some((p) => TileService.inRange(p, parsed.coord.z))) return false;
-      if (cors) setCorsHeaders(res);
-      service.serveComposite(req, res, parts, parsed.coord, parsed.layers.every((l) => l.version !== null));
-      return true;
+      if (!parts.some((p) => TileService.inRange(p, parsed.coord.z))) return null;
+      service.serveComposite(req, res, parts, parsed.coord, parsed.layers.every((l) => l.version !== null), lead(requestId));
+      return 'composite';
     }
-    return false;
+    return null;
   };
 }
 

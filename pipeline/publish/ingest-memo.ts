@@ -1,0 +1,226 @@
+import { createHash } from 'node:crypto';
+import type { FieldType, GeometryKind } from '../../src/domain/catalog.js';
+import { fieldTypeOf } from '../ingest/layer-accumulator.js';
+import type { IngestedRecord } from '../ingest/ingest-layer.js';
+import type { RecordMemo } from '../ingest/record-memo.js';
+import type { PropertyValue } from '../ingest/source-feature.js';
+import { GeometryCode } from '../tile/feature-geometry.js';
+import type { FeatureTable } from '../tile/feature-table.js';
+
+// The ingest memo of a layer: its last ingest's packed features (the FeatureTable the
+// tiler read), with the digest of the source record each came from and its attribute
+// types. A republish takes every record whose bytes are unchanged from here instead of
+// parsing, reprojecting and validating it again (see ingestStream's `remember`).
+//
+// File layout: "PTMEMO\0\1", a u32 header length, the header as JSON (the key, the
+// CRS label, feature count, attribute signatures, each column's byte length), then the
+// columns, each starting at a multiple of 8 bytes.
+
+const MAGIC = Buffer.from('PTMEMO\u0000\u0001', 'latin1');
+/** Changes whenever ingest would make different features of the same bytes. */
+const MEMO_FORMAT = 1;
+/** Length of a digest (SHA-256 in base64); features that may not be recalled have spaces. */
+const DIGEST_CHARS = 44;
+const NO_DIGEST = ' '.repeat(DIGEST_CHARS);
+
+type Signature = [string, FieldType][];
+
+interface MemoHeader {
+  format: number;
+  key: string;
+  crsLabel: string;
+  count: number;
+  signatures: Signature[];
+  columns: number[];
+  /** SHA-256 (hex) of everything after the header: a memo cut short or damaged on disk is ignored. */
+  body: string;
+}
+
+const KIND_OF: Record<number, GeometryKind> = {
+  [GeometryCode.Point]: 'point', [GeometryCode.MultiPoint]: 'point',
+  [GeometryCode.LineString]: 'line', [GeometryCode.MultiLineString]: 'line',
+  [GeometryCode.Polygon]: 'polygon', [GeometryCode.MultiPolygon]: 'polygon',
+};
+
+/** A memo read back: serves ingest through RecordMemo and the packer through `table`. */
+export class IngestMemo implements RecordMemo {
+  private readonly byDigest = new Map<string, number>();
+
+  constructor(readonly crsLabel: string, readonly table: FeatureTable, digests: string, private readonly signatures: Signature[], private readonly signatureOf: Int32Array) {
+    for (let j = 0; j < table.count; j++) {
+      const digest = digests.slice(j * DIGEST_CHARS, (j + 1) * DIGEST_CHARS);
+      // A record that occurs twice is not recalled: the second one must meet the duplicate id.
+      if (digest === NO_DIGEST) continue;
+      if (this.byDigest.has(digest)) this.byDigest.set(digest, -1);
+      else this.byDigest.set(digest, j);
+    }
+  }
+
+  find(digest: string): number {
+    return this.byDigest.get(digest) ?? -1;
+  }
+
+  id(j: number): number {
+    return this.table.ids[j] as number;
+  }
+
+  kind(j: number): GeometryKind {
+    return KIND_OF[this.table.kinds[j] as number] as GeometryKind;
+  }
+
+  fields(j: number): readonly (readonly [string, FieldType])[] {
+    return this.signatures[this.signatureOf[j] as number] ?? [];
+  }
+
+  /** The attribute signature of memo feature j, for the next memo. */
+  signature(j: number): number {
+    return this.signatureOf[j] as number;
+  }
+
+  signatureList(): Signature[] {
+    return this.signatures;
+  }
+
+  extend(j: number, b: [number, number, number, number]): void {
+    const t = this.table;
+    const from = t.ringCoords[t.partRings[t.featureParts[j] as number] as number] as number;
+    const to = t.ringCoords[t.partRings[t.featureParts[j + 1] as number] as number] as number;
+    for (let k = from; k < to; k++) {
+      const lon = t.coords[2 * k] as number;
+      const lat = t.coords[2 * k + 1] as number;
+      if (lon < b[0]) b[0] = lon;
+      if (lat < b[1]) b[1] = lat;
+      if (lon > b[2]) b[2] = lon;
+      if (lat > b[3]) b[3] = lat;
+    }
+  }
+}
+
+/** Collects, record by record as ingest hands them over, what the next memo needs besides the table. */
+export class MemoWriter {
+  private readonly digests: string[] = [];
+  private readonly signatureOf: number[] = [];
+  private readonly signatures: Signature[];
+  private readonly signatureIndex = new Map<string, number>();
+
+  constructor(private readonly previous: IngestMemo | null) {
+    this.signatures = previous ? previous.signatureList().slice() : [];
+    this.signatures.forEach((s, k) => this.signatureIndex.set(signatureKey(s), k));
+  }
+
+  /** Notes the record that became the next feature of the table. */
+  add(record: IngestedRecord): void {
+    if (record.recalled !== undefined) {
+      this.digests.push(record.digest);
+      this.signatureOf.push((this.previous as IngestMemo).signature(record.recalled));
+      return;
+    }
+    this.digests.push(record.clean && record.digest !== null && record.digest.length === DIGEST_CHARS ? record.digest : NO_DIGEST);
+    this.signatureOf.push(this.signatureFor(record.feature.properties));
+  }
+
+  /** The memo of `table` (the features added, in order) as parts to write one after another. */
+  serialize(key: string, crsLabel: string, table: FeatureTable): Uint8Array[] {
+    const columns: Uint8Array[] = [
+      bytesOf(table.ids), table.kinds, bytesOf(table.featureParts), bytesOf(table.partRings), bytesOf(table.ringCoords), bytesOf(table.coords),
+      bytesOf(table.bbox), bytesOf(table.anchors), bytesOf(table.size), bytesOf(table.keepSize), bytesOf(table.hashes), table.props,
+      bytesOf(table.propStart), Buffer.from(this.digests.join(''), 'latin1'), bytesOf(Int32Array.from(this.signatureOf)),
+    ];
+    const body: Uint8Array[] = [];
+    for (const c of columns) body.push(c, padding(c.byteLength));
+    const sum = createHash('sha256');
+    for (const part of body) sum.update(part);
+    const header: MemoHeader = {
+      format: MEMO_FORMAT, key, crsLabel, count: table.count, signatures: this.signatures, columns: columns.map((c) => c.byteLength), body: sum.digest('hex'),
+    };
+    const json = Buffer.from(JSON.stringify(header), 'utf8');
+    const lead = Buffer.alloc(MAGIC.length + 4);
+    MAGIC.copy(lead);
+    lead.writeUInt32LE(json.length, MAGIC.length);
+    return [lead, json, padding(lead.length + json.length), ...body];
+  }
+
+  private signatureFor(properties: Record<string, PropertyValue>): number {
+    const signature: Signature = Object.entries(properties).map(([name, value]) => [name, fieldTypeOf(value)]);
+    const key = signatureKey(signature);
+    let k = this.signatureIndex.get(key);
+    if (k === undefined) {
+      k = this.signatures.length;
+      this.signatures.push(signature);
+      this.signatureIndex.set(key, k);
+    }
+    return k;
+  }
+}
+
+/**
+ * Reads a memo back; null when it was made under another key (other ingest options or
+ * format) or does not hold together. The table's columns are copies on shared memory.
+ */
+export function readIngestMemo(data: Uint8Array, key: string): IngestMemo | null {
+  const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  if (buf.length < MAGIC.length + 4 || !buf.subarray(0, MAGIC.length).equals(MAGIC)) return null;
+  const jsonLength = buf.readUInt32LE(MAGIC.length);
+  let header: MemoHeader;
+  try {
+    header = JSON.parse(buf.toString('utf8', MAGIC.length + 4, MAGIC.length + 4 + jsonLength)) as MemoHeader;
+  } catch {
+    return null;
+  }
+  if (header.format !== MEMO_FORMAT || header.key !== key || !Array.isArray(header.columns) || header.columns.length !== 15) return null;
+  let at = align8(MAGIC.length + 4 + jsonLength);
+  if (at > buf.length || createHash('sha256').update(buf.subarray(at)).digest('hex') !== header.body) return null;
+  const columns: SharedArrayBuffer[] = [];
+  for (const length of header.columns) {
+    if (!Number.isInteger(length) || length < 0 || at + length > buf.length) return null;
+    const shared = new SharedArrayBuffer(Math.max(8, align8(length)));
+    new Uint8Array(shared).set(buf.subarray(at, at + length));
+    columns.push(shared);
+    at = align8(at + length);
+  }
+  if (at !== buf.length) return null;
+  const n = header.count;
+  const len = header.columns;
+  const col = (k: number): SharedArrayBuffer => columns[k] as SharedArrayBuffer;
+  const table: FeatureTable = {
+    count: n,
+    ids: new Float64Array(col(0), 0, len[0] as number / 8), kinds: new Uint8Array(col(1), 0, len[1] as number),
+    featureParts: new Int32Array(col(2), 0, len[2] as number / 4), partRings: new Int32Array(col(3), 0, len[3] as number / 4),
+    ringCoords: new Int32Array(col(4), 0, len[4] as number / 4), coords: new Float64Array(col(5), 0, len[5] as number / 8),
+    bbox: new Float64Array(col(6), 0, len[6] as number / 8), anchors: new Float64Array(col(7), 0, len[7] as number / 8),
+    size: new Float64Array(col(8), 0, len[8] as number / 8), keepSize: new Float64Array(col(9), 0, len[9] as number / 8),
+    hashes: new Uint32Array(col(10), 0, len[10] as number / 4), props: new Uint8Array(col(11), 0, len[11] as number),
+    propStart: new Int32Array(col(12), 0, len[12] as number / 4),
+  };
+  const signatureOf = new Int32Array(col(14), 0, len[14] as number / 4);
+  const consistent = table.ids.length === n && table.kinds.length === n && table.featureParts.length === n + 1 && table.bbox.length === 4 * n
+    && table.anchors.length === 2 * n && table.size.length === n && table.keepSize.length === n && table.hashes.length === 2 * n
+    && table.propStart.length === n + 1 && len[13] === n * DIGEST_CHARS && signatureOf.length === n
+    && table.featureParts[n] === table.partRings.length - 1 && table.partRings[table.partRings.length - 1] === table.ringCoords.length - 1
+    && table.ringCoords[table.ringCoords.length - 1] === table.coords.length / 2 && table.propStart[n] === table.props.length
+    && signatureOf.every((s) => s >= 0 && s < header.signatures.length);
+  if (!consistent) return null;
+  const digests = Buffer.from(col(13), 0, len[13] as number).toString('latin1');
+  return new IngestMemo(header.crsLabel, table, digests, header.signatures, signatureOf);
+}
+
+/** The key a memo is made under: the layer's settings that shape what ingest makes of a record. */
+export function ingestMemoKey(settings: Record<string, unknown>): string {
+  return JSON.stringify({ format: MEMO_FORMAT, ...settings });
+}
+
+function signatureKey(signature: Signature): string {
+  return signature.map(([name, type]) => `${name}\u0000${type}`).join('\u0001');
+}
+
+function bytesOf(a: Float64Array | Int32Array | Uint32Array): Uint8Array {
+  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+}
+
+function align8(n: number): number {
+  return Math.ceil(n / 8) * 8;
+}
+
+function padding(length: number): Uint8Array {
+  return new Uint8Array(align8(length) - length);
+}

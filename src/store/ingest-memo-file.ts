@@ -1,0 +1,62 @@
+import { readFileSync } from 'node:fs';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { isLayerId } from '../domain/layer-id.js';
+
+// The SQLite store keeps each layer's ingest memo as a file beside the database
+// (memo/<layer>.memo): it is large (the layer's packed features), only a cache, and
+// rewritten whole by every publish, which a file does without growing the WAL.
+
+const MEMO_DIR = 'memo';
+
+function memoPath(dir: string, layer: string): string | null {
+  return isLayerId(layer) ? path.join(dir, MEMO_DIR, `${layer}.memo`) : null;
+}
+
+/** The memo file's bytes, or null when there is none. */
+export function readIngestMemo(dir: string, layer: string): Uint8Array | null {
+  const file = memoPath(dir, layer);
+  if (!file) return null;
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+/**
+ * Writes the memo to a temporary file and renames it over the old one, so a reader sees
+ * one or the other. Not synced to disk: after a crash the memo may be cut short, which
+ * its own checksums tell its reader (and a publish without a memo reads every record).
+ */
+export async function writeIngestMemo(dir: string, layer: string, parts: readonly Uint8Array[]): Promise<void> {
+  const file = memoPath(dir, layer);
+  if (!file) return;
+  await mkdir(path.dirname(file), { recursive: true });
+  const temporary = `${file}.${process.pid}.${Date.now()}.tmp`;
+  const handle = await open(temporary, 'w', 0o644);
+  try {
+    // writev takes at most IOV_MAX buffers and may write partially: loop until all is out.
+    const pending = parts.filter((p) => p.byteLength > 0).map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength));
+    while (pending.length) {
+      let { bytesWritten } = await handle.writev(pending.slice(0, 1024));
+      while (bytesWritten > 0 && pending.length) {
+        const head = pending[0] as Buffer;
+        if (bytesWritten >= head.length) {
+          bytesWritten -= head.length;
+          pending.shift();
+        } else {
+          pending[0] = head.subarray(bytesWritten);
+          bytesWritten = 0;
+        }
+      }
+    }
+    await handle.close();
+  } catch (err) {
+    await handle.close().catch(() => undefined);
+    await rm(temporary, { force: true });
+    throw err;
+  }
+  await rename(temporary, file);
+}
