@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { isLayerId } from '../domain/layer-id.js';
 
@@ -34,6 +34,7 @@ export async function writeIngestMemo(dir: string, layer: string, parts: readonl
   const file = memoPath(dir, layer);
   if (!file) return;
   await mkdir(path.dirname(file), { recursive: true });
+  await removeAbandoned(file);
   const temporary = `${file}.${process.pid}.${Date.now()}.tmp`;
   const handle = await open(temporary, 'w', 0o644);
   try {
@@ -59,4 +60,22 @@ export async function writeIngestMemo(dir: string, layer: string, parts: readonl
     throw err;
   }
   await rename(temporary, file);
+}
+
+/** Removes temporary memo files of `file` left by processes that died while writing them. */
+async function removeAbandoned(file: string): Promise<void> {
+  const prefix = `${path.basename(file)}.`;
+  for (const name of await readdir(path.dirname(file))) {
+    const pid = name.startsWith(prefix) && name.endsWith('.tmp') ? Number(name.slice(prefix.length).split('.')[0]) : NaN;
+    if (Number.isInteger(pid) && pid > 0 && !isAlive(pid)) await rm(path.join(path.dirname(file), name), { force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
