@@ -7,7 +7,7 @@ import { createTransform } from './reproject.js';
 import { CrsError, resolveCrs } from './resolve-crs.js';
 import { normaliseFields, type FieldMapping, type FieldsSpec } from './select-fields.js';
 import { recordDigest, type RecordMemo } from './record-memo.js';
-import type { RecordRecall, SourceInfo } from './source-feature.js';
+import type { RecordRecaller, SourceInfo } from './source-feature.js';
 import { resolvePolicies, type OnInvalid } from './validation-policy.js';
 
 export type { IngestedFeature } from './layer-accumulator.js';
@@ -39,8 +39,8 @@ export interface IngestOptions {
 
 /** What ingest hands over for each kept record: a feature it made, or memo feature `recalled` taken as it is. */
 export type IngestedRecord =
-  | { feature: IngestedFeature; recalled?: undefined; digest: string | null; clean: boolean }
-  | { recalled: number; digest: string };
+  | { feature: IngestedFeature; recalled?: undefined; digest: string | null; clean: boolean; length: number }
+  | { recalled: number; digest: string; length: number };
 
 /** What ingest learnt about a layer besides its features. */
 export interface IngestSummary extends LayerShape {
@@ -70,12 +70,23 @@ export async function ingestStream(options: IngestOptions, onRecord: (record: In
   };
   const memo = options.remember?.memo ?? null;
   let memoServes: boolean | null = null;
-  const recall = options.remember && options.idField !== undefined
-    ? (raw: Uint8Array): RecordRecall => {
-      const digest = recordDigest(raw);
-      // The memo serves only records read in its CRS; the source's is known once a record arrives.
-      memoServes ??= memo !== null && activeCrs().label === memo.crsLabel;
-      return { digest, previous: memoServes ? (memo as RecordMemo).find(digest) : -1 };
+  let last = -1; // the memo feature recalled last
+  const recall: RecordRecaller | undefined = options.remember && options.idField !== undefined
+    ? {
+      recall: (raw) => {
+        const digest = recordDigest(raw);
+        // The memo serves only records read in its CRS; the source's is known once a record arrives.
+        memoServes ??= memo !== null && activeCrs().label === memo.crsLabel;
+        const previous = memoServes ? (memo as RecordMemo).find(digest) : -1;
+        if (previous >= 0) last = previous;
+        return { digest, previous };
+      },
+      nextLengths: () => {
+        if (!memo || memoServes === false) return [];
+        const lengths: number[] = [];
+        for (let j = last + 1; j <= last + 2 && j < memo.count; j++) lengths.push(memo.length(j));
+        return lengths;
+      },
     }
     : undefined;
   const opened = await openSource(options.source, { encoding: options.encoding, sourceLayer: options.sourceLayer, crsFromConfig: options.crs !== undefined, recall });
@@ -92,10 +103,10 @@ export async function ingestStream(options: IngestOptions, onRecord: (record: In
     );
     let read = 0;
     for await (const sf of opened.features) {
-      if (sf.recalled && memo && acc.recall(sf.index, sf.recalled.previous, memo)) onRecord({ recalled: sf.recalled.previous, digest: sf.digest as string });
+      if (sf.recalled && memo && acc.recall(sf.index, sf.recalled.previous, memo)) onRecord({ recalled: sf.recalled.previous, digest: sf.digest as string, length: sf.length ?? 0 });
       else {
         const feature = acc.process(sf.recalled ? sf.recalled.parse() : sf);
-        if (feature) onRecord({ feature, digest: sf.digest ?? null, clean: !acc.lastWarned });
+        if (feature) onRecord({ feature, digest: sf.digest ?? null, clean: !acc.lastWarned, length: sf.length ?? 0 });
       }
       if (++read % PROGRESS_EVERY === 0) {
         options.onProgress?.(read);

@@ -53,10 +53,12 @@ function parseLine(bytes: Buffer, index: number, line: number, name: string, rec
     }
   };
   if (!recall) return parse();
-  const { digest, previous } = recall(record);
-  if (previous >= 0) return { index, geometry: null, properties: {}, digest, recalled: { previous, parse: () => ({ ...parse(), digest }) } };
+  const { digest, previous } = recall.recall(record);
+  const length = record.length;
+  if (previous >= 0) return { index, geometry: null, properties: {}, digest, length, recalled: { previous, parse: () => ({ ...parse(), digest, length }) } };
   const feature = parse();
   feature.digest = digest;
+  feature.length = length;
   return feature;
 }
 

@@ -19,8 +19,21 @@ export async function readGeojson(file: string, options: ReaderOptions): Promise
 }
 
 async function* iterate(stream: AsyncIterable<Buffer>, name: string, info: SourceInfo, options: ReaderOptions): AsyncGenerator<SourceFeature> {
-  const scanner = new FeatureCollectionScanner(MAX_FEATURE_BYTES);
+  const recaller = options.recall;
   let yielded = 0;
+  // A record starting with the bytes of a memo record is taken whole, unscanned: those bytes
+  // were once scanned as one record. Not before a first feature was handed over, which
+  // means the members before the features (the CRS) have been taken into account.
+  const known = recaller ? (chunk: Buffer, at: number): KnownRecord | null => {
+    if (!yielded) return null;
+    for (const length of recaller.nextLengths()) {
+      if (at + length > chunk.length || chunk[at + length - 1] !== 0x7d) continue;
+      const found = recaller.recall(chunk.subarray(at, at + length));
+      if (found.previous >= 0) return { length, found };
+    }
+    return null;
+  } : undefined;
+  const scanner = new FeatureCollectionScanner<KnownRecord>(MAX_FEATURE_BYTES, known);
   const fail = (problem: string, feature?: number): never => {
     throw new PipelineError({ file: name, ...(feature === undefined ? {} : { feature: `#${feature}` }) }, problem);
   };
@@ -31,7 +44,7 @@ async function* iterate(stream: AsyncIterable<Buffer>, name: string, info: Sourc
           takeMember(event, info, yielded > 0 && !options.crsFromConfig, fail);
           continue;
         }
-        yield options.recall ? recallable(event.bytes, event.index, options.recall, fail) : toFeature(event.bytes, event.index, fail);
+        yield recaller ? recallable(event.bytes, event.index, event.known?.found ?? recaller.recall(event.bytes), fail) : toFeature(event.bytes, event.index, fail);
         yielded++;
       }
     }
@@ -53,14 +66,21 @@ function toFeature(bytes: Buffer, index: number, fail: (problem: string, feature
 }
 
 /** A record with its digest: unparsed when a previous ingest already made it into a feature. */
-function recallable(bytes: Buffer, index: number, recall: (raw: Uint8Array) => RecordRecall, fail: (problem: string, feature?: number) => never): SourceFeature {
-  const { digest, previous } = recall(bytes);
+/** A record the scanner took whole, and what ingest found it to be. */
+interface KnownRecord {
+  length: number;
+  found: RecordRecall;
+}
+
+function recallable(bytes: Buffer, index: number, found: RecordRecall, fail: (problem: string, feature?: number) => never): SourceFeature {
+  const { digest, previous } = found;
   const parse = (): SourceFeature => {
     const feature = toFeature(bytes, index, fail);
     feature.digest = digest;
+    feature.length = bytes.length;
     return feature;
   };
-  return previous < 0 ? parse() : { index, geometry: null, properties: {}, digest, recalled: { previous, parse } };
+  return previous < 0 ? parse() : { index, geometry: null, properties: {}, digest, length: bytes.length, recalled: { previous, parse } };
 }
 
 function takeMember(event: Extract<ScanEvent, { kind: 'member' }>, info: SourceInfo, tooLate: boolean, fail: (problem: string) => never): void {

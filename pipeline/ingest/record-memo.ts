@@ -11,6 +11,10 @@ export interface RecordMemo {
   readonly crsLabel: string;
   /** The memo feature made from the record with this digest, or -1. */
   find(digest: string): number;
+  /** Features in the memo. */
+  readonly count: number;
+  /** Byte length of the source record memo feature j was made from. */
+  length(j: number): number;
   /** Memo feature j's MVT id. */
   id(j: number): number;
   kind(j: number): GeometryKind;

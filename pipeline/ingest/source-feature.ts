@@ -16,8 +16,9 @@ export interface SourceFeature {
   geometry: unknown;
   properties: Record<string, PropertyValue>;
   problems?: AttributeProblem[];
-  /** Digest of the record's bytes in the source, when ingest asked for them (ReaderOptions.recall). */
+  /** Digest of the record's bytes in the source, and their length, when ingest asked for them (ReaderOptions.recall). */
   digest?: string;
+  length?: number;
   /**
    * Set instead of geometry and properties when a previous ingest made memo feature
    * `previous` from the very same bytes; `parse` reads the record after all.
@@ -29,6 +30,18 @@ export interface SourceFeature {
 export interface RecordRecall {
   digest: string;
   previous: number;
+}
+
+/** Ingest's side of recalling records, as readers see it. */
+export interface RecordRecaller {
+  /** Digests a record's raw bytes and looks them up. */
+  recall(raw: Uint8Array): RecordRecall;
+  /**
+   * Byte lengths the next record likely has (those of the records that followed the last
+   * one recalled). Bytes of such a length whose digest is recalled were once read as one
+   * whole record, so a reader may take them without scanning them.
+   */
+  nextLengths(): readonly number[];
 }
 
 /** What a reader knows about a source besides its features. */
@@ -66,7 +79,7 @@ export interface ReaderOptions {
    * Asks about each record's raw bytes before it is parsed; a record recalled from a
    * previous ingest is handed over unparsed. Readers that cannot give a record's bytes ignore it.
    */
-  recall?: ((raw: Uint8Array) => RecordRecall) | undefined;
+  recall?: RecordRecaller | undefined;
 }
 
 /** Turns a raw attribute into a tile property value, or undefined to drop it. */

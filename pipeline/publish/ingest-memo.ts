@@ -18,7 +18,7 @@ import type { FeatureTable } from '../tile/feature-table.js';
 
 const MAGIC = Buffer.from('PTMEMO\u0000\u0001', 'latin1');
 /** Changes whenever ingest would make different features of the same bytes. */
-const MEMO_FORMAT = 1;
+const MEMO_FORMAT = 2;
 /** Length of a digest (SHA-256 in base64); features that may not be recalled have spaces. */
 const DIGEST_CHARS = 44;
 const NO_DIGEST = ' '.repeat(DIGEST_CHARS);
@@ -46,7 +46,10 @@ const KIND_OF: Record<number, GeometryKind> = {
 export class IngestMemo implements RecordMemo {
   private readonly byDigest = new Map<string, number>();
 
-  constructor(readonly crsLabel: string, readonly table: FeatureTable, digests: string, private readonly signatures: Signature[], private readonly signatureOf: Int32Array) {
+  constructor(
+    readonly crsLabel: string, readonly table: FeatureTable, digests: string, private readonly signatures: Signature[],
+    private readonly signatureOf: Int32Array, private readonly lengths: Int32Array,
+  ) {
     for (let j = 0; j < table.count; j++) {
       const digest = digests.slice(j * DIGEST_CHARS, (j + 1) * DIGEST_CHARS);
       // A record that occurs twice is not recalled: the second one must meet the duplicate id.
@@ -54,6 +57,14 @@ export class IngestMemo implements RecordMemo {
       if (this.byDigest.has(digest)) this.byDigest.set(digest, -1);
       else this.byDigest.set(digest, j);
     }
+  }
+
+  get count(): number {
+    return this.table.count;
+  }
+
+  length(j: number): number {
+    return this.lengths[j] as number;
   }
 
   find(digest: string): number {
@@ -99,6 +110,7 @@ export class IngestMemo implements RecordMemo {
 /** Collects, record by record as ingest hands them over, what the next memo needs besides the table. */
 export class MemoWriter {
   private readonly digests: string[] = [];
+  private readonly lengths: number[] = [];
   private readonly signatureOf: number[] = [];
   private readonly signatures: Signature[];
   private readonly signatureIndex = new Map<string, number>();
@@ -110,6 +122,7 @@ export class MemoWriter {
 
   /** Notes the record that became the next feature of the table. */
   add(record: IngestedRecord): void {
+    this.lengths.push(record.length);
     if (record.recalled !== undefined) {
       this.digests.push(record.digest);
       this.signatureOf.push((this.previous as IngestMemo).signature(record.recalled));
@@ -125,6 +138,7 @@ export class MemoWriter {
       bytesOf(table.ids), table.kinds, bytesOf(table.featureParts), bytesOf(table.partRings), bytesOf(table.ringCoords), bytesOf(table.coords),
       bytesOf(table.bbox), bytesOf(table.anchors), bytesOf(table.size), bytesOf(table.keepSize), bytesOf(table.hashes), table.props,
       bytesOf(table.propStart), Buffer.from(this.digests.join(''), 'latin1'), bytesOf(Int32Array.from(this.signatureOf)),
+      bytesOf(Int32Array.from(this.lengths)),
     ];
     const body: Uint8Array[] = [];
     for (const c of columns) body.push(c, padding(c.byteLength));
@@ -167,7 +181,7 @@ export function readIngestMemo(data: Uint8Array, key: string): IngestMemo | null
   } catch {
     return null;
   }
-  if (header.format !== MEMO_FORMAT || header.key !== key || !Array.isArray(header.columns) || header.columns.length !== 15) return null;
+  if (header.format !== MEMO_FORMAT || header.key !== key || !Array.isArray(header.columns) || header.columns.length !== 16) return null;
   let at = align8(MAGIC.length + 4 + jsonLength);
   if (at > buf.length || createHash('sha256').update(buf.subarray(at)).digest('hex') !== header.body) return null;
   const columns: SharedArrayBuffer[] = [];
@@ -193,15 +207,16 @@ export function readIngestMemo(data: Uint8Array, key: string): IngestMemo | null
     propStart: new Int32Array(col(12), 0, len[12] as number / 4),
   };
   const signatureOf = new Int32Array(col(14), 0, len[14] as number / 4);
+  const lengths = new Int32Array(col(15), 0, len[15] as number / 4);
   const consistent = table.ids.length === n && table.kinds.length === n && table.featureParts.length === n + 1 && table.bbox.length === 4 * n
     && table.anchors.length === 2 * n && table.size.length === n && table.keepSize.length === n && table.hashes.length === 2 * n
-    && table.propStart.length === n + 1 && len[13] === n * DIGEST_CHARS && signatureOf.length === n
+    && table.propStart.length === n + 1 && len[13] === n * DIGEST_CHARS && signatureOf.length === n && lengths.length === n
     && table.featureParts[n] === table.partRings.length - 1 && table.partRings[table.partRings.length - 1] === table.ringCoords.length - 1
     && table.ringCoords[table.ringCoords.length - 1] === table.coords.length / 2 && table.propStart[n] === table.props.length
     && signatureOf.every((s) => s >= 0 && s < header.signatures.length);
   if (!consistent) return null;
   const digests = Buffer.from(col(13), 0, len[13] as number).toString('latin1');
-  return new IngestMemo(header.crsLabel, table, digests, header.signatures, signatureOf);
+  return new IngestMemo(header.crsLabel, table, digests, header.signatures, signatureOf, lengths);
 }
 
 /** The key a memo is made under: the layer's settings that shape what ingest makes of a record. */

@@ -91,11 +91,21 @@ function simplifyToFit(features: GeoJSONVTFeature[], first: EncodedTile, ctx: Bu
   let tolerance = 0;
   for (const step of steps) {
     const simpler = ctx.restore(cleanTileFeatures(simplifyFeatures(features, base * step)));
+    // Where thinning may follow, a simplification that removes too few positions to fit,
+    // even if every byte of the tile shrank with them, is not worth encoding.
+    if (ctx.drop === 'smallest' && (before * positions(simpler)) / positions(features) > ctx.maxBytes) break;
     fitted = { features: simpler, encoded: encodeTile(ctx.layerName, ctx.finalize(simpler)), note: null };
     tolerance = base * step;
     if (fitted.encoded.gz.length <= ctx.maxBytes) break;
   }
   return { fitted, tolerance };
+}
+
+/** Positions in the features' geometry (a point feature's count too). */
+function positions(features: readonly GeoJSONVTFeature[]): number {
+  let n = 0;
+  for (const f of features) for (const part of f.geometry) n += Array.isArray(part) && Array.isArray(part[0]) ? part.length : 1;
+  return Math.max(1, n);
 }
 
 /** Gzipped size of the whole tile, extrapolated from every n-th candidate's share. */

@@ -46,6 +46,38 @@ describe('FeatureCollection scanner', () => {
     }
   });
 
+  it('hands out a feature vouched for as known without scanning it, and scans on after it', () => {
+    const doc = JSON.stringify(tricky);
+    const texts = tricky.features.map((f) => JSON.stringify(f));
+    for (const vouched of [[0], [1], [0, 2], [0, 1, 2]]) {
+      for (const sizes of [[1 << 16], [7, 300]]) {
+        const scanner = new FeatureCollectionScanner<{ length: number; k: number }>(1 << 20, (chunk, at) => {
+          for (const k of vouched) {
+            const text = Buffer.from(texts[k] as string);
+            if (at + text.length <= chunk.length && chunk.subarray(at, at + text.length).equals(text)) return { length: text.length, k };
+          }
+          return null;
+        });
+        const bytes = Buffer.from(doc);
+        const out: unknown[] = [];
+        const knownAt: number[] = [];
+        for (let at = 0, n = 0; at < bytes.length; n++) {
+          const size = sizes[n % sizes.length] as number;
+          for (const e of scanner.feed(bytes.subarray(at, at + size))) {
+            if (e.kind !== 'feature') continue;
+            if (e.known) knownAt.push(e.index);
+            out.push(JSON.parse(e.bytes.toString('utf8')));
+          }
+          at += size;
+        }
+        scanner.finish();
+        expect(out).toEqual(tricky.features);
+        // In one chunk, every vouched-for feature is taken as known.
+        if (sizes[0] === 1 << 16) expect(knownAt).toEqual(vouched);
+      }
+    }
+  });
+
   it('reports truncation, trailing garbage and a non-object with the feature where there is one', () => {
     const doc = JSON.stringify(tricky);
     expect(() => scan(doc.slice(0, doc.indexOf('brackets')), [9])).toThrow(JsonScanError);
