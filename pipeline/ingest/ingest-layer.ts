@@ -48,6 +48,8 @@ export interface IngestSummary extends LayerShape {
   crs: string;
   /** The attribute text encoding and where it came from, for formats that have a choice. */
   encoding: string | null;
+  /** What a memo of this ingest must be made under to serve another (RecordMemo.context). */
+  memoContext: string;
 }
 
 /** A layer ready to tile: WGS 84 features with stable numeric ids. */
@@ -70,13 +72,14 @@ export async function ingestStream(options: IngestOptions, onRecord: (record: In
   };
   const memo = options.remember?.memo ?? null;
   let memoServes: boolean | null = null;
+  let memoContext = (): string => '';
   let last = -1; // the memo feature recalled last
   const recall: RecordRecaller | undefined = options.remember && options.idField !== undefined
     ? {
       recall: (raw) => {
         const digest = recordDigest(raw);
         // The memo serves only records read in its CRS; the source's is known once a record arrives.
-        memoServes ??= memo !== null && activeCrs().label === memo.crsLabel;
+        memoServes ??= memo !== null && memoContext() === memo.context;
         const previous = memoServes ? (memo as RecordMemo).find(digest) : -1;
         if (previous >= 0) last = previous;
         return { digest, previous };
@@ -94,6 +97,7 @@ export async function ingestStream(options: IngestOptions, onRecord: (record: In
     const fields = normaliseFields(options.fields);
     checkDeclaredFields(opened.info, options.idField, fields, file);
     activeCrs = () => (crs ??= resolveSourceCrs(opened.info, options.crs, file));
+    memoContext = () => `${activeCrs().label}\u0000${opened.info.recordContext ?? ''}`;
     const acc = new LayerAccumulator(
       {
         file, idField: options.idField, fields, policies: resolvePolicies(options.onInvalid),
@@ -115,7 +119,7 @@ export async function ingestStream(options: IngestOptions, onRecord: (record: In
       }
     }
     const shape = acc.finish();
-    return { ...shape, crs: (crs as ActiveCrs | null)?.label ?? '', encoding: opened.info.encoding?.() ?? null };
+    return { ...shape, crs: (crs as ActiveCrs | null)?.label ?? '', encoding: opened.info.encoding?.() ?? null, memoContext: memoContext() };
   } finally {
     await opened.close();
   }

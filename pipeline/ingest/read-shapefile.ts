@@ -5,9 +5,12 @@ import { parseEncodingName, TextDecoderChecked, type EncodingChoice } from './de
 import { FileWindow } from './file-window.js';
 import { ShpRecordError, parseShpRecord } from './parse-shp-record.js';
 import { DbfFormatError, decodeDbfRecord, parseDbfHeader, type DbfHeader } from './read-dbf.js';
-import type { OpenedSource, ReaderOptions, SourceFeature } from './source-feature.js';
+import { recordDigest } from './record-memo.js';
+import type { OpenedSource, ReaderOptions, RecordRecaller, SourceFeature } from './source-feature.js';
 
 const SHP_FILE_CODE = 9994;
+/** The first byte of a .dbf record marked deleted. */
+const DELETED = 0x2a;
 
 /** The files of one Shapefile, found case-insensitively beside the .shp. */
 interface ShapefileParts {
@@ -26,7 +29,8 @@ export async function readShapefile(shpPath: string, options: ReaderOptions): Pr
   if (!parts.shx) fail('the .shx index is missing (a Shapefile needs its .shp, .shx and .dbf side by side)');
   if (!parts.dbf) fail('the .dbf attribute table is missing (a Shapefile needs its .shp, .shx and .dbf side by side)');
   const prj = parts.prj ? (await readFile(parts.prj, 'utf8')).trim() : null;
-  const decoder = new TextDecoderChecked(await chooseEncoding(options.encoding, parts.cpg, name));
+  const encoding = await chooseEncoding(options.encoding, parts.cpg, name);
+  const decoder = new TextDecoderChecked(encoding);
   const shp = await FileWindow.open(shpPath);
   const shx = await FileWindow.open(parts.shx as string);
   const dbf = await FileWindow.open(parts.dbf as string);
@@ -34,7 +38,7 @@ export async function readShapefile(shpPath: string, options: ReaderOptions): Pr
   try {
     await checkShpHeader(shp, name);
     const shapes = shapeCount(shx, name);
-    const header = await readDbfHeader(dbf, path.basename(parts.dbf as string), decoder);
+    const { header, bytes: headerBytes } = await readDbfHeader(dbf, path.basename(parts.dbf as string), decoder);
     if (header.records !== shapes) {
       fail(`the .dbf has ${header.records} records but the .shx indexes ${shapes} shapes: the files do not belong together or one is truncated`);
     }
@@ -45,8 +49,13 @@ export async function readShapefile(shpPath: string, options: ReaderOptions): Pr
         missingCrs: 'the shapefile has no .prj',
         fieldNames: header.fields.map((f) => f.name),
         encoding: () => decoder.describe(),
+        // A record's bytes read the same under the same table header and a text encoding not left to detection.
+        recordContext: encoding.encoding ? `${encoding.encoding}\u0000${recordDigest(schemaOf(headerBytes))}` : undefined,
       },
-      features: iterate({ shp, shx, dbf, header, decoder, shapes, name, dbfName: path.basename(parts.dbf as string) }),
+      // Records are recalled only when the encoding is fixed: detection goes by the first text it decodes.
+      features: iterate({
+        shp, shx, dbf, header, decoder, shapes, name, dbfName: path.basename(parts.dbf as string), recall: encoding.encoding ? options.recall : undefined,
+      }),
       close,
     };
   } catch (err) {
@@ -95,12 +104,19 @@ function shapeCount(shx: FileWindow, name: string): number {
   return body / 8;
 }
 
-async function readDbfHeader(dbf: FileWindow, dbfName: string, decoder: TextDecoderChecked): Promise<DbfHeader> {
+/** The .dbf header without its date of last update and record count (bytes 1–7), which every edit changes. */
+function schemaOf(header: Buffer): Buffer {
+  const schema = Buffer.from(header);
+  schema.fill(0, 1, Math.min(8, schema.length));
+  return schema;
+}
+
+async function readDbfHeader(dbf: FileWindow, dbfName: string, decoder: TextDecoderChecked): Promise<{ header: DbfHeader; bytes: Buffer }> {
   const head = await dbf.readAt(0, 32);
   const length = head.length >= 10 ? head.readUInt16LE(8) : 0;
-  const bytes = await dbf.readAt(0, Math.max(length, 32));
+  const bytes = Buffer.from(await dbf.readAt(0, Math.max(length, 32)));
   try {
-    return parseDbfHeader(Buffer.from(bytes), decoder);
+    return { header: parseDbfHeader(bytes, decoder), bytes };
   } catch (err) {
     if (err instanceof DbfFormatError) throw new PipelineError({ file: dbfName }, err.message);
     throw err;
@@ -116,6 +132,7 @@ interface Tables {
   shapes: number;
   name: string;
   dbfName: string;
+  recall: RecordRecaller | undefined;
 }
 
 async function* iterate(t: Tables): AsyncGenerator<SourceFeature> {
@@ -130,20 +147,33 @@ async function* iterate(t: Tables): AsyncGenerator<SourceFeature> {
       fail(`the .shp ends at byte ${t.shp.size}, before record ${index + 1} of ${t.shapes} (truncated?)`);
     }
     const content = await t.shp.readAt(offset + 8, length);
-    let geometry: unknown;
-    try {
-      geometry = parseShpRecord(content);
-    } catch (err) {
-      if (err instanceof ShpRecordError) fail(err.message);
-      throw err;
-    }
     const recordBytes = await t.dbf.readAt(t.header.headerLength + index * t.header.recordLength, t.header.recordLength);
     if (recordBytes.length < t.header.recordLength) {
       throw new PipelineError({ file: t.dbfName, feature: `#${index}` }, `the .dbf ends before record ${index + 1} of ${t.shapes} (truncated?)`);
     }
-    const record = decodeDbfRecord(recordBytes, t.header, t.decoder, t.dbfName);
     // A record marked deleted in the .dbf is not part of the layer (as GDAL reads it).
-    if (record.deleted) continue;
-    yield { index, geometry, properties: record.values, problems: record.problems };
+    if (recordBytes[0] === DELETED) continue;
+    const parse = (): SourceFeature => {
+      let geometry: unknown;
+      try {
+        geometry = parseShpRecord(content);
+      } catch (err) {
+        if (err instanceof ShpRecordError) fail(err.message);
+        throw err;
+      }
+      const record = decodeDbfRecord(recordBytes, t.header, t.decoder, t.dbfName);
+      return { index, geometry, properties: record.values, problems: record.problems };
+    };
+    if (!t.recall) {
+      yield parse();
+      continue;
+    }
+    // The record is its shape and its row together.
+    const raw = Buffer.concat([content, recordBytes]);
+    const { digest, previous } = t.recall.recall(raw);
+    const described = { digest, length: raw.length };
+    yield previous >= 0
+      ? { index, geometry: null, properties: {}, ...described, recalled: { previous, parse: () => ({ ...parse(), ...described }) } }
+      : { ...parse(), ...described };
   }
 }

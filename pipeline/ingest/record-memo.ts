@@ -7,8 +7,8 @@ import type { FieldType, GeometryKind } from '../../src/domain/catalog.js';
  * parsing, reprojecting or validating it again. Made and stored by the publish step.
  */
 export interface RecordMemo {
-  /** The CRS the memo's features were read in (its label): the memo serves only an ingest in the same. */
-  readonly crsLabel: string;
+  /** The CRS the memo's features were read in and the source's record context (IngestSummary.memoContext): it serves only an ingest under the same. */
+  readonly context: string;
   /** The memo feature made from the record with this digest, or -1. */
   find(digest: string): number;
   /** Features in the memo. */

@@ -58,6 +58,11 @@ export interface SourceInfo {
   fieldNames: string[] | null;
   /** The attribute text encoding in use and where it came from, when the format has a choice. */
   encoding?: () => string;
+  /**
+   * What besides a record's own bytes decides what it reads as (a table's schema and its
+   * text encoding): records are recalled only from a memo made under the same.
+   */
+  recordContext?: string;
 }
 
 /** An opened source: its info and its features, streamed. `close` is always called. */

@@ -18,7 +18,7 @@ import type { FeatureTable } from '../tile/feature-table.js';
 
 const MAGIC = Buffer.from('PTMEMO\u0000\u0001', 'latin1');
 /** Changes whenever ingest would make different features of the same bytes. */
-const MEMO_FORMAT = 2;
+const MEMO_FORMAT = 3;
 /** Length of a digest (SHA-256 in base64); features that may not be recalled have spaces. */
 const DIGEST_CHARS = 44;
 const NO_DIGEST = ' '.repeat(DIGEST_CHARS);
@@ -28,7 +28,7 @@ type Signature = [string, FieldType][];
 interface MemoHeader {
   format: number;
   key: string;
-  crsLabel: string;
+  context: string;
   count: number;
   signatures: Signature[];
   columns: number[];
@@ -47,7 +47,7 @@ export class IngestMemo implements RecordMemo {
   private readonly byDigest = new Map<string, number>();
 
   constructor(
-    readonly crsLabel: string, readonly table: FeatureTable, digests: string, private readonly signatures: Signature[],
+    readonly context: string, readonly table: FeatureTable, digests: string, private readonly signatures: Signature[],
     private readonly signatureOf: Int32Array, private readonly lengths: Int32Array,
   ) {
     for (let j = 0; j < table.count; j++) {
@@ -133,7 +133,7 @@ export class MemoWriter {
   }
 
   /** The memo of `table` (the features added, in order) as parts to write one after another. */
-  serialize(key: string, crsLabel: string, table: FeatureTable): Uint8Array[] {
+  serialize(key: string, context: string, table: FeatureTable): Uint8Array[] {
     const columns: Uint8Array[] = [
       bytesOf(table.ids), table.kinds, bytesOf(table.featureParts), bytesOf(table.partRings), bytesOf(table.ringCoords), bytesOf(table.coords),
       bytesOf(table.bbox), bytesOf(table.anchors), bytesOf(table.size), bytesOf(table.keepSize), bytesOf(table.hashes), table.props,
@@ -145,7 +145,7 @@ export class MemoWriter {
     const sum = createHash('sha256');
     for (const part of body) sum.update(part);
     const header: MemoHeader = {
-      format: MEMO_FORMAT, key, crsLabel, count: table.count, signatures: this.signatures, columns: columns.map((c) => c.byteLength), body: sum.digest('hex'),
+      format: MEMO_FORMAT, key, context, count: table.count, signatures: this.signatures, columns: columns.map((c) => c.byteLength), body: sum.digest('hex'),
     };
     const json = Buffer.from(JSON.stringify(header), 'utf8');
     const lead = Buffer.alloc(MAGIC.length + 4);
@@ -216,7 +216,7 @@ export function readIngestMemo(data: Uint8Array, key: string): IngestMemo | null
     && signatureOf.every((s) => s >= 0 && s < header.signatures.length);
   if (!consistent) return null;
   const digests = Buffer.from(col(13), 0, len[13] as number).toString('latin1');
-  return new IngestMemo(header.crsLabel, table, digests, header.signatures, signatureOf, lengths);
+  return new IngestMemo(header.context, table, digests, header.signatures, signatureOf, lengths);
 }
 
 /** The key a memo is made under: the layer's settings that shape what ingest makes of a record. */

@@ -110,7 +110,7 @@ export async function publishLayer(layer: LayerConfig, ctx: PublishContext): Pro
   // The memo is written while the workers tile; a failure to write it fails the publish after tiling.
   let memoFailure: unknown = null;
   const memoWritten = layer.idField === undefined ? Promise.resolve()
-    : ctx.store.writeIngestMemo(layer.id, memoWriter.serialize(memoKey, ingested.crs, table)).catch((err: unknown) => { memoFailure = err; });
+    : ctx.store.writeIngestMemo(layer.id, memoWriter.serialize(memoKey, ingested.memoContext, table)).catch((err: unknown) => { memoFailure = err; });
   const featureCount = table.count;
   report('tile', 0.3, `${featureCount} features`);
   const build = ctx.store.beginBuild(layer.id);

@@ -217,10 +217,19 @@ class TileCutter {
   private fit(t: TileKey, source: TileFeatureSource, candidates: Int32Array, owned: Int32Array, countReused?: () => number): void {
     const never = this.options.drop === 'never';
     const s = zoomSettings(this.options, t.z);
+    const finalized = new Map<GeoJSONVTFeature, GeoJSONVTFeature>();
     const fitted = fitBudget(source, {
       layerName: this.options.layerName, maxBytes: this.options.maxTileBytes, drop: this.options.drop,
       tolerance: s.tolerance, candidates, sampleAbove: this.options.sampleAbove, size: this.table.size,
-      finalize: (list) => list.map((f) => this.finalize(f, s.fields)),
+      finalize: (list) => list.map((f) => {
+        // The budget may encode a feature several times (sample, search steps): it is finalized once.
+        let done = finalized.get(f);
+        if (!done) {
+          done = this.finalize(f, s.fields);
+          finalized.set(f, done);
+        }
+        return done;
+      }),
       restore: (list) => (never ? addStandIns(list, owned, this.table, t) : list),
     });
     if (!fitted) return;

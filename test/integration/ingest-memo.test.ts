@@ -1,11 +1,12 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Feature, FeatureCollection, Polygon } from 'geojson';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parcelRing, seededRandom } from '../../bench/generate-parcels.js';
 import { publishLayer, type PublishResult } from '../../pipeline/publish/publish-layer.js';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite-store.js';
-import { writeGeojson } from '../helpers/fixtures.js';
+import { makeParcels as makeGridParcels, writeGeojson } from '../helpers/fixtures.js';
+import { writeParcelShapefile } from '../fixtures/ingest/sources.js';
 import { makeTempDir, removeDir, writeConfig } from '../helpers/test-node.js';
 
 type Parcel = Feature<Polygon, Record<string, string | number>>;
@@ -145,5 +146,32 @@ describe('ingest memo', () => {
     expect(second.result.recalledFeatures).toBe(119);
     seq(edited);
     expect((await publish('fresh-seq', {}, 'parcels.geojsonl')).hashes).toEqual(second.hashes);
+  });
+
+  it('recalls the records of a Shapefile with a fixed encoding, and none when the encoding is left to detection', async () => {
+    const grid = makeGridParcels(12, 10);
+    const base = path.join(dir, 'parcels');
+    const extra = {};
+    writeParcelShapefile(base, grid);
+    await publish('store', extra, 'parcels.shp');
+    const edited = structuredClone(grid);
+    const props = edited.features[5]?.properties as Record<string, unknown>;
+    props.DLMC = '果园';
+    edited.features.push(structuredClone(edited.features[0]) as (typeof edited.features)[number]);
+    const added = edited.features[edited.features.length - 1]?.properties as Record<string, unknown>;
+    added.BSM = '371502999999999999';
+    // A new record changes the .dbf header's record count: the records still read as before.
+    writeParcelShapefile(base, edited);
+    const second = await publish('store', extra, 'parcels.shp');
+    expect(second.result.recalledFeatures).toBe(grid.features.length - 1);
+    expect(second.result.featureChanges).toMatchObject({ added: 1, changed: 1 });
+    const fresh = await publish('fresh-shp', extra, 'parcels.shp');
+    expect(second.hashes).toEqual(fresh.hashes);
+    expect(second.result.validation).toEqual(fresh.result.validation);
+    // Without a .cpg the encoding is detected from the first text decoded: nothing is recalled.
+    writeParcelShapefile(base, edited, { cpg: undefined });
+    rmSync(`${base}.cpg`);
+    expect((await publish('store', extra, 'parcels.shp')).result.recalledFeatures).toBe(0);
+    expect((await publish('store', extra, 'parcels.shp')).result.recalledFeatures).toBe(0);
   });
 });

@@ -57,7 +57,9 @@ export async function publishLayers(rt: Runtime, layers: Config['layers'], opts:
 function describeResult(r: PublishResult): string {
   if (r.state === 'unchanged') return `${r.layer}: unchanged (version ${r.version}, ${r.tiles} tiles, ${r.features} features)`;
   const from = r.previous ? ` (was ${r.previous})` : '';
-  return `${r.layer}: published ${r.version}${from}: ${r.features} features, ${r.tiles} tiles, ${r.changedTiles} changed`;
+  const how = r.mode === 'incremental' ? `; incremental: ${r.recomputedTiles} tiles cut again, the rest carried over` : '';
+  const recalled = r.recalledFeatures > 0 ? `; ${r.recalledFeatures} source records unchanged since the last read` : '';
+  return `${r.layer}: published ${r.version}${from}: ${r.features} features, ${r.tiles} tiles, ${r.changedTiles} changed${how}${recalled}`;
 }
 
 /** Shown problems per layer; --json carries the summary's full list. */
