@@ -5,10 +5,10 @@ import { gunzipSync } from 'node:zlib';
 import { installTileserver, tileserverArgs } from './peers/tileserver-gl.js';
 import type { BenchContext, BenchSection } from './section.js';
 import {
-  BARE_SERVER, CLI_MAIN, pickTiles, PUBLISH_NICE, publishInBackground, PUBLISHED_LAYER, runCli, SERVED_LAYER, SERVED_ZOOMS, tileStats, writeServingConfig, writeStaticTiles, type Xyz,
+  BARE_SERVER, CLI_MAIN, pickTiles, PUBLISH_NICE, PUBLISH_POLICY, publishInBackground, PUBLISHED_LAYER, runCli, SERVED_LAYER, SERVED_ZOOMS, tileStats, writeServingConfig, writeStaticTiles, type Xyz,
 } from './serving-data.js';
 import { proxyConf, startNginx, staticConf } from './serving-nginx.js';
-import { autogroupOf, cpuTicksOf, machineTicks, threadNicesOf, ticksBetween, ticksOfOtherSessions, waitForQuiet } from './serving-machine.js';
+import { autogroupOf, cpuTicksOf, machineTicks, threadNicesOf, threadPoliciesOf, ticksBetween, ticksOfOtherSessions, waitForQuiet } from './serving-machine.js';
 import { freePort, startProcess, waitForHttp, type BenchProcess } from './serving-procs.js';
 import { runWrk, writeWrkScript, type WrkOptions, type WrkResult } from './serving-wrk.js';
 
@@ -76,7 +76,7 @@ async function runServingBench(ctx: BenchContext): Promise<string> {
     const finished = await Promise.race([publish.done.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 100))]);
     notes.push(finished
       ? 'The background publish finished before the last run ended; the "while publishing" rows overlap it only in part.'
-      : `The background publish of ${PUBLISHED_LAYER} (${parcels.features} parcels, a separate \`plantiles publish\` process at nice ${PUBLISH_NICE}) was still running when the last "while publishing" run ended.`);
+      : `The background publish of ${PUBLISHED_LAYER} (${parcels.features} parcels, a separate \`plantiles publish\` process at nice ${PUBLISH_NICE}${PUBLISH_POLICY === 'idle' ? ' under SCHED_IDLE' : ''}) was still running when the last "while publishing" run ended.`);
     publish.stop();
     await publish.done;
   } finally {
@@ -90,8 +90,9 @@ function describePublisher(publisher: number | undefined, server: number | undef
   if (publisher === undefined || server === undefined) return 'The background publisher\'s priority could not be checked.';
   const [pg, sg] = [autogroupOf(publisher), autogroupOf(server)];
   const nices = threadNicesOf(publisher);
+  const policies = threadPoliciesOf(publisher);
   const group = pg === null || sg === null ? 'autogroups unknown' : pg === sg ? `the same scheduler autogroup as the server (${pg})` : `**another** scheduler autogroup (${pg}) than the server (${sg}), so its nice level does not yield to it`;
-  return `The background publisher's threads ran at nice ${nices.join(', ') || '?'}, in ${group}.`;
+  return `The background publisher's threads ran at nice ${nices.join(', ') || '?'} under ${policies.join(', ') || '?'}, in ${group}.`;
 }
 
 /** Starts every server, each on its own loopback port; peers that cannot run are left out with a note. */

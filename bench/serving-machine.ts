@@ -15,12 +15,26 @@ export function autogroupOf(pid: number): string | null {
 
 /** The distinct nice values of a process's threads (field 19 of /proc/<pid>/task/<tid>/stat), or [] when unknown. */
 export function threadNicesOf(pid: number): number[] {
-  const nices = new Set<number>();
+  return threadStatField(pid, 19).map(Number).sort((a, b) => a - b);
+}
+
+const POLICIES: Record<string, string> = { 0: 'SCHED_OTHER', 1: 'SCHED_FIFO', 2: 'SCHED_RR', 3: 'SCHED_BATCH', 5: 'SCHED_IDLE', 6: 'SCHED_DEADLINE' };
+
+/** The distinct scheduling policies of a process's threads (field 41 of /proc/<pid>/task/<tid>/stat), or [] when unknown. */
+export function threadPoliciesOf(pid: number): string[] {
+  return threadStatField(pid, 41).map((p) => POLICIES[p] ?? `policy ${p}`).sort();
+}
+
+/** The distinct values of one field (1-based, as in proc(5)) of /proc/<pid>/task/<tid>/stat over a process's threads. */
+function threadStatField(pid: number, field: number): string[] {
+  const values = new Set<string>();
   try {
     for (const tid of readdirSync(`/proc/${pid}/task`)) {
       try {
         const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-        nices.add(Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]));
+        // Field 2, the command name, is in parentheses and may hold spaces: count from field 3, after ") ".
+        const value = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[field - 3];
+        if (value !== undefined) values.add(value);
       } catch {
         // the thread ended meanwhile
       }
@@ -28,7 +42,7 @@ export function threadNicesOf(pid: number): number[] {
   } catch {
     return [];
   }
-  return [...nices].sort((a, b) => a - b);
+  return [...values];
 }
 
 /** CPU time (user + system, in clock ticks) a process has used, its threads included; 0 when unknown. */

@@ -5,7 +5,7 @@ import { generateParcels } from './generate-parcels.js';
 import {
   BARE_SERVER, BENCH_ADMIN_TOKEN_ENV, CLI_MAIN, pickTiles, publishInBackground, runCli, SERVED_LAYER, writeServingConfig, type Xyz,
 } from './serving-data.js';
-import { autogroupOf, cpuTicksOf, threadNicesOf, waitForQuiet } from './serving-machine.js';
+import { autogroupOf, cpuTicksOf, threadNicesOf, threadPoliciesOf, waitForQuiet } from './serving-machine.js';
 import { freePort, startProcess, waitForHttp, type BenchProcess } from './serving-procs.js';
 import { runWrk, writeWrkScript, type WrkOptions, type WrkResult } from './serving-wrk.js';
 
@@ -22,8 +22,8 @@ import { runWrk, writeWrkScript, type WrkOptions, type WrkResult } from './servi
  * separated by spaces (default `a=` this build); QUICK_DIR (default
  * $TMPDIR/plantiles-serving-quick); BENCH_PARCELS (200,000); QUICK_SECONDS (10 per run);
  * QUICK_NODE_ARGS (extra node flags for the plantiles processes, e.g. --cpu-prof).
- * --publish: a `plantiles publish` of a new layer runs in the background (at nice 10, as
- * in the full benchmark) during a second set of rounds; --job: the first target
+ * --publish: a `plantiles publish` of a new layer runs in the background (at nice 10 under
+ * SCHED_IDLE, or BENCH_PUBLISH_POLICY=nice for nice only, as in the full benchmark) during a second set of rounds; --job: the first target
  * publishes it as a job of its own, through its admin API.
  */
 const ZOOMS = [12, 14];
@@ -54,7 +54,7 @@ async function main(): Promise<void> {
       await publish.started;
       const server = targets[0]?.proc.child.pid;
       if (publish.pid !== undefined && server !== undefined) {
-        console.log(`publisher threads at nice ${threadNicesOf(publish.pid).join(',')}, ${autogroupOf(publish.pid)} (server ${autogroupOf(server)})`);
+        console.log(`publisher threads at nice ${threadNicesOf(publish.pid).join(',')} under ${threadPoliciesOf(publish.pid).join(',')}, ${autogroupOf(publish.pid)} (server ${autogroupOf(server)})`);
       }
       await measure('publishing');
       publish.stop();
