@@ -75,8 +75,7 @@ export async function publishLayer(layer: LayerConfig, ctx: PublishContext): Pro
     onInvalid: layer.onInvalid, maxVertices: layer.maxVertices, sourceLayer: layer.sourceLayer,
   };
   const memoKey = ingestMemoKey(settings);
-  const stored = layer.idField === undefined ? null : ctx.store.readIngestMemo(layer.id);
-  let memo = stored ? readIngestMemo(stored, memoKey) : null;
+  let memo = layer.idField === undefined ? null : loadMemo(ctx.store, layer.id, memoKey);
   const memoWriter = new MemoWriter(memo);
   const packer = new FeaturePacker();
   // Recalled features mostly come in runs of consecutive memo features, copied a run at a time.
@@ -147,6 +146,12 @@ export async function publishLayer(layer: LayerConfig, ctx: PublishContext): Pro
     await memoWritten;
     throw err;
   }
+}
+
+/** The layer's ingest memo if it was made under `key` (the file's bytes are let go: the memo holds copies). */
+function loadMemo(store: TileStore, layer: string, key: string): IngestMemo | null {
+  const stored = store.readIngestMemo(layer);
+  return stored ? readIngestMemo(stored, key) : null;
 }
 
 /** "BSM=3715…" when the layer has an id field, else the feature's position in the source. */
