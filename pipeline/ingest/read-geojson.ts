@@ -33,7 +33,9 @@ async function* iterate(stream: AsyncIterable<Buffer>, name: string, info: Sourc
     }
     return null;
   } : undefined;
-  const scanner = new FeatureCollectionScanner<KnownRecord>(MAX_FEATURE_BYTES, known);
+  // Records are looked up as soon as they are scanned, so the memo's place is known for the next one.
+  const scanned = recaller ? (bytes: Buffer): KnownRecord | undefined => (yielded ? { length: bytes.length, found: recaller.recall(bytes) } : undefined) : undefined;
+  const scanner = new FeatureCollectionScanner<KnownRecord>(MAX_FEATURE_BYTES, { known, scanned });
   const fail = (problem: string, feature?: number): never => {
     throw new PipelineError({ file: name, ...(feature === undefined ? {} : { feature: `#${feature}` }) }, problem);
   };

@@ -108,11 +108,18 @@ function scalarEnd(chunk: Buffer, from: number): number {
   return -1;
 }
 
-/**
- * Splits a FeatureCollection's bytes into features, chunk by chunk. `known`, asked at the
- * start of each feature, may vouch that the next `length` bytes of the chunk are one whole
- * feature: they are then handed out as they are (a view, not a copy), without scanning.
- */
+/** What a scanner's user may tell it about features, and learn of each as it is found. */
+export interface ScanHooks<K> {
+  /**
+   * Asked at the start of each feature: may vouch that the next `length` bytes of the chunk
+   * are one whole feature, which is then handed out as it is (a view, not a copy), unscanned.
+   */
+  known?: (chunk: Buffer, at: number) => K | null;
+  /** Told of each feature scanned to its end, in order; what it returns goes with the event. */
+  scanned?: (bytes: Buffer) => K | undefined;
+}
+
+/** Splits a FeatureCollection's bytes into features, chunk by chunk (see ScanHooks for what a user may add). */
 export class FeatureCollectionScanner<K extends { length: number } = never> {
   private mode: Mode = 'start';
   private offset = 0;
@@ -127,7 +134,7 @@ export class FeatureCollectionScanner<K extends { length: number } = never> {
 
   private readonly events: ScanEvent<K>[] = [];
 
-  constructor(private readonly maxFeatureBytes: number, private readonly known?: (chunk: Buffer, at: number) => K | null) {}
+  constructor(private readonly maxFeatureBytes: number, private readonly hooks: ScanHooks<K> = {}) {}
 
   /** Feeds the next chunk; returns what completed within it. */
   feed(chunk: Buffer): ScanEvent<K>[] {
@@ -173,7 +180,9 @@ export class FeatureCollectionScanner<K extends { length: number } = never> {
     this.value = null;
     if (this.valueKey === 'features') {
       this.mode = 'after-element';
-      return [{ kind: 'feature', index: this.features++, bytes: reader.bytes() }];
+      const bytes = reader.bytes();
+      const known = this.hooks.scanned?.(bytes);
+      return [known === undefined ? { kind: 'feature', index: this.features++, bytes } : { kind: 'feature', index: this.features++, bytes, known }];
     }
     this.mode = 'after-value';
     if (this.valueKey === 'type' || this.valueKey === 'crs') return [{ kind: 'member', key: this.valueKey, bytes: reader.bytes() }];
@@ -258,7 +267,7 @@ export class FeatureCollectionScanner<K extends { length: number } = never> {
       this.mode = 'features';
       return i + 1;
     }
-    const known = b === 0x7b ? this.known?.(chunk, i) : null;
+    const known = b === 0x7b ? this.hooks.known?.(chunk, i) : null;
     if (known) {
       this.mode = 'after-element';
       this.events.push({ kind: 'feature', index: this.features++, bytes: chunk.subarray(i, i + known.length), known });

@@ -51,12 +51,19 @@ describe('FeatureCollection scanner', () => {
     const texts = tricky.features.map((f) => JSON.stringify(f));
     for (const vouched of [[0], [1], [0, 2], [0, 1, 2]]) {
       for (const sizes of [[1 << 16], [7, 300]]) {
-        const scanner = new FeatureCollectionScanner<{ length: number; k: number }>(1 << 20, (chunk, at) => {
-          for (const k of vouched) {
-            const text = Buffer.from(texts[k] as string);
-            if (at + text.length <= chunk.length && chunk.subarray(at, at + text.length).equals(text)) return { length: text.length, k };
-          }
-          return null;
+        const scanned: number[] = [];
+        const scanner = new FeatureCollectionScanner<{ length: number; k: number }>(1 << 20, {
+          known: (chunk, at) => {
+            for (const k of vouched) {
+              const text = Buffer.from(texts[k] as string);
+              if (at + text.length <= chunk.length && chunk.subarray(at, at + text.length).equals(text)) return { length: text.length, k };
+            }
+            return null;
+          },
+          scanned: (bytes) => {
+            scanned.push(texts.indexOf(bytes.toString('utf8')));
+            return undefined;
+          },
         });
         const bytes = Buffer.from(doc);
         const out: unknown[] = [];
@@ -74,6 +81,8 @@ describe('FeatureCollection scanner', () => {
         expect(out).toEqual(tricky.features);
         // In one chunk, every vouched-for feature is taken as known.
         if (sizes[0] === 1 << 16) expect(knownAt).toEqual(vouched);
+        // The others were scanned, and told as they ended.
+        expect([...knownAt, ...scanned].sort()).toEqual([0, 1, 2]);
       }
     }
   });
