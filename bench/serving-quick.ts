@@ -22,9 +22,9 @@ import { runWrk, writeWrkScript, type WrkOptions, type WrkResult } from './servi
  * separated by spaces (default `a=` this build); QUICK_DIR (default
  * $TMPDIR/plantiles-serving-quick); BENCH_PARCELS (200,000); QUICK_SECONDS (10 per run);
  * QUICK_NODE_ARGS (extra node flags for the plantiles processes, e.g. --cpu-prof).
- * --publish: a `plantiles publish` of a new layer runs in the background (at nice 10 under
- * SCHED_IDLE, or BENCH_PUBLISH_POLICY=nice for nice only, as in the full benchmark) during a second set of rounds; --job: the first target
- * publishes it as a job of its own, through its admin API.
+ * --publish: a `plantiles publish` of a new layer runs in the background (at nice 10 as in
+ * the full benchmark; BENCH_PUBLISH_POLICY=idle adds SCHED_IDLE) during a second set of
+ * rounds; --job: the first target publishes it as a job of its own, through its admin API.
  */
 const ZOOMS = [12, 14];
 const TILE_COUNT = 4000;

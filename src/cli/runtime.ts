@@ -46,9 +46,10 @@ export function openRuntime(config: Config, logger: Logger, env: NodeJS.ProcessE
 }
 
 /**
- * JSON logs (pino). On stdout (serve) lines are gathered and written asynchronously in
- * blocks (BatchedLogDestination): a write syscall per request line, or sonic-boom's own
- * per-line buffering, would cost the tile fast path more than the rest of its logging.
+ * JSON logs (pino). On stdout (serve) lines are gathered and written in blocks
+ * (BatchedLogDestination: at once to a file, asynchronously to a pipe): a write syscall
+ * per request line, or sonic-boom's own per-line buffering, would cost the tile fast
+ * path more than the rest of its logging.
  * What is gathered is written when the process exits, and within half a second
  * otherwise. Commands other than serve log warnings and errors to stderr only,
  * synchronously, so they stay in order with the command's own output.
