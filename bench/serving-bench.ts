@@ -69,7 +69,8 @@ async function runServingBench(ctx: BenchContext): Promise<string> {
     const publish = publishInBackground(config, PUBLISHED_LAYER, path.join(dir, 'publish-next.log'));
     await publish.started;
     notes.push(describePublisher(publish.pid, processes.find((p) => p.name === 'plantiles-a')?.child.pid));
-    for (const key of ['a', 'e']) {
+    // (d) too, so that (e) can also be set against nginx static under the same load.
+    for (const key of ['a', 'e', 'd']) {
       const t = targets.find((x) => x.key === key);
       if (t) rows.push({ ...(await measure(dir, t, tiles)), key: `${key}+publish`, label: `${t.label}, while publishing` });
     }
@@ -230,6 +231,7 @@ function render(r: Report): string {
   ratio('(a) while publishing / (c)', 'a+publish', 'c', 5);
   p99('(a) while publishing, p99', 'a+publish');
   ratio('(e) while publishing / (d)', 'e+publish', 'd', 0.8);
+  ratio('(e) while publishing / (d) while publishing (both under the same publish)', 'e+publish', 'd+publish', 0.8);
   const notes = [...r.notes, ...machineNotes(r.rows)];
   if (notes.length) lines.push('', ...notes.map((n) => `- ${n}`));
   return lines.join('\n') + '\n';
