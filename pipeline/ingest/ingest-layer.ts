@@ -31,8 +31,8 @@ export interface IngestOptions {
   /** Called every few thousand features read. */
   onProgress?: (featuresRead: number) => void;
   /**
-   * Digests each record's bytes (GeoJSON and GeoJSONSeq sources of layers with an idField)
-   * and takes the records a previous ingest made into clean features from `memo`.
+   * Digests each record's bytes (GeoJSON, GeoJSONSeq and Shapefile sources of layers with
+   * an idField) and takes the records a previous ingest made into clean features from `memo`.
    */
   remember?: { memo: RecordMemo | null } | undefined;
 }
@@ -78,7 +78,7 @@ export async function ingestStream(options: IngestOptions, onRecord: (record: In
     ? {
       recall: (raw) => {
         const digest = recordDigest(raw);
-        // The memo serves only records read in its CRS; the source's is known once a record arrives.
+        // The memo serves only records read under its context (CRS, table schema, encoding), known once a record arrives.
         memoServes ??= memo !== null && memoContext() === memo.context;
         const previous = memoServes ? (memo as RecordMemo).find(digest) : -1;
         if (previous >= 0) last = previous;

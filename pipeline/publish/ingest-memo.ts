@@ -115,17 +115,19 @@ export class MemoWriter {
   private readonly signatures: Signature[];
   private readonly signatureIndex = new Map<string, number>();
 
-  constructor(private readonly previous: IngestMemo | null) {
+  /** `previous`: the memo records will be recalled from (its attribute signatures are carried over). */
+  constructor(previous: IngestMemo | null) {
     this.signatures = previous ? previous.signatureList().slice() : [];
     this.signatures.forEach((s, k) => this.signatureIndex.set(signatureKey(s), k));
   }
 
-  /** Notes the record that became the next feature of the table. */
-  add(record: IngestedRecord): void {
+  /** Notes the record that became the next feature of the table; a recalled one came from `previous` (the memo given to the constructor). */
+  add(record: IngestedRecord, previous: IngestMemo | null): void {
     this.lengths.push(record.length);
     if (record.recalled !== undefined) {
+      if (!previous) throw new Error('a recalled record needs the memo it came from');
       this.digests.push(record.digest);
-      this.signatureOf.push((this.previous as IngestMemo).signature(record.recalled));
+      this.signatureOf.push(previous.signature(record.recalled));
       return;
     }
     this.digests.push(record.clean && record.digest !== null && record.digest.length === DIGEST_CHARS ? record.digest : NO_DIGEST);

@@ -101,10 +101,10 @@ export async function publishLayer(layer: LayerConfig, ctx: PublishContext): Pro
         run = { from: record.recalled, length: 1 };
       }
     }
-    memoWriter.add(record);
+    memoWriter.add(record, memo);
   });
   flushRun();
-  memo = null;
+  memo = null; // the previous memo's features (as large as the layer's) are let go before tiling
   const table = packer.finish();
   // The memo is written while the workers tile; a failure to write it fails the publish after tiling.
   let memoFailure: unknown = null;
