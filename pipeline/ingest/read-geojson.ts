@@ -67,13 +67,13 @@ function toFeature(bytes: Buffer, index: number, fail: (problem: string, feature
   }
 }
 
-/** A record with its digest: unparsed when a previous ingest already made it into a feature. */
 /** A record the scanner took whole, and what ingest found it to be. */
 interface KnownRecord {
   length: number;
   found: RecordRecall;
 }
 
+/** A record with its digest: unparsed when a previous ingest already made it into a feature. */
 function recallable(bytes: Buffer, index: number, found: RecordRecall, fail: (problem: string, feature?: number) => never): SourceFeature {
   const { digest, previous } = found;
   const parse = (): SourceFeature => {

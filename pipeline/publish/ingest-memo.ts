@@ -13,12 +13,14 @@ import type { FeatureTable } from '../tile/feature-table.js';
 // parsing, reprojecting and validating it again (see ingestStream's `remember`).
 //
 // File layout: "PTMEMO\0\1", a u32 header length, the header as JSON (the key, the
-// CRS label, feature count, attribute signatures, each column's byte length), then the
-// columns, each starting at a multiple of 8 bytes.
+// context — CRS label and the source's record context —, feature count, attribute
+// signatures, each column's byte length, and a SHA-256 over the rest of the header and
+// the columns), then the columns, each starting at a multiple of 8 bytes: the table's
+// thirteen, the records' digests, attribute signature numbers and byte lengths.
 
 const MAGIC = Buffer.from('PTMEMO\u0000\u0001', 'latin1');
 /** Changes whenever ingest would make different features of the same bytes. */
-const MEMO_FORMAT = 3;
+const MEMO_FORMAT = 4;
 /** Length of a digest (SHA-256 in base64); features that may not be recalled have spaces. */
 const DIGEST_CHARS = 44;
 const NO_DIGEST = ' '.repeat(DIGEST_CHARS);
@@ -32,7 +34,7 @@ interface MemoHeader {
   count: number;
   signatures: Signature[];
   columns: number[];
-  /** SHA-256 (hex) of everything after the header: a memo cut short or damaged on disk is ignored. */
+  /** SHA-256 (hex) of the rest of the header and of the columns: a memo cut short or damaged on disk is ignored. */
   body: string;
 }
 
@@ -144,11 +146,12 @@ export class MemoWriter {
     ];
     const body: Uint8Array[] = [];
     for (const c of columns) body.push(c, padding(c.byteLength));
-    const sum = createHash('sha256');
-    for (const part of body) sum.update(part);
     const header: MemoHeader = {
-      format: MEMO_FORMAT, key, context, count: table.count, signatures: this.signatures, columns: columns.map((c) => c.byteLength), body: sum.digest('hex'),
+      format: MEMO_FORMAT, key, context, count: table.count, signatures: this.signatures, columns: columns.map((c) => c.byteLength), body: '',
     };
+    const sum = createHash('sha256').update(headerText(header));
+    for (const part of body) sum.update(part);
+    header.body = sum.digest('hex');
     const json = Buffer.from(JSON.stringify(header), 'utf8');
     const lead = Buffer.alloc(MAGIC.length + 4);
     MAGIC.copy(lead);
@@ -185,7 +188,7 @@ export function readIngestMemo(data: Uint8Array, key: string): IngestMemo | null
   }
   if (header.format !== MEMO_FORMAT || header.key !== key || !Array.isArray(header.columns) || header.columns.length !== 16) return null;
   let at = align8(MAGIC.length + 4 + jsonLength);
-  if (at > buf.length || createHash('sha256').update(buf.subarray(at)).digest('hex') !== header.body) return null;
+  if (at > buf.length || createHash('sha256').update(headerText(header)).update(buf.subarray(at)).digest('hex') !== header.body) return null;
   const columns: SharedArrayBuffer[] = [];
   for (const length of header.columns) {
     if (!Number.isInteger(length) || length < 0 || at + length > buf.length) return null;
@@ -224,6 +227,11 @@ export function readIngestMemo(data: Uint8Array, key: string): IngestMemo | null
 /** The key a memo is made under: the layer's settings that shape what ingest makes of a record. */
 export function ingestMemoKey(settings: Record<string, unknown>): string {
   return JSON.stringify({ format: MEMO_FORMAT, ...settings });
+}
+
+/** What the checksum covers of the header: all of it but the checksum. */
+function headerText(h: MemoHeader): string {
+  return JSON.stringify([h.format, h.key, h.context, h.count, h.signatures, h.columns]);
 }
 
 function signatureKey(signature: Signature): string {
