@@ -3,7 +3,7 @@ import Database from 'better-sqlite3';
 import { PipelineError } from '../pipeline-error.js';
 import { knownCrs } from './crs-registry.js';
 import { parseGpkgGeometry, WkbError } from './parse-wkb.js';
-import type { OpenedSource, PropertyValue, ReaderOptions, SourceFeature } from './source-feature.js';
+import type { OpenedSource, PropertyValue, ReaderOptions, RecordRecaller, SourceFeature } from './source-feature.js';
 
 interface Column {
   name: string;
@@ -33,8 +33,9 @@ export async function readGeopackage(file: string, options: ReaderOptions): Prom
     const table = describeTable(db, options.sourceLayer, fail);
     const crs = crsOf(db, table.srsId, fail);
     return {
-      info: { ...crs, fieldNames: table.columns.map((c) => c.name) },
-      features: iterate(db, table, name),
+      // A row's values read the same under the same table and column types.
+      info: { ...crs, fieldNames: table.columns.map((c) => c.name), recordContext: JSON.stringify([table.table, table.geometryColumn, table.columns]) },
+      features: iterate(db, table, name, options.recall),
       close: async () => { db.close(); },
     };
   } catch (err) {
@@ -83,27 +84,49 @@ function quoteIdentifier(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
-async function* iterate(db: Database.Database, t: FeatureTable, name: string): AsyncGenerator<SourceFeature> {
+async function* iterate(db: Database.Database, t: FeatureTable, name: string, recall: RecordRecaller | undefined): AsyncGenerator<SourceFeature> {
   const columns = [t.geometryColumn, ...t.columns.map((c) => c.name)].map(quoteIdentifier).join(', ');
   const order = t.fid ? ` ORDER BY ${quoteIdentifier(t.fid)}` : ' ORDER BY rowid';
   const stmt = db.prepare(`SELECT ${columns} FROM ${quoteIdentifier(t.table)}${order}`).raw(true).safeIntegers(true);
   let index = 0;
   for (const row of stmt.iterate() as IterableIterator<unknown[]>) {
-    let geometry: unknown;
-    try {
-      geometry = parseGpkgGeometry(row[0] as Uint8Array | null).geometry;
-    } catch (err) {
-      if (err instanceof WkbError) throw new PipelineError({ file: name, feature: `#${index}` }, err.message);
-      throw err;
+    const at = index++;
+    const parse = (): SourceFeature => {
+      let geometry: unknown;
+      try {
+        geometry = parseGpkgGeometry(row[0] as Uint8Array | null).geometry;
+      } catch (err) {
+        if (err instanceof WkbError) throw new PipelineError({ file: name, feature: `#${at}` }, err.message);
+        throw err;
+      }
+      const properties: Record<string, PropertyValue> = {};
+      t.columns.forEach((c, i) => {
+        const value = toValue(row[i + 1], c.type);
+        if (value !== undefined) properties[c.name] = value;
+      });
+      return { index: at, geometry, properties };
+    };
+    if (!recall) {
+      yield parse();
+      continue;
     }
-    const properties: Record<string, PropertyValue> = {};
-    t.columns.forEach((c, i) => {
-      const value = toValue(row[i + 1], c.type);
-      if (value !== undefined) properties[c.name] = value;
-    });
-    yield { index, geometry, properties };
-    index++;
+    // The record is the geometry blob and the row's values, each written with its SQLite type.
+    const raw = Buffer.concat([row[0] instanceof Uint8Array ? row[0] : Buffer.alloc(0), Buffer.from(`\u0000${rowText(row.slice(1))}`, 'utf8')]);
+    const { digest, previous } = recall.recall(raw);
+    const described = { digest, length: raw.length };
+    yield previous >= 0
+      ? { index: at, geometry: null, properties: {}, ...described, recalled: { previous, parse: () => ({ ...parse(), ...described }) } }
+      : { ...parse(), ...described };
   }
+}
+
+/** A row's values as text that tells every value and its type apart. */
+function rowText(values: readonly unknown[]): string {
+  return values.map((v) => {
+    if (typeof v === 'bigint') return `i${v}`;
+    if (v instanceof Uint8Array) return `b${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64')}`;
+    return JSON.stringify(v) ?? 'u';
+  }).join('\u0001');
 }
 
 /** SQLite values by declared GeoPackage column type; integers past 2^53 become digit strings. */

@@ -6,7 +6,7 @@ import { parcelRing, seededRandom } from '../../bench/generate-parcels.js';
 import { publishLayer, type PublishResult } from '../../pipeline/publish/publish-layer.js';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite-store.js';
 import { makeParcels as makeGridParcels, writeGeojson } from '../helpers/fixtures.js';
-import { writeParcelShapefile } from '../fixtures/ingest/sources.js';
+import { hasOgr2ogr, ogrToGpkg, writeParcelShapefile } from '../fixtures/ingest/sources.js';
 import { makeTempDir, removeDir, writeConfig } from '../helpers/test-node.js';
 
 type Parcel = Feature<Polygon, Record<string, string | number>>;
@@ -173,5 +173,24 @@ describe('ingest memo', () => {
     rmSync(`${base}.cpg`);
     expect((await publish('store', extra, 'parcels.shp')).result.recalledFeatures).toBe(0);
     expect((await publish('store', extra, 'parcels.shp')).result.recalledFeatures).toBe(0);
+  });
+
+  it.skipIf(!hasOgr2ogr)('recalls the rows of a GeoPackage', async () => {
+    const parcels = makeParcels(150, 7);
+    const gpkg = path.join(dir, 'parcels.gpkg');
+    const write = (list: Parcel[]): void => {
+      writeGeojson(path.join(dir, 'parcels.geojson'), { type: 'FeatureCollection', features: list } as FeatureCollection);
+      rmSync(gpkg, { force: true });
+      ogrToGpkg(path.join(dir, 'parcels.geojson'), gpkg);
+    };
+    write(parcels);
+    await publish('store', {}, 'parcels.gpkg');
+    const edited = parcels.map((p) => structuredClone(p));
+    (edited[40] as Parcel).properties.TBMJ = 1.5;
+    write(edited);
+    const second = await publish('store', {}, 'parcels.gpkg');
+    expect(second.result.recalledFeatures).toBe(149);
+    expect(second.result.featureChanges).toMatchObject({ changed: 1 });
+    expect((await publish('fresh-gpkg', {}, 'parcels.gpkg')).hashes).toEqual(second.hashes);
   });
 });
