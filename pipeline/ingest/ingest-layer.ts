@@ -31,7 +31,7 @@ export interface IngestOptions {
   /** Called every few thousand features read. */
   onProgress?: (featuresRead: number) => void;
   /**
-   * Digests each record's bytes (GeoJSON, GeoJSONSeq and Shapefile sources of layers with
+   * Digests each record's bytes (GeoJSON, GeoJSONSeq, Shapefile and GeoPackage sources of layers with
    * an idField) and takes the records a previous ingest made into clean features from `memo`.
    */
   remember?: { memo: RecordMemo | null } | undefined;
