@@ -54,6 +54,11 @@ const SIMPLIFY_FIRST_RATIO = 1.5;
 const SAMPLE_SIZE = 3000;
 /** Estimated overshoot above which the tile is cut from the largest candidates only. */
 const PREDROP_RATIO = 2;
+/** Most plain bytes a position takes in a tile: two varints of at most 5 bytes. */
+const MAX_POSITION_BYTES = 10;
+/** Most plain bytes of a feature besides its positions and attribute text: message header, id, type, command and tag varints per attribute. */
+const MAX_FEATURE_BYTES = 32;
+const MAX_ATTRIBUTE_BYTES = 24;
 /** Encodings the drop search may spend looking for the most features that fit. */
 const DROP_SEARCH_STEPS = 6;
 
@@ -91,14 +96,33 @@ function simplifyToFit(features: GeoJSONVTFeature[], first: EncodedTile, ctx: Bu
   let tolerance = 0;
   for (const step of steps) {
     const simpler = ctx.restore(cleanTileFeatures(simplifyFeatures(features, base * step)));
-    // Where thinning may follow, a simplification that removes too few positions to fit,
-    // even if every byte of the tile shrank with them, is not worth encoding.
-    if (ctx.drop === 'smallest' && (before * positions(simpler)) / positions(features) > ctx.maxBytes) break;
+    // Where thinning may follow, a simplification that cannot save enough bytes to fit is
+    // not encoded (dense low-zoom tiles of small parcels, whose simplification saves well
+    // under 1%): the bound is the most a removed position or feature can take, at the
+    // tile's compression ratio.
+    if (ctx.drop === 'smallest' && (before * (first.plain.length - mostSaved(features, simpler, ctx))) / first.plain.length > ctx.maxBytes) break;
     fitted = { features: simpler, encoded: encodeTile(ctx.layerName, ctx.finalize(simpler)), note: null };
     tolerance = base * step;
     if (fitted.encoded.gz.length <= ctx.maxBytes) break;
   }
   return { fitted, tolerance };
+}
+
+/**
+ * The most plain bytes a simplification can save: MAX_POSITION_BYTES per position it
+ * removes, and for each feature it removes the most that feature can take (header,
+ * attribute names and values as if unique to it).
+ */
+function mostSaved(features: readonly GeoJSONVTFeature[], simpler: readonly GeoJSONVTFeature[], ctx: BudgetContext): number {
+  let saved = MAX_POSITION_BYTES * (positions(features) - positions(simpler));
+  if (simpler.length < features.length) {
+    const kept = new Set(simpler.map((f) => f.id));
+    for (const f of ctx.finalize(features.filter((f) => !kept.has(f.id)))) {
+      saved += MAX_FEATURE_BYTES;
+      for (const [name, value] of Object.entries(f.tags ?? {})) saved += MAX_ATTRIBUTE_BYTES + 3 * (name.length + String(value).length);
+    }
+  }
+  return saved;
 }
 
 /** Positions in the features' geometry (a point feature's count too). */
