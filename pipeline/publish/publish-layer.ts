@@ -107,9 +107,8 @@ export async function publishLayer(layer: LayerConfig, ctx: PublishContext): Pro
   memo = null; // the previous memo's features (as large as the layer's) are let go before tiling
   const table = packer.finish();
   // The memo is written while the workers tile; a failure to write it fails the publish after tiling.
-  let memoFailure: unknown = null;
-  const memoWritten = layer.idField === undefined ? Promise.resolve()
-    : ctx.store.writeIngestMemo(layer.id, memoWriter.serialize(memoKey, ingested.memoContext, table)).catch((err: unknown) => { memoFailure = err; });
+  const memoWritten: Promise<unknown> = layer.idField === undefined ? Promise.resolve(null)
+    : ctx.store.writeIngestMemo(layer.id, memoWriter.serialize(memoKey, ingested.memoContext, table)).then(() => null, (err: unknown) => err);
   const featureCount = table.count;
   report('tile', 0.3, `${featureCount} features`);
   const build = ctx.store.beginBuild(layer.id);
@@ -120,7 +119,7 @@ export async function publishLayer(layer: LayerConfig, ctx: PublishContext): Pro
       onProgress: (done, tiles) => report('tile', 0.3 + 0.65 * done, `${tiles} tiles`),
     });
     const tiles = tiled.tiles;
-    await memoWritten;
+    const memoFailure = await memoWritten;
     if (memoFailure) throw memoFailure;
     report('commit', 0.96, `${tiles} tiles`);
     const meta: VersionMeta = {

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { isLayerId } from '../domain/layer-id.js';
+import { isProcessAlive } from './process-alive.js';
 
 // The SQLite store keeps each layer's ingest memo as a file beside the database
 // (memo/<layer>.memo): it is large (the layer's packed features), only a cache, and
@@ -67,15 +68,6 @@ async function removeAbandoned(file: string): Promise<void> {
   const prefix = `${path.basename(file)}.`;
   for (const name of await readdir(path.dirname(file))) {
     const pid = name.startsWith(prefix) && name.endsWith('.tmp') ? Number(name.slice(prefix.length).split('.')[0]) : NaN;
-    if (Number.isInteger(pid) && pid > 0 && !isAlive(pid)) await rm(path.join(path.dirname(file), name), { force: true });
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    if (Number.isInteger(pid) && pid > 0 && !isProcessAlive(pid)) await rm(path.join(path.dirname(file), name), { force: true });
   }
 }

@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { readIngestMemo, writeIngestMemo } from './ingest-memo-file.js';
+import { isProcessAlive } from './process-alive.js';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { LayerStyle, VersionMeta } from '../domain/catalog.js';
@@ -206,14 +207,4 @@ function toEvent(r: EventRow): ChangeEvent {
     seq: r.seq, layer: r.layer, version: r.version, previous: r.previous,
     publishedAt: r.published_at, changedTiles: r.changed_tiles, kind: r.kind,
   };
-}
-
-/** True when a process with this pid exists on this machine (the store is a local file). */
-function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

@@ -8,6 +8,7 @@ import { openRuntime, type Runtime } from '../../src/cli/runtime.js';
 import { startServer, type RunningServer } from '../../src/cli/commands/serve.js';
 import { publishLayer, type PublishResult } from '../../pipeline/publish/publish-layer.js';
 import { makeParcels, parcelConfig, writeGeojson } from './fixtures.js';
+import type { TileStore } from '../../src/store/tile-store.js';
 
 /** A temp folder removed by cleanup(). */
 export function makeTempDir(prefix = 'plantiles-test-'): string {
@@ -73,4 +74,11 @@ export async function startParcelNode(): Promise<{ dir: string; source: string; 
 export async function stopNode(node: TestNode, dir: string): Promise<void> {
   await node.stop();
   removeDir(dir);
+}
+
+/** Every tile of a store's current version of `layer`, as z/x/y → hash. */
+export function currentTileHashes(store: TileStore, layer: string): Map<string, string> {
+  const vid = store.getLayer(layer)?.currentVid;
+  if (!vid) throw new Error(`${layer} has no current version`);
+  return new Map([...store.iterateTiles(vid)].map((t) => [`${t.z}/${t.x}/${t.y}`, t.hash]));
 }

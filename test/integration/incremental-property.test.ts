@@ -6,7 +6,7 @@ import { publishLayer, type PublishResult } from '../../pipeline/publish/publish
 import type { Config } from '../../src/config/load-config.js';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite-store.js';
 import { writeGeojson } from '../helpers/fixtures.js';
-import { makeTempDir, removeDir, writeConfig } from '../helpers/test-node.js';
+import { currentTileHashes, makeTempDir, removeDir, writeConfig } from '../helpers/test-node.js';
 
 type Parcel = Feature<Polygon, { BSM: string; DLMC: string; TBMJ: number }>;
 
@@ -54,12 +54,6 @@ function editLayer(parcels: Parcel[], rnd: () => number, nextId: { n: number }):
   return out;
 }
 
-/** Every tile of a store's current version of `layer`, as z/x/y → hash. */
-function tileHashes(store: SqliteStore, layer: string): Map<string, string> {
-  const vid = store.getLayer(layer)?.currentVid;
-  if (!vid) throw new Error(`${layer} has no current version`);
-  return new Map([...store.iterateTiles(vid)].map((t) => [`${t.z}/${t.x}/${t.y}`, t.hash]));
-}
 
 // The incremental republish must give exactly the tiles a full rebuild of the new source gives.
 describe('incremental republish equals a full rebuild', () => {
@@ -122,7 +116,7 @@ describe('incremental republish equals a full rebuild', () => {
             expect(full.mode).toBe('full');
             expect(full.recalledFeatures).toBe(0);
             expect(inc.tiles).toBe(full.tiles);
-            expect(tileHashes(store, 'parcels')).toEqual(tileHashes(fresh, 'parcels'));
+            expect(currentTileHashes(store, 'parcels')).toEqual(currentTileHashes(fresh, 'parcels'));
           } finally {
             fresh.close();
           }

@@ -4,10 +4,10 @@ import type { Feature, FeatureCollection, Polygon } from 'geojson';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parcelRing, seededRandom } from '../../bench/generate-parcels.js';
 import { publishLayer, type PublishResult } from '../../pipeline/publish/publish-layer.js';
-import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite-store.js';
+import { openSqliteStore } from '../../src/store/sqlite-store.js';
 import { makeParcels as makeGridParcels, writeGeojson } from '../helpers/fixtures.js';
 import { hasOgr2ogr, ogrToGpkg, writeParcelShapefile } from '../fixtures/ingest/sources.js';
-import { makeTempDir, removeDir, writeConfig } from '../helpers/test-node.js';
+import { currentTileHashes, makeTempDir, removeDir, writeConfig } from '../helpers/test-node.js';
 
 type Parcel = Feature<Polygon, Record<string, string | number>>;
 
@@ -24,11 +24,6 @@ function makeParcels(count: number, seed: number): Parcel[] {
   });
 }
 
-function tileHashes(store: SqliteStore, layer: string): Map<string, string> {
-  const vid = store.getLayer(layer)?.currentVid;
-  if (!vid) throw new Error(`${layer} has no current version`);
-  return new Map([...store.iterateTiles(vid)].map((t) => [`${t.z}/${t.x}/${t.y}`, t.hash]));
-}
 
 // A republish takes records whose bytes did not change from the layer's ingest memo
 // instead of reading them again; what it publishes must be what reading them gives.
@@ -47,7 +42,7 @@ describe('ingest memo', () => {
     const store = openSqliteStore(path.join(dir, storeDir));
     try {
       const result = await publishLayer(config.layers[0] as (typeof config.layers)[number], { store, keepVersions: 5, defaultAttribution: 't', workers: 0 });
-      return { result, hashes: tileHashes(store, 'parcels'), version: result.version };
+      return { result, hashes: currentTileHashes(store, 'parcels'), version: result.version };
     } finally {
       store.close();
     }

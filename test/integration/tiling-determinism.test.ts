@@ -3,15 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateParcels } from '../../bench/generate-parcels.js';
 import { publishLayer } from '../../pipeline/publish/publish-layer.js';
 import type { Config } from '../../src/config/load-config.js';
-import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite-store.js';
-import { makeTempDir, removeDir, startTestNode, writeConfig } from '../helpers/test-node.js';
+import { openSqliteStore } from '../../src/store/sqlite-store.js';
+import { currentTileHashes, makeTempDir, removeDir, startTestNode, writeConfig } from '../helpers/test-node.js';
 
-/** Every tile of the current version of `layer`: z/x/y → hash. */
-function tileHashes(store: SqliteStore, layer: string): Map<string, string> {
-  const vid = store.getLayer(layer)?.currentVid;
-  if (!vid) throw new Error(`${layer} has no current version`);
-  return new Map([...store.iterateTiles(vid)].map((t) => [`${t.z}/${t.x}/${t.y}`, t.hash]));
-}
 
 // Output must not depend on how the work is split: worker count, piece size, this thread or others.
 describe('tiling determinism', () => {
@@ -38,7 +32,7 @@ describe('tiling determinism', () => {
       const layer = config.layers.find((l) => l.id === layerId) as Config['layers'][number];
       const result = await publishLayer(layer, { store, keepVersions: 2, defaultAttribution: 't', workers, pieceFeatures });
       expect(result.mode).toBe('full');
-      return tileHashes(store, layerId);
+      return currentTileHashes(store, layerId);
     } finally {
       store.close();
     }
