@@ -92,8 +92,10 @@ export async function buildTiles(build: VersionBuild, table: FeatureTable, optio
       carry: { reusable: plan.reusable },
       tile: (t) => {
         const n = tileNumber(t.z, t.x, t.y);
-        const gz = simplifiedBefore.has(n) ? unsimplifiedBefore.get(n) : ctx.store.getTile(currentVid, t.z, t.x, t.y)?.gz;
-        return gz ? { gz, complete: !droppedBefore.has(n) } : null;
+        const stored = ctx.store.getTile(currentVid, t.z, t.x, t.y)?.gz;
+        const gz = simplifiedBefore.has(n) ? unsimplifiedBefore.get(n) : stored;
+        if (!gz) return null;
+        return { gz, complete: !droppedBefore.has(n), ...(simplifiedBefore.has(n) && stored ? { simplified: stored } : {}) };
       },
     } : undefined,
     onTiles: (tiles) => sink.add(tiles),

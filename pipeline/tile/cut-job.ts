@@ -1,14 +1,17 @@
 import { GeoJSONVT, type GeoJSONVTFeature } from '@maplibre/geojson-vt';
 import type { PropertyValue } from '../ingest/source-feature.js';
 import { cleanTileFeatures } from './clean-tile.js';
+import { encodeTile, gzipTile, hashTile } from './encode-tile.js';
 import { GeometryCode } from './feature-geometry.js';
 import { propertiesOf, toGeojson, type FeatureTable } from './feature-table.js';
-import { fitBudget, type TileFeatureSource } from './fit-budget.js';
+import { fitBudget, smallestSimplification, type TileFeatureSource } from './fit-budget.js';
 import { addStandIns, ownedBy } from './keep-features.js';
 import type { TileJob, TileKey, TileOutput } from './tile-job.js';
 import { maxBuffer, TILE_EXTENT, zoomSettings, type TilingOptions } from './tile-options.js';
 import { touching } from './tile-plan.js';
-import { readTileGeometry } from './read-tile-geometry.js';
+import { LentFeature, PreviousLayer } from './previous-layer.js';
+import { simplifyFeatures } from './simplify-tile.js';
+import { TileSplicer } from './splice-tile.js';
 import type { PreviousTile } from './tile-job.js';
 
 /**
@@ -159,33 +162,33 @@ class TileCutter {
   }
 
   /**
-   * Cuts one tile of an incremental republish, taking every unchanged feature's geometry
-   * from the previous version's tile (`previous`, null when it cannot serve: no such
-   * tile, or one the budget simplified) and cutting only the others (of a tile the budget
-   * left alone, not even the unchanged ones it lacks). Because geojson-vt
-   * cuts each feature on its own, the features handed to the budget are exactly those a
-   * full cut gives, so is the tile. Drop: smallest layers only (drop: never adds stand-ins).
+   * Cuts one tile of an incremental republish, taking every unchanged feature from the
+   * previous version's tile (`previous`, null when it cannot serve) — its geometry, and
+   * its encoded bytes, which the tile's encoding copies — and cutting only the others (of
+   * a tile the budget left alone, not even the unchanged ones it lacks). A tile the
+   * budget simplified lends its features from its body before simplification, and their
+   * simplified shapes from the tile itself. Because geojson-vt cuts and the budget
+   * simplifies each feature on its own, the features handed to the budget are exactly
+   * those a full cut gives, so is the tile. Drop: smallest layers only (drop: never adds stand-ins).
    */
   cutCarried(t: TileKey, candidates: Int32Array, previous: PreviousTile | null, byId: Map<number, number>): void {
     const visible = visibleAt(this.table, this.options, candidates, t.z);
-    const kept = new Map<number, GeoJSONVTFeature>();
+    const finalize = this.finalizer(t.z);
+    const splicer = new TileSplicer(this.options.layerName, (f) => finalize([f])[0] as GeoJSONVTFeature);
+    const kept = this.lend(previous?.gz, byId);
+    const simplifiedKept = previous?.simplified ? this.lend(previous.simplified, byId) : null;
     const fresh = new Map<number, GeoJSONVTFeature | null>();
     const used = new Set<number>();
-    if (previous) {
-      for (const [mvtId, f] of readTileGeometry(previous.gz, this.options.layerName)) {
-        const i = byId.get(mvtId);
-        if (i !== undefined) kept.set(i, { ...f, id: i });
-      }
-      // A tile the budget left alone holds every visible feature that has a shape here: an
-      // unchanged one it lacks has none (too small or empty at this zoom), and never will.
-      if (previous.complete) for (const i of visible) if (!kept.has(i) && byId.get(this.table.ids[i] as number) === i) fresh.set(i, null);
-    }
+    // A tile the budget left alone holds every visible feature that has a shape here: an
+    // unchanged one it lacks has none (too small or empty at this zoom), and never will.
+    if (previous?.complete) for (const i of visible) if (!kept.has(i) && byId.get(this.table.ids[i] as number) === i) fresh.set(i, null);
     const compute = (subset: Int32Array): void => {
       const missing = subset.filter((i) => !kept.has(i) && !fresh.has(i));
       if (!missing.length) return;
       for (const i of missing) fresh.set(i, null);
       for (const f of cutInChunks(this.table, this.options, t, missing)) fresh.set(f.id as number, f);
     };
+    const lendTolerance = smallestSimplification(zoomSettings(this.options, t.z).tolerance);
     const source: TileFeatureSource = {
       features: (subset) => {
         const wanted = subset ?? visible;
@@ -199,8 +202,29 @@ class TileCutter {
         }
         return out;
       },
+      encode: (list) => {
+        const plain = splicer.encode(list);
+        return { plain, hash: hashTile(plain), gz: gzipTile(plain) };
+      },
+      // The previous tile was simplified by the same tolerance: an unchanged feature's shape
+      // is the one it has there, or none when simplifying and cleaning removed it.
+      simplify: (list, tolerance) => simplifiedKept && tolerance === lendTolerance
+        ? list.flatMap((f) => kept.get(f.id as number) === f ? (simplifiedKept.get(f.id as number) ?? []) : cleanTileFeatures(simplifyFeatures([f], tolerance)))
+        : undefined,
     };
-    this.fit(t, source, visible, EMPTY, () => used.size);
+    this.fit(t, source, visible, EMPTY, () => used.size, finalize);
+  }
+
+  /** The features of a previous tile's layer whose id is unchanged, by table index, as lent features. */
+  private lend(gz: Uint8Array | undefined, byId: Map<number, number>): Map<number, GeoJSONVTFeature> {
+    const kept = new Map<number, GeoJSONVTFeature>();
+    if (!gz) return kept;
+    const layer = new PreviousLayer(gz, this.options.layerName);
+    for (const [mvtId, ref] of layer.features) {
+      const i = byId.get(mvtId);
+      if (i !== undefined) kept.set(i, new LentFeature(layer, ref, i).asTileFeature());
+    }
+    return kept;
   }
 
   private finish(t: TileKey, raw: () => GeoJSONVTFeature[], candidates: Int32Array): void {
@@ -214,22 +238,27 @@ class TileCutter {
     this.fit(t, { features: (subset) => (subset ? keepOnly(everything(), subset) : everything()) }, visibleAt(this.table, this.options, candidates, t.z), owned);
   }
 
-  private fit(t: TileKey, source: TileFeatureSource, candidates: Int32Array, owned: Int32Array, countReused?: () => number): void {
+  /** Finalizes features for zoom z, each once: the budget may encode a feature several times (sample, search steps). */
+  private finalizer(z: number): (list: GeoJSONVTFeature[]) => GeoJSONVTFeature[] {
+    const fields = zoomSettings(this.options, z).fields;
+    const finalized = new Map<GeoJSONVTFeature, GeoJSONVTFeature>();
+    return (list) => list.map((f) => {
+      let done = finalized.get(f);
+      if (!done) {
+        done = this.finalize(f, fields);
+        finalized.set(f, done);
+      }
+      return done;
+    });
+  }
+
+  private fit(t: TileKey, source: TileFeatureSource, candidates: Int32Array, owned: Int32Array, countReused?: () => number, finalize = this.finalizer(t.z)): void {
     const never = this.options.drop === 'never';
     const s = zoomSettings(this.options, t.z);
-    const finalized = new Map<GeoJSONVTFeature, GeoJSONVTFeature>();
     const fitted = fitBudget(source, {
-      layerName: this.options.layerName, maxBytes: this.options.maxTileBytes, drop: this.options.drop,
-      tolerance: s.tolerance, candidates, sampleAbove: this.options.sampleAbove, size: this.table.size,
-      finalize: (list) => list.map((f) => {
-        // The budget may encode a feature several times (sample, search steps): it is finalized once.
-        let done = finalized.get(f);
-        if (!done) {
-          done = this.finalize(f, s.fields);
-          finalized.set(f, done);
-        }
-        return done;
-      }),
+      maxBytes: this.options.maxTileBytes, drop: this.options.drop,
+      tolerance: s.tolerance, candidates, sampleAbove: this.options.sampleAbove, size: this.table.size, finalize,
+      encode: source.encode ?? ((list) => encodeTile(this.options.layerName, finalize(list))),
       restore: (list) => (never ? addStandIns(list, owned, this.table, t) : list),
     });
     if (!fitted) return;
@@ -252,7 +281,8 @@ class TileCutter {
       tags = {};
       for (const name of fields) if (all[name] !== undefined) tags[name] = all[name];
     }
-    return { ...f, id: this.table.ids[i] as number, tags } as GeoJSONVTFeature;
+    // geometry named: a lent feature's is a getter, which spreading leaves out.
+    return { ...f, geometry: f.geometry, id: this.table.ids[i] as number, tags } as GeoJSONVTFeature;
   }
 }
 

@@ -1,6 +1,6 @@
 import type { GeoJSONVTFeature } from '@maplibre/geojson-vt';
 import { cleanTileFeatures } from './clean-tile.js';
-import { encodeTile, type EncodedTile } from './encode-tile.js';
+import type { EncodedTile } from './encode-tile.js';
 import { simplifyFeatures } from './simplify-tile.js';
 import type { BudgetNote } from './tile-job.js';
 
@@ -14,11 +14,17 @@ export interface TileFeatureSource {
   features(subset: Int32Array | null): GeoJSONVTFeature[];
   /** Says the next requests will be subsets of `superset`, so a source that builds may build once. */
   prepare?(superset: Int32Array): void;
+  /** Encodes features it gave (the budget's default: finalize, then encodeTile), for a source that holds encoded features. */
+  encode?(features: GeoJSONVTFeature[]): EncodedTile;
+  /**
+   * Simplifies features it gave by `tolerance` and cleans them, as simplifyFeatures then
+   * cleanTileFeatures do, for a source that holds simplified features; undefined where it does not.
+   */
+  simplify?(features: GeoJSONVTFeature[], tolerance: number): GeoJSONVTFeature[] | undefined;
 }
 
 /** What the budget needs to know about a tile and its layer. */
 export interface BudgetContext {
-  layerName: string;
   /** Gzipped byte budget. */
   maxBytes: number;
   drop: 'smallest' | 'never';
@@ -32,6 +38,8 @@ export interface BudgetContext {
   size: Float64Array;
   /** Gives features (ids = table indices) their MVT ids and attributes, ready to encode. */
   finalize(features: GeoJSONVTFeature[]): GeoJSONVTFeature[];
+  /** Finalizes and encodes features (ids = table indices) as the tile's bytes (encodeTile's, which a source may reach faster). */
+  encode(features: GeoJSONVTFeature[]): EncodedTile;
   /** Puts back stand-ins for owned features a step removed (drop: never layers). */
   restore(features: GeoJSONVTFeature[]): GeoJSONVTFeature[];
 }
@@ -48,6 +56,11 @@ export interface FittedTile {
 /** Steps of extra simplification, as multiples of the zoom's tolerance (at least one tile unit). */
 const NEVER_STEPS = [2, 4, 8, 16, 32];
 const SMALLEST_STEPS = [4];
+
+/** The one further simplification a drop: smallest tile over the budget may get, in tile units: a source that lends simplified features checks it. */
+export function smallestSimplification(zoomTolerance: number): number {
+  return Math.max(1, zoomTolerance) * (SMALLEST_STEPS[0] as number);
+}
 /** Overshoot (bytes / budget) up to which a drop: smallest tile tries simplification before dropping. */
 const SIMPLIFY_FIRST_RATIO = 1.5;
 /** Candidates a size estimate encodes. */
@@ -77,10 +90,10 @@ export function fitBudget(source: TileFeatureSource, ctx: BudgetContext): Fitted
   }
   const features = source.features(null);
   if (!features.length) return null;
-  const first = encodeTile(ctx.layerName, ctx.finalize(features));
+  const first = ctx.encode(features);
   if (first.gz.length <= ctx.maxBytes) return { features, encoded: first, note: null };
   const before = first.gz.length;
-  const simplified = simplifyToFit(features, first, ctx, before);
+  const simplified = simplifyToFit(source, features, first, ctx, before);
   if (simplified.fitted.encoded.gz.length <= ctx.maxBytes || ctx.drop === 'never') {
     const after = simplified.fitted.encoded.gz.length;
     const note = { before, after, simplifiedTo: simplified.tolerance, dropped: 0, over: after > ctx.maxBytes };
@@ -89,19 +102,19 @@ export function fitBudget(source: TileFeatureSource, ctx: BudgetContext): Fitted
   return dropToFit(source, ctx, before, Math.floor((ctx.candidates.length * ctx.maxBytes) / before));
 }
 
-function simplifyToFit(features: GeoJSONVTFeature[], first: EncodedTile, ctx: BudgetContext, before: number): { fitted: FittedTile; tolerance: number } {
+function simplifyToFit(source: TileFeatureSource, features: GeoJSONVTFeature[], first: EncodedTile, ctx: BudgetContext, before: number): { fitted: FittedTile; tolerance: number } {
   const base = Math.max(1, ctx.tolerance);
   const steps = ctx.drop === 'never' ? NEVER_STEPS : before <= ctx.maxBytes * SIMPLIFY_FIRST_RATIO ? SMALLEST_STEPS : [];
   let fitted: FittedTile = { features, encoded: first, note: null };
   let tolerance = 0;
   for (const step of steps) {
-    const simpler = ctx.restore(cleanTileFeatures(simplifyFeatures(features, base * step)));
+    const simpler = ctx.restore(source.simplify?.(features, base * step) ?? cleanTileFeatures(simplifyFeatures(features, base * step)));
     // Where thinning may follow, a simplification that cannot save enough bytes to fit is
     // not encoded (dense low-zoom tiles of small parcels, whose simplification saves well
     // under 1%): the bound is the most a removed position or feature can take, at the
     // tile's compression ratio.
     if (ctx.drop === 'smallest' && (before * (first.plain.length - mostSaved(features, simpler, ctx))) / first.plain.length > ctx.maxBytes) break;
-    fitted = { features: simpler, encoded: encodeTile(ctx.layerName, ctx.finalize(simpler)), note: null };
+    fitted = { features: simpler, encoded: ctx.encode(simpler), note: null };
     tolerance = base * step;
     if (fitted.encoded.gz.length <= ctx.maxBytes) break;
   }
@@ -137,7 +150,7 @@ function estimateBytes(source: TileFeatureSource, ctx: BudgetContext): number {
   const step = Math.ceil(ctx.candidates.length / Math.min(SAMPLE_SIZE, Math.ceil(ctx.sampleAbove / 4)));
   const sample = ctx.candidates.filter((_, k) => k % step === 0);
   const features = source.features(sample);
-  const bytes = features.length ? encodeTile(ctx.layerName, ctx.finalize(features)).gz.length : 0;
+  const bytes = features.length ? ctx.encode(features).gz.length : 0;
   return (bytes * ctx.candidates.length) / sample.length;
 }
 
@@ -156,7 +169,7 @@ function dropToFit(source: TileFeatureSource, ctx: BudgetContext, before: number
   source.prepare?.(largest(Math.min(ranked.length, Math.ceil(k * 1.5))));
   for (let step = 0; step < DROP_SEARCH_STEPS || !best; step++) {
     const features = source.features(largest(k));
-    const encoded = encodeTile(ctx.layerName, ctx.finalize(features));
+    const encoded = ctx.encode(features);
     const size = encoded.gz.length;
     if (size <= ctx.maxBytes) {
       fits = k;
@@ -177,7 +190,7 @@ function dropToFit(source: TileFeatureSource, ctx: BudgetContext, before: number
 function overWithLargest(source: TileFeatureSource, ctx: BudgetContext, ranked: Int32Array, before: number): FittedTile | null {
   const features = source.features(ranked.slice(0, 1));
   if (!features.length) return null;
-  const encoded = encodeTile(ctx.layerName, ctx.finalize(features));
+  const encoded = ctx.encode(features);
   const note = { before: Math.round(before), after: encoded.gz.length, simplifiedTo: 0, dropped: ctx.candidates.length - 1, over: true };
   return { features, encoded, note };
 }

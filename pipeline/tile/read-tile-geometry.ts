@@ -46,9 +46,13 @@ export function readTileGeometry(gz: Uint8Array, layerName: string): Map<number,
   return out;
 }
 
-/** Command-encoded geometry as rings of absolute points; ClosePath repeats a ring's first point. */
+/** Command-encoded geometry (a length-prefixed geometry field) as rings of absolute points; ClosePath repeats a ring's first point. */
 function readGeometry(pbf: PbfReader): Point[][] {
-  const end = pbf.readVarint() + pbf.pos;
+  return decodeGeometry(pbf, pbf.readVarint() + pbf.pos);
+}
+
+/** The commands from pbf.pos to `end` as rings of absolute points; ClosePath repeats a ring's first point. */
+export function decodeGeometry(pbf: PbfReader, end: number): Point[][] {
   const rings: Point[][] = [];
   let ring: Point[] | null = null;
   let x = 0;

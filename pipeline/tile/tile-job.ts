@@ -27,8 +27,10 @@ export interface TileJob {
 /** The current version's tile at an address, lending its unchanged features' geometry to an incremental republish. */
 export interface PreviousTile {
   gz: Uint8Array;
-  /** True when the size budget left it alone: it holds every feature that has a shape there. */
+  /** True when the size budget did not thin it: it holds every feature that has a shape there. */
   complete: boolean;
+  /** For a tile the budget simplified (then `gz` is its body before): the tile as stored, holding the features' simplified shapes. */
+  simplified?: Uint8Array;
 }
 
 /** How the size budget changed a tile. */

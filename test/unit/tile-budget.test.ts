@@ -1,6 +1,7 @@
 import type { GeoJSONVTFeature } from '@maplibre/geojson-vt';
 import { describe, expect, it } from 'vitest';
 import { fitBudget, type BudgetContext, type TileFeatureSource } from '../../pipeline/tile/fit-budget.js';
+import { encodeTile } from '../../pipeline/tile/encode-tile.js';
 
 /** n polygons of growing size (feature i has side 4 + i % 40 units and 24 vertices), ids = indices. */
 function polygons(n: number): GeoJSONVTFeature[] {
@@ -34,12 +35,16 @@ function sourceOf(all: GeoJSONVTFeature[]): TileFeatureSource & { asked: (number
   };
 }
 
+function finalize(list: GeoJSONVTFeature[]): GeoJSONVTFeature[] {
+  return list.map((f) => ({ ...f, id: 1000 + (f.id as number), tags: { n: f.id as number } }));
+}
+
 function context(n: number, over: Partial<BudgetContext>): BudgetContext {
   const size = Float64Array.from({ length: n }, (_, i) => (4 + (i % 40)) ** 2);
   return {
-    layerName: 'l', maxBytes: 4096, drop: 'smallest', tolerance: 3, sampleAbove: 1_000_000,
-    candidates: Int32Array.from({ length: n }, (_, i) => i), size,
-    finalize: (list) => list.map((f) => ({ ...f, id: 1000 + (f.id as number), tags: { n: f.id as number } })),
+    maxBytes: 4096, drop: 'smallest', tolerance: 3, sampleAbove: 1_000_000,
+    candidates: Int32Array.from({ length: n }, (_, i) => i), size, finalize,
+    encode: (list) => encodeTile('l', finalize(list)),
     restore: (list) => list,
     ...over,
   };

@@ -1,0 +1,186 @@
+import { gunzipSync } from 'node:zlib';
+import type { GeoJSONVTFeature } from '@maplibre/geojson-vt';
+import { PbfReader } from 'pbf';
+import { decodeGeometry } from './read-tile-geometry.js';
+
+type Point = [number, number];
+
+/** Where one feature of a previous tile's layer sits in its bytes. */
+export interface EncodedFeatureRef {
+  /** The feature's MVT id. */
+  id: number;
+  type: 1 | 2 | 3;
+  /** The packed tag indices (into the layer's keys and values). */
+  tagsStart: number;
+  tagsEnd: number;
+  /** The geometry commands. */
+  geometryStart: number;
+  geometryEnd: number;
+}
+
+/** The UTF-8 replacement character: a text holding it may have come from a lone surrogate, so texts that differ may share these bytes. */
+const REPLACEMENT = Buffer.from('\uFFFD', 'utf8');
+
+/**
+ * One layer of a tile this pipeline encoded (vt-pbf's layout), read so that its features
+ * can be written into another tile as they are: where each feature's tags and geometry
+ * lie, the keys, and the values as bytes. Geometry is decoded only when asked for.
+ */
+export class PreviousLayer {
+  readonly plain: Uint8Array;
+  readonly keys: string[] = [];
+  /** Body ranges of the Value messages, by value index. */
+  readonly valueStarts: number[] = [];
+  readonly valueEnds: number[] = [];
+  /** Features with an id and a type, by MVT id. */
+  readonly features = new Map<number, EncodedFeatureRef>();
+  /**
+   * False when a key or value could stand for more than one text (it holds U+FFFD, which
+   * a lone surrogate also becomes): values are matched by bytes, so such a layer is not spliced.
+   */
+  readonly spliceable: boolean;
+  private readonly keyIndex = new Map<string, number>();
+  private byHash: Map<number, number> | null = null;
+  private nextWithHash: Int32Array | null = null;
+
+  constructor(gz: Uint8Array, layerName: string) {
+    this.plain = gunzipSync(gz);
+    const pbf = new PbfReader(this.plain);
+    let tablesStart = -1;
+    pbf.readFields((tag) => {
+      if (tag !== 3) return;
+      const end = pbf.readVarint() + pbf.pos;
+      const starts: number[] = [];
+      let name = '';
+      const keys: string[] = [];
+      const values: [number, number][] = [];
+      pbf.readFields((ltag) => {
+        if (ltag === 1) name = pbf.readString();
+        else if (ltag === 2) {
+          starts.push(pbf.pos);
+          pbf.skip(2);
+        } else if (ltag === 3) {
+          if (tablesStart < 0) tablesStart = pbf.pos;
+          keys.push(pbf.readString());
+        } else if (ltag === 4) {
+          if (tablesStart < 0) tablesStart = pbf.pos;
+          const vend = pbf.readVarint() + pbf.pos;
+          values.push([pbf.pos, vend]);
+          pbf.pos = vend;
+        } else pbf.skip(pbf.type);
+      }, null, end);
+      if (name === layerName) {
+        keys.forEach((k, n) => {
+          this.keys.push(k);
+          if (!this.keyIndex.has(k)) this.keyIndex.set(k, n);
+        });
+        for (const [s, e] of values) {
+          this.valueStarts.push(s);
+          this.valueEnds.push(e);
+        }
+        for (const start of starts) this.readFeature(pbf, start);
+      }
+      pbf.pos = end;
+    }, null);
+    this.spliceable = tablesStart < 0 || Buffer.from(this.plain.buffer, this.plain.byteOffset, this.plain.byteLength).indexOf(REPLACEMENT, tablesStart) < 0;
+  }
+
+  /** The index of key text `key` in this layer, or -1. */
+  findKey(key: string): number {
+    return this.keyIndex.get(key) ?? -1;
+  }
+
+  /** The index of the value whose Value message body is `bytes`, or -1. */
+  findValue(bytes: Uint8Array): number {
+    if (!this.byHash) this.indexValues();
+    for (let n = this.byHash?.get(hashBytes(bytes, 0, bytes.length)) ?? -1; n >= 0; n = this.nextWithHash?.[n] ?? -1) {
+      if (this.valueEquals(n, bytes)) return n;
+    }
+    return -1;
+  }
+
+  private valueEquals(n: number, bytes: Uint8Array): boolean {
+    const start = this.valueStarts[n] as number;
+    if ((this.valueEnds[n] as number) - start !== bytes.length) return false;
+    for (let k = 0; k < bytes.length; k++) if (this.plain[start + k] !== bytes[k]) return false;
+    return true;
+  }
+
+  /** Built on the first lookup only: most tiles have no fresh value to look up. */
+  private indexValues(): void {
+    const byHash = new Map<number, number>();
+    const next = new Int32Array(this.valueStarts.length).fill(-1);
+    for (let n = this.valueStarts.length - 1; n >= 0; n--) {
+      const h = hashBytes(this.plain, this.valueStarts[n] as number, this.valueEnds[n] as number);
+      next[n] = byHash.get(h) ?? -1;
+      byHash.set(h, n);
+    }
+    this.byHash = byHash;
+    this.nextWithHash = next;
+  }
+
+  /** A feature's geometry in the form tiling hands to the encoder (integer tile coordinates, polygon rings closed). */
+  geometryOf(ref: EncodedFeatureRef): GeoJSONVTFeature['geometry'] {
+    const pbf = new PbfReader(this.plain);
+    pbf.pos = ref.geometryStart;
+    const rings = decodeGeometry(pbf, ref.geometryEnd);
+    return ref.type === 1 ? rings.map((r) => r[0] as Point) : rings;
+  }
+
+  private readFeature(pbf: PbfReader, start: number): void {
+    pbf.pos = start;
+    const end = pbf.readVarint() + pbf.pos;
+    const ref: EncodedFeatureRef = { id: -1, type: 1, tagsStart: 0, tagsEnd: 0, geometryStart: 0, geometryEnd: 0 };
+    let type = 0;
+    let hasId = false;
+    pbf.readFields((tag) => {
+      if (tag === 1) {
+        ref.id = pbf.readVarint();
+        hasId = true;
+      } else if (tag === 2) {
+        ref.tagsEnd = pbf.readVarint() + pbf.pos;
+        ref.tagsStart = pbf.pos;
+        pbf.pos = ref.tagsEnd;
+      } else if (tag === 3) type = pbf.readVarint();
+      else if (tag === 4) {
+        ref.geometryEnd = pbf.readVarint() + pbf.pos;
+        ref.geometryStart = pbf.pos;
+        pbf.pos = ref.geometryEnd;
+      } else pbf.skip(pbf.type);
+    }, null, end);
+    if (!hasId || type < 1 || type > 3) return;
+    ref.type = type as 1 | 2 | 3;
+    this.features.set(ref.id, ref);
+  }
+}
+
+/**
+ * A feature of a previous tile lent to a new one: its id is a table index, its geometry
+ * decoded on first use (most lent features are only copied), its bytes at `ref` in `layer`.
+ */
+export class LentFeature {
+  readonly type: 1 | 2 | 3;
+  readonly tags = null;
+  private shape: GeoJSONVTFeature['geometry'] | null = null;
+
+  constructor(readonly layer: PreviousLayer, readonly ref: EncodedFeatureRef, readonly id: number) {
+    this.type = ref.type;
+  }
+
+  get geometry(): GeoJSONVTFeature['geometry'] {
+    this.shape ??= this.layer.geometryOf(this.ref);
+    return this.shape;
+  }
+
+  /** As a tile feature (geometry and type agree, which the union type cannot see through a getter). */
+  asTileFeature(): GeoJSONVTFeature {
+    return this as unknown as GeoJSONVTFeature;
+  }
+}
+
+/** FNV-1a over bytes [start, end). */
+function hashBytes(bytes: Uint8Array, start: number, end: number): number {
+  let h = 0x811c9dc5;
+  for (let k = start; k < end; k++) h = Math.imul(h ^ (bytes[k] as number), 0x01000193);
+  return h >>> 0;
+}
