@@ -1,7 +1,6 @@
 import { gunzipSync } from 'node:zlib';
 import type { GeoJSONVTFeature } from '@maplibre/geojson-vt';
 import { PbfReader } from 'pbf';
-import { decodeGeometry } from './read-tile-geometry.js';
 
 type Point = [number, number];
 
@@ -183,4 +182,36 @@ function hashBytes(bytes: Uint8Array, start: number, end: number): number {
   let h = 0x811c9dc5;
   for (let k = start; k < end; k++) h = Math.imul(h ^ (bytes[k] as number), 0x01000193);
   return h >>> 0;
+}
+
+/** The commands from pbf.pos to `end` as rings of absolute points; ClosePath repeats a ring's first point. */
+function decodeGeometry(pbf: PbfReader, end: number): Point[][] {
+  const rings: Point[][] = [];
+  let ring: Point[] | null = null;
+  let x = 0;
+  let y = 0;
+  let cmd = 0;
+  let length = 0;
+  while (pbf.pos < end) {
+    if (length <= 0) {
+      const c = pbf.readVarint();
+      cmd = c & 7;
+      length = c >> 3;
+      if (length <= 0) continue;
+    }
+    length--;
+    if (cmd === 1 || cmd === 2) {
+      x += pbf.readSVarint();
+      y += pbf.readSVarint();
+      if (cmd === 1 || !ring) {
+        ring = [];
+        rings.push(ring);
+      }
+      ring.push([x, y]);
+    } else if (cmd === 7) {
+      const first = ring?.[0];
+      if (ring && first) ring.push([first[0], first[1]]);
+    }
+  }
+  return rings;
 }

@@ -1,7 +1,7 @@
 import type { GeoJSONVTFeature } from '@maplibre/geojson-vt';
 import { describe, expect, it } from 'vitest';
 import { encodePlain, encodeTile } from '../../pipeline/tile/encode-tile.js';
-import { readTileGeometry } from '../../pipeline/tile/read-tile-geometry.js';
+import { LentFeature, PreviousLayer } from '../../pipeline/tile/previous-layer.js';
 
 // Features as tiling hands them to the encoder: integer tile coordinates, polygon rings closed.
 const features: GeoJSONVTFeature[] = [
@@ -20,14 +20,15 @@ const features: GeoJSONVTFeature[] = [
 describe('reading a tile back into features', () => {
   it('gives each feature by id the geometry it was encoded from, which encodes to the same bytes', () => {
     const tile = encodeTile('parcels', features);
-    const read = readTileGeometry(tile.gz, 'parcels');
-    expect([...read.keys()]).toEqual([11, 12, 2 ** 40 + 3]);
-    for (const f of features) expect(read.get(f.id as number)?.geometry).toEqual(f.geometry);
-    const again = [...read.values()].map((f, k) => ({ ...f, tags: features[k]?.tags ?? null }));
+    const layer = new PreviousLayer(tile.gz, 'parcels');
+    expect([...layer.features.keys()]).toEqual([11, 12, 2 ** 40 + 3]);
+    const read = [...layer.features.values()].map((ref) => new LentFeature(layer, ref, ref.id));
+    read.forEach((f, k) => expect(f.geometry).toEqual(features[k]?.geometry));
+    const again = read.map((f, k) => ({ id: f.id, type: f.type, geometry: f.geometry, tags: features[k]?.tags ?? null }) as GeoJSONVTFeature);
     expect(Buffer.from(encodePlain('parcels', again))).toEqual(Buffer.from(tile.plain));
   });
 
   it('reads only the named layer', () => {
-    expect(readTileGeometry(encodeTile('parcels', features).gz, 'other').size).toBe(0);
+    expect(new PreviousLayer(encodeTile('parcels', features).gz, 'other').features.size).toBe(0);
   });
 });
