@@ -1,6 +1,7 @@
 import type { GeoJSONVTFeature } from '@maplibre/geojson-vt';
 import { cleanTileFeatures } from './clean-tile.js';
 import type { EncodedTile } from './encode-tile.js';
+import { LentFeature } from './previous-layer.js';
 import { simplifyFeatures } from './simplify-tile.js';
 import type { BudgetNote } from './tile-job.js';
 
@@ -138,10 +139,13 @@ function mostSaved(features: readonly GeoJSONVTFeature[], simpler: readonly GeoJ
   return saved;
 }
 
-/** Positions in the features' geometry (a point feature's count too). */
+/** Positions in the features' geometry (a point feature's count too); a lent feature counts its own without decoding. */
 function positions(features: readonly GeoJSONVTFeature[]): number {
   let n = 0;
-  for (const f of features) for (const part of f.geometry) n += Array.isArray(part) && Array.isArray(part[0]) ? part.length : 1;
+  for (const f of features) {
+    if (f instanceof LentFeature) n += f.positions();
+    else for (const part of f.geometry) n += Array.isArray(part) && Array.isArray(part[0]) ? part.length : 1;
+  }
   return Math.max(1, n);
 }
 

@@ -118,6 +118,20 @@ export class PreviousLayer {
     this.nextWithHash = next;
   }
 
+  /** The positions a feature's decoded geometry holds (a ClosePath repeats one), counted from its commands. */
+  positionsOf(ref: EncodedFeatureRef): number {
+    const pbf = new PbfReader(this.plain);
+    pbf.pos = ref.geometryStart;
+    let n = 0;
+    while (pbf.pos < ref.geometryEnd) {
+      const c = pbf.readVarint();
+      const count = c >> 3;
+      n += count;
+      if ((c & 7) !== 7) for (let k = 0; k < 2 * count; k++) pbf.readVarint();
+    }
+    return n;
+  }
+
   /** A feature's geometry in the form tiling hands to the encoder (integer tile coordinates, polygon rings closed). */
   geometryOf(ref: EncodedFeatureRef): GeoJSONVTFeature['geometry'] {
     const pbf = new PbfReader(this.plain);
@@ -169,6 +183,14 @@ export class LentFeature {
   get geometry(): GeoJSONVTFeature['geometry'] {
     this.shape ??= this.layer.geometryOf(this.ref);
     return this.shape;
+  }
+
+  /** The positions of its geometry, as counting the decoded rings gives, without decoding them. */
+  positions(): number {
+    if (!this.shape) return this.layer.positionsOf(this.ref);
+    let n = 0;
+    for (const part of this.shape) n += Array.isArray(part[0]) ? part.length : 1;
+    return n;
   }
 
   /** As a tile feature (geometry and type agree, which the union type cannot see through a getter). */

@@ -28,6 +28,17 @@ describe('reading a tile back into features', () => {
     expect(Buffer.from(encodePlain('parcels', again))).toEqual(Buffer.from(tile.plain));
   });
 
+  it('counts a lent feature\'s positions from its commands as from its decoded rings', () => {
+    const layer = new PreviousLayer(encodeTile('parcels', features).gz, 'parcels');
+    for (const ref of layer.features.values()) {
+      const decoded = new LentFeature(layer, ref, ref.id);
+      const rings = decoded.geometry as unknown[];
+      const counted = rings.reduce<number>((n, part) => n + (Array.isArray((part as unknown[])[0]) ? (part as unknown[]).length : 1), 0);
+      expect(new LentFeature(layer, ref, ref.id).positions()).toBe(counted);
+      expect(decoded.positions()).toBe(counted);
+    }
+  });
+
   it('reads only the named layer', () => {
     expect(new PreviousLayer(encodeTile('parcels', features).gz, 'other').features.size).toBe(0);
   });
