@@ -114,7 +114,8 @@ function simplifyToFit(source: TileFeatureSource, features: GeoJSONVTFeature[], 
     // not encoded (dense low-zoom tiles of small parcels, whose simplification saves well
     // under 1%): the bound is the most a removed position or feature can take, at the
     // tile's compression ratio.
-    if (ctx.drop === 'smallest' && (before * (first.plain.length - mostSaved(features, simpler, ctx))) / first.plain.length > ctx.maxBytes) break;
+    const cannotFit = (saved: number): boolean => (before * (first.plain.length - saved)) / first.plain.length > ctx.maxBytes;
+    if (ctx.drop === 'smallest' && cannotFit(mostSaved(features, simpler, ctx, (saved) => !cannotFit(saved)))) break;
     fitted = { features: simpler, encoded: ctx.encode(simpler), note: null };
     tolerance = base * step;
     if (fitted.encoded.gz.length <= ctx.maxBytes) break;
@@ -125,16 +126,20 @@ function simplifyToFit(source: TileFeatureSource, features: GeoJSONVTFeature[], 
 /**
  * The most plain bytes a simplification can save: MAX_POSITION_BYTES per position it
  * removes, and for each feature it removes the most that feature can take (header,
- * attribute names and values as if unique to it).
+ * attribute names and values as if unique to it). The sum only grows, so it stops once
+ * `enough` says so (the decision it serves cannot change after that): a simplification
+ * that removes thousands of features does not finalize them all.
  */
-function mostSaved(features: readonly GeoJSONVTFeature[], simpler: readonly GeoJSONVTFeature[], ctx: BudgetContext): number {
+function mostSaved(features: readonly GeoJSONVTFeature[], simpler: readonly GeoJSONVTFeature[], ctx: BudgetContext, enough: (saved: number) => boolean): number {
   let saved = MAX_POSITION_BYTES * (positions(features) - positions(simpler));
-  if (simpler.length < features.length) {
-    const kept = new Set(simpler.map((f) => f.id));
-    for (const f of ctx.finalize(features.filter((f) => !kept.has(f.id)))) {
-      saved += MAX_FEATURE_BYTES;
-      for (const [name, value] of Object.entries(f.tags ?? {})) saved += MAX_ATTRIBUTE_BYTES + 3 * (name.length + String(value).length);
-    }
+  if (simpler.length >= features.length || enough(saved)) return saved;
+  const kept = new Set(simpler.map((f) => f.id));
+  for (const removed of features) {
+    if (kept.has(removed.id)) continue;
+    const f = ctx.finalize([removed])[0] as GeoJSONVTFeature;
+    saved += MAX_FEATURE_BYTES;
+    for (const [name, value] of Object.entries(f.tags ?? {})) saved += MAX_ATTRIBUTE_BYTES + 3 * (name.length + String(value).length);
+    if (enough(saved)) break;
   }
   return saved;
 }

@@ -39,8 +39,6 @@ export class PreviousLayer {
    */
   readonly spliceable: boolean;
   private readonly keyIndex = new Map<string, number>();
-  private byHash: Map<number, number> | null = null;
-  private nextWithHash: Int32Array | null = null;
 
   constructor(gz: Uint8Array, layerName: string) {
     this.plain = gunzipSync(gz);
@@ -89,35 +87,6 @@ export class PreviousLayer {
     return this.keyIndex.get(key) ?? -1;
   }
 
-  /** The index of the value whose Value message body is `bytes`, or -1. */
-  findValue(bytes: Uint8Array): number {
-    if (!this.byHash) this.indexValues();
-    for (let n = this.byHash?.get(hashBytes(bytes, 0, bytes.length)) ?? -1; n >= 0; n = this.nextWithHash?.[n] ?? -1) {
-      if (this.valueEquals(n, bytes)) return n;
-    }
-    return -1;
-  }
-
-  private valueEquals(n: number, bytes: Uint8Array): boolean {
-    const start = this.valueStarts[n] as number;
-    if ((this.valueEnds[n] as number) - start !== bytes.length) return false;
-    for (let k = 0; k < bytes.length; k++) if (this.plain[start + k] !== bytes[k]) return false;
-    return true;
-  }
-
-  /** Built on the first lookup only: most tiles have no fresh value to look up. */
-  private indexValues(): void {
-    const byHash = new Map<number, number>();
-    const next = new Int32Array(this.valueStarts.length).fill(-1);
-    for (let n = this.valueStarts.length - 1; n >= 0; n--) {
-      const h = hashBytes(this.plain, this.valueStarts[n] as number, this.valueEnds[n] as number);
-      next[n] = byHash.get(h) ?? -1;
-      byHash.set(h, n);
-    }
-    this.byHash = byHash;
-    this.nextWithHash = next;
-  }
-
   /** The positions a feature's decoded geometry holds (a ClosePath repeats one), counted from its commands. */
   positionsOf(ref: EncodedFeatureRef): number {
     const pbf = new PbfReader(this.plain);
@@ -146,21 +115,27 @@ export class PreviousLayer {
     const ref: EncodedFeatureRef = { id: -1, type: 1, tagsStart: 0, tagsEnd: 0, geometryStart: 0, geometryEnd: 0 };
     let type = 0;
     let hasId = false;
-    pbf.readFields((tag) => {
-      if (tag === 1) {
+    // Fields read in a loop, not through readFields' callback: this runs for every feature of every tile lent.
+    while (pbf.pos < end) {
+      const field = pbf.readVarint();
+      const tag = field >> 3;
+      const wire = field & 7;
+      if (tag === 1 && wire === 0) {
         ref.id = pbf.readVarint();
         hasId = true;
-      } else if (tag === 2) {
-        ref.tagsEnd = pbf.readVarint() + pbf.pos;
-        ref.tagsStart = pbf.pos;
-        pbf.pos = ref.tagsEnd;
-      } else if (tag === 3) type = pbf.readVarint();
-      else if (tag === 4) {
-        ref.geometryEnd = pbf.readVarint() + pbf.pos;
-        ref.geometryStart = pbf.pos;
-        pbf.pos = ref.geometryEnd;
-      } else pbf.skip(pbf.type);
-    }, null, end);
+      } else if (tag === 3 && wire === 0) type = pbf.readVarint();
+      else if ((tag === 2 || tag === 4) && wire === 2) {
+        const to = pbf.readVarint() + pbf.pos;
+        if (tag === 2) {
+          ref.tagsStart = pbf.pos;
+          ref.tagsEnd = to;
+        } else {
+          ref.geometryStart = pbf.pos;
+          ref.geometryEnd = to;
+        }
+        pbf.pos = to;
+      } else pbf.skip(wire);
+    }
     if (!hasId || type < 1 || type > 3) return;
     ref.type = type as 1 | 2 | 3;
     this.features.set(ref.id, ref);
@@ -197,13 +172,6 @@ export class LentFeature {
   asTileFeature(): GeoJSONVTFeature {
     return this as unknown as GeoJSONVTFeature;
   }
-}
-
-/** FNV-1a over bytes [start, end). */
-function hashBytes(bytes: Uint8Array, start: number, end: number): number {
-  let h = 0x811c9dc5;
-  for (let k = start; k < end; k++) h = Math.imul(h ^ (bytes[k] as number), 0x01000193);
-  return h >>> 0;
 }
 
 /** The commands from pbf.pos to `end` as rings of absolute points; ClosePath repeats a ring's first point. */

@@ -49,7 +49,10 @@ export class TileSplicer {
         fresh.push(this.finalize(f));
       }
     }
-    if (!layer?.spliceable || !fresh.every(splicesExactly)) return encodePlain(this.layerName, features.map((f) => this.finalize(f)));
+    // Matching a fresh feature's attributes to the previous layer costs more than vt-pbf's
+    // own encoding of it: a list of mostly fresh features (a sample of a thinned tile) goes to vt-pbf.
+    const worthIt = fresh.length * 2 <= features.length;
+    if (!worthIt || !layer?.spliceable || !fresh.every(splicesExactly)) return encodePlain(this.layerName, features.map((f) => this.finalize(f)));
     this.encodeGeometry(fresh);
     return new LayerWriter(this.name, layer).write(refs, fresh, (f) => this.freshGeometry.get(f.geometry) as Uint8Array);
   }
@@ -91,14 +94,17 @@ function splicesExactly(f: GeoJSONVTFeature): boolean {
 
 /** Writes one layer of lent and fresh features, numbering keys and values by first use as vt-pbf does. */
 class LayerWriter {
-  private stamp = 0;
-  // New index of each of the previous layer's keys and values, valid where marked.
+  // New index of each of the previous layer's keys and values, -1 until first used.
   private readonly keyNew: Int32Array;
   private readonly valueNew: Int32Array;
   private readonly keys: Uint8Array[] = [];
-  private readonly values: Uint8Array[] = [];
   private readonly freshKeys = new Map<string, number>();
-  private readonly freshValues = new Map<string, number>();
+  /** The values table: a previous value's index (>= 0), or -(k + 1) for the k-th of freshBytes. */
+  private readonly values: number[] = [];
+  private readonly freshBytes: Uint8Array[] = [];
+  /** Fresh features' values by vt-pbf's key (type and text), and by the hash of their bytes. */
+  private readonly freshValues = new Map<string, FreshValue>();
+  private readonly freshByHash = new Map<number, FreshValue[]>();
 
   constructor(private readonly name: Uint8Array, private readonly layer: PreviousLayer) {
     this.keyNew = new Int32Array(layer.keys.length).fill(-1);
@@ -109,6 +115,7 @@ class LayerWriter {
   write(refs: readonly (EncodedFeatureRef | null)[], fresh: GeoJSONVTFeature[], geometryOf: (f: GeoJSONVTFeature) => Uint8Array): Uint8Array {
     const plain = this.layer.plain;
     const n = refs.length;
+    for (const g of fresh) for (const key in g.tags ?? {}) this.registerFresh(g.tags?.[key]);
     // First every tag and size (a length prefix precedes its message), then the bytes.
     let tags = new Int32Array(Math.max(64, n * 12));
     let t = 0;
@@ -153,7 +160,7 @@ class LayerWriter {
       layerSize += messageSize(sizes[k] as number);
     }
     for (const key of this.keys) layerSize += messageSize(key.length);
-    for (const value of this.values) layerSize += messageSize(value.length);
+    for (const value of this.values) layerSize += messageSize(value >= 0 ? (this.layer.valueEnds[value] as number) - (this.layer.valueStarts[value] as number) : (this.freshBytes[-value - 1] as Uint8Array).length);
     const out = new ByteWriter(messageSize(layerSize));
     out.byte(0x1a).varint(layerSize); // tile.layers (3)
     out.byte(0x78).varint(2); // version (15)
@@ -177,7 +184,10 @@ class LayerWriter {
       }
     }
     for (const key of this.keys) out.byte(0x1a).varint(key.length).bytes(key); // keys (3)
-    for (const value of this.values) out.byte(0x22).varint(value.length).bytes(value); // values (4)
+    for (const value of this.values) { // values (4)
+      if (value >= 0) out.byte(0x22).varint((this.layer.valueEnds[value] as number) - (this.layer.valueStarts[value] as number)).range(plain, this.layer.valueStarts[value] as number, this.layer.valueEnds[value] as number);
+      else out.byte(0x22).varint((this.freshBytes[-value - 1] as Uint8Array).length).bytes(this.freshBytes[-value - 1] as Uint8Array);
+    }
     return out.finish();
   }
 
@@ -190,10 +200,51 @@ class LayerWriter {
     return index;
   }
 
+  /**
+   * The new index of the previous layer's value n. A fresh feature's value with the same
+   * bytes is the same value (vt-pbf's types and well-formed text): it shares the index.
+   */
   private valueFromLayer(n: number): number {
     let index = this.valueNew[n] as number;
-    if (index < 0) index = this.valueNew[n] = this.values.push(this.layer.plain.subarray(this.layer.valueStarts[n], this.layer.valueEnds[n])) - 1;
+    if (index >= 0) return index;
+    const same = this.freshByHash.size ? this.freshLike(n) : undefined;
+    if (same) {
+      if (same.index < 0) same.index = this.values.push(n) - 1;
+      index = same.index;
+    } else index = this.values.push(n) - 1;
+    this.valueNew[n] = index;
     return index;
+  }
+
+  /** The fresh value whose bytes are the previous layer's value n, if any. */
+  private freshLike(n: number): FreshValue | undefined {
+    const plain = this.layer.plain;
+    const start = this.layer.valueStarts[n] as number;
+    const end = this.layer.valueEnds[n] as number;
+    for (const candidate of this.freshByHash.get(hashBytes(plain, start, end)) ?? []) {
+      const b = candidate.bytes;
+      if (b.length !== end - start) continue;
+      let k = 0;
+      while (k < b.length && b[k] === plain[start + k]) k++;
+      if (k === b.length) return candidate;
+    }
+    return undefined;
+  }
+
+  /** Notes a fresh feature's attribute value (as vt-pbf turns it into a Value) before the layer is written. */
+  private registerFresh(raw: unknown): void {
+    if (raw == null) return;
+    const value = (typeof raw !== 'string' && typeof raw !== 'boolean' && typeof raw !== 'number' ? JSON.stringify(raw) : raw) as TagValue;
+    const key = `${typeof value}:${String(value)}`;
+    if (this.freshValues.has(key)) return;
+    const pbf = new PbfWriter();
+    writeValue(value, pbf);
+    const fresh: FreshValue = { bytes: pbf.finish(), index: -1 };
+    this.freshValues.set(key, fresh);
+    const h = hashBytes(fresh.bytes, 0, fresh.bytes.length);
+    const list = this.freshByHash.get(h);
+    if (list) list.push(fresh);
+    else this.freshByHash.set(h, [fresh]);
   }
 
   private freshKey(key: string): number {
@@ -207,18 +258,23 @@ class LayerWriter {
   }
 
   private freshValue(value: TagValue): number {
-    const key = `${typeof value}:${String(value)}`;
-    let index = this.freshValues.get(key);
-    if (index === undefined) {
-      const pbf = new PbfWriter();
-      writeValue(value, pbf);
-      const bytes = pbf.finish();
-      const n = this.layer.findValue(bytes);
-      index = n >= 0 ? this.valueFromLayer(n) : this.values.push(bytes) - 1;
-      this.freshValues.set(key, index);
-    }
-    return index;
+    const fresh = this.freshValues.get(`${typeof value}:${String(value)}`) as FreshValue;
+    if (fresh.index < 0) fresh.index = this.values.push(-this.freshBytes.push(fresh.bytes)) - 1;
+    return fresh.index;
   }
+}
+
+/** A fresh feature's value: its Value bytes, and its index in the layer once used (-1 before). */
+interface FreshValue {
+  bytes: Uint8Array;
+  index: number;
+}
+
+/** FNV-1a over bytes [start, end). */
+function hashBytes(bytes: Uint8Array, start: number, end: number): number {
+  let h = 0x811c9dc5;
+  for (let k = start; k < end; k++) h = Math.imul(h ^ (bytes[k] as number), 0x01000193);
+  return h >>> 0;
 }
 
 /** An MVT Value message, as vt-pbf writes one. */
