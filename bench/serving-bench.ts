@@ -1,5 +1,4 @@
 import { mkdirSync, statSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { installTileserver, tileserverArgs } from './peers/tileserver-gl.js';
@@ -8,37 +7,14 @@ import {
   BARE_SERVER, CLI_MAIN, pickTiles, PUBLISH_NICE, PUBLISH_POLICY, publishInBackground, PUBLISHED_LAYER, runCli, SERVED_LAYER, SERVED_ZOOMS, tileStats, writeServingConfig, writeStaticTiles, type Xyz,
 } from './serving-data.js';
 import { proxyConf, startNginx, staticConf } from './serving-nginx.js';
-import { autogroupOf, cpuTicksOf, machineTicks, threadNicesOf, threadPoliciesOf, ticksBetween, ticksOfOtherSessions, waitForQuiet } from './serving-machine.js';
+import { autogroupOf, threadNicesOf, threadPoliciesOf } from './serving-machine.js';
+import { LOAD, measure, measurePaired, median, WARMUP, type Paired, type Row, type Target } from './serving-measure.js';
 import { freePort, startProcess, waitForHttp, type BenchProcess } from './serving-procs.js';
-import { runWrk, writeWrkScript, type WrkOptions, type WrkResult } from './serving-wrk.js';
 
 const ZOOMS = [12, 14];
 const TILE_COUNT = 4000;
-const LOAD: WrkOptions = { seconds: Number(process.env.BENCH_SERVING_SECONDS ?? 10), connections: 64, threads: 2 };
-const WARMUP: WrkOptions = { seconds: 3, connections: 64, threads: 2 };
-
-/** One server under test: how its tile URLs look, where it listens, and its process when it is one. */
-interface Target {
-  key: string;
-  label: string;
-  base: string;
-  path: (t: Xyz) => string;
-  pid?: number | undefined;
-  /** It exposes plantiles' /metrics (event-loop delay). */
-  plantiles?: boolean;
-}
-
-interface Row extends WrkResult {
-  key: string;
-  label: string;
-  /** CPU time of the server process per request, µs (single-process servers only). */
-  cpuUs: number | null;
-  /** Share of the machine's CPU other sessions used, and the hypervisor withheld (steal), during the run. */
-  otherShare: number;
-  stealShare: number;
-  /** plantiles' event-loop delay during the run, ms. */
-  loopDelay: { p99: number; max: number } | null;
-}
+/** Interleaved rounds of (d) and (e): their ratio sits near its target, and one pair of runs differs from the next by several per cent. */
+const ROUNDS = Number(process.env.BENCH_SERVING_ROUNDS ?? 5);
 
 /** `npm run bench -- serving`: plantiles against a bare Node server, tileserver-gl-light and nginx, on the same tiles. */
 export const servingBench: BenchSection = { name: 'serving', run: runServingBench };
@@ -57,33 +33,58 @@ async function runServingBench(ctx: BenchContext): Promise<string> {
   const staticCount = writeStaticTiles(mbtiles, path.join(dir, 'static', SERVED_LAYER));
   const processes: BenchProcess[] = [];
   const rows: Row[] = [];
+  const pairs: { label: string; paired: Paired }[] = [];
   const notes: string[] = [];
   try {
     const targets = await startTargets(ctx, dir, config, mbtiles, tiles[0] as Xyz, processes, notes);
     await checkSameTiles(targets, tiles[0] as Xyz);
-    for (const t of targets) {
+    const [d, e] = [targets.find((t) => t.key === 'd'), targets.find((t) => t.key === 'e')] as [Target, Target];
+    for (const t of targets.filter((x) => x !== d && x !== e)) {
       ctx.log(`serving: load on ${t.label}`);
       rows.push(await measure(dir, t, tiles));
     }
+    ctx.log(`serving: (e) and (d) in ${ROUNDS} interleaved rounds`);
+    const idle = await measurePaired(dir, e, d, tiles, ROUNDS);
+    rows.push(idle.rows[1], idle.rows[0]);
+    pairs.push({ label: '(e) / (d): nginx cache over plantiles vs nginx static', paired: idle });
     ctx.log(`serving: publishing ${PUBLISHED_LAYER} in another process while measuring`);
-    const publish = publishInBackground(config, PUBLISHED_LAYER, path.join(dir, 'publish-next.log'));
-    await publish.started;
-    notes.push(describePublisher(publish.pid, processes.find((p) => p.name === 'plantiles-a')?.child.pid));
-    // (d) too, so that (e) can also be set against nginx static under the same load.
-    for (const key of ['a', 'e', 'd']) {
-      const t = targets.find((x) => x.key === key);
-      if (t) rows.push({ ...(await measure(dir, t, tiles)), key: `${key}+publish`, label: `${t.label}, while publishing` });
-    }
-    const finished = await Promise.race([publish.done.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 100))]);
-    notes.push(finished
-      ? 'The background publish finished before the last run ended; the "while publishing" rows overlap it only in part.'
-      : `The background publish of ${PUBLISHED_LAYER} (${parcels.features} parcels, a separate \`plantiles publish\` process at nice ${PUBLISH_NICE}${PUBLISH_POLICY === 'idle' ? ' under SCHED_IDLE' : ''}) was still running when the last "while publishing" run ended.`);
-    publish.stop();
-    await publish.done;
+    const a = targets.find((x) => x.key === 'a') as Target;
+    const busy = await measureWhilePublishing(dir, config, { a, d, e }, tiles, processes.find((p) => p.name === 'plantiles-a')?.child.pid, parcels.features);
+    rows.push(...busy.rows);
+    pairs.push({ label: '(e) while publishing / (d) while publishing (both under the same publish)', paired: busy.paired });
+    notes.push(...busy.notes);
   } finally {
     for (const p of processes.reverse()) await p.stop();
   }
-  return render({ parcels: parcels.features, publishSeconds, exportSeconds, pmtilesSeconds, mbtiles, staticCount, tiles, rows, notes });
+  return render({ parcels: parcels.features, publishSeconds, exportSeconds, pmtilesSeconds, mbtiles, staticCount, tiles, rows, pairs, notes });
+}
+
+/**
+ * (a) once, then (e) and (d) in interleaved rounds (up to ROUNDS, while it lasts), during a
+ * publish of another layer by a separate CLI process; (d) too, so that (e) can also be set
+ * against nginx static under the same load.
+ */
+async function measureWhilePublishing(dir: string, config: string, t: { a: Target; d: Target; e: Target }, tiles: readonly Xyz[], serverPid: number | undefined, parcels: number): Promise<{ rows: Row[]; paired: Paired; notes: string[] }> {
+  const publish = publishInBackground(config, PUBLISHED_LAYER, path.join(dir, 'publish-next.log'));
+  let published = false;
+  void publish.done.then(() => { published = true; });
+  await publish.started;
+  const notes = [describePublisher(publish.pid, serverPid)];
+  const rows = [asPublishing(await measure(dir, t.a, tiles), t.a)];
+  const paired = await measurePaired(dir, t.e, t.d, tiles, ROUNDS, () => !published);
+  rows.push(asPublishing(paired.rows[1], t.d), asPublishing(paired.rows[0], t.e));
+  const finished = await Promise.race([publish.done.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 100))]);
+  notes.push(finished
+    ? `The background publish finished before the last run ended (after ${paired.ratios.length} of ${ROUNDS} rounds of (e) and (d); no further round was started); the last "while publishing" rows overlap it only in part.`
+    : `The background publish of ${PUBLISHED_LAYER} (${parcels} parcels, a separate \`plantiles publish\` process at nice ${PUBLISH_NICE}${PUBLISH_POLICY === 'idle' ? ' under SCHED_IDLE' : ''}) was still running when the last "while publishing" run ended.`);
+  publish.stop();
+  await publish.done;
+  return { rows, paired, notes };
+}
+
+/** A row measured while the background publish ran, keyed `{key}+publish`. */
+function asPublishing(row: Row, t: Target): Row {
+  return { ...row, key: `${t.key}+publish`, label: `${t.label}, while publishing` };
 }
 
 /** Where the background publisher runs relative to the measured server: nice only counts within one autogroup. */
@@ -142,37 +143,6 @@ async function checkSameTiles(targets: readonly Target[], tile: Xyz): Promise<vo
   }
 }
 
-/**
- * Warm-up, then the measured run, over the same fixed list of tiles, once other sessions
- * on the machine are quiet (waiting at most a minute); records what else used the CPU.
- */
-async function measure(dir: string, t: Target, tiles: readonly Xyz[]): Promise<Row> {
-  const script = path.join(dir, `wrk-${t.key}.lua`);
-  writeWrkScript(script, tiles.map(t.path));
-  await runWrk(t.base, script, WARMUP);
-  await waitForQuiet();
-  if (t.plantiles) await eventLoopDelay(t.base);
-  const before = { cpu: t.pid ? cpuTicksOf(t.pid) : 0, machine: machineTicks(), others: ticksOfOtherSessions() };
-  const r = await runWrk(t.base, script, LOAD);
-  const after = { cpu: t.pid ? cpuTicksOf(t.pid) : 0, machine: machineTicks(), others: ticksOfOtherSessions() };
-  if (r.errors) throw new Error(`${t.label}: ${r.errors} failed requests under load`);
-  const capacity = r.seconds * 100 * availableParallelism();
-  return {
-    ...r, key: t.key, label: t.label,
-    cpuUs: t.pid ? (after.cpu - before.cpu) * 1e4 / r.requests : null,
-    otherShare: ticksBetween(before.others, after.others) / capacity,
-    stealShare: (after.machine.steal - before.machine.steal) / capacity,
-    loopDelay: t.plantiles ? await eventLoopDelay(t.base) : null,
-  };
-}
-
-/** plantiles' event-loop delay (ms) since the last read: prom-client resets its histogram at each scrape. */
-async function eventLoopDelay(base: string): Promise<{ p99: number; max: number }> {
-  const text = await (await fetch(`${base}/metrics`)).text();
-  const ms = (name: string): number => Number(new RegExp(`^plantiles_nodejs_eventloop_lag_${name}_seconds (\\S+)$`, 'm').exec(text)?.[1]) * 1000;
-  return { p99: ms('p99'), max: ms('max') };
-}
-
 /** What else happened on the machine during the runs: plantiles' event-loop delay, other sessions' CPU, steal. */
 function machineNotes(rows: readonly Row[]): string[] {
   const pct = (x: number): string => `${Math.round(x * 100)}%`;
@@ -189,7 +159,7 @@ function machineNotes(rows: readonly Row[]): string[] {
 
 interface Report {
   parcels: number; publishSeconds: number; exportSeconds: number; pmtilesSeconds: number; mbtiles: string;
-  staticCount: number; tiles: readonly Xyz[]; rows: readonly Row[]; notes: readonly string[];
+  staticCount: number; tiles: readonly Xyz[]; rows: readonly Row[]; pairs: readonly { label: string; paired: Paired }[]; notes: readonly string[];
 }
 
 function render(r: Report): string {
@@ -205,11 +175,12 @@ function render(r: Report): string {
     `Load: \`wrk -t${LOAD.threads} -c${LOAD.connections} -d${LOAD.seconds}s\` (after a ${WARMUP.seconds} s warm-up) in a separate process on the same machine,`,
     `over a fixed seeded random list of ${f(r.tiles.length)} existing z12 and z14 tiles (of ${f(stats.tiles)}; mean ${f(stats.meanBytes / 1024, 1)} KiB gzip), \`Accept-Encoding: gzip\`.`,
     'Each run starts once other sessions on the machine are quiet (or after a minute). "CPU µs/req" is the CPU time of the server process',
-    '(all its threads) per request served, where the server is one process.',
+    '(all its threads) per request served, where the server is one process. (d) and (e) run in interleaved rounds (d, e, then e, d, …;',
+    'one warm-up each): their rows give the median of each figure over the rounds, and their ratio is the median of the rounds\' ratios.',
     '',
     '| server | req/s | p50 ms | p99 ms | MiB/s | CPU µs/req |',
     '| --- | ---: | ---: | ---: | ---: | ---: |',
-    ...r.rows.map((x) => `| ${x.label} | ${f(x.rps)} | ${f(x.p50ms, 2)} | ${f(x.p99ms, 2)} | ${f(x.megabytesPerSecond, 1)} | ${x.cpuUs === null ? '–' : f(x.cpuUs)} |`),
+    ...r.rows.map((x) => `| ${x.label}${x.rounds > 1 ? ` (median of ${x.rounds})` : ''} | ${f(x.rps)} | ${f(x.p50ms, 2)} | ${f(x.p99ms, 2)} | ${f(x.megabytesPerSecond, 1)} | ${x.cpuUs === null ? '–' : f(x.cpuUs)} |`),
     '',
     '| figure | measured | target |',
     '| --- | ---: | --- |',
@@ -226,12 +197,19 @@ function render(r: Report): string {
   ratio('(a) / (b): plantiles vs bare Node', 'a', 'b', 0.8);
   ratio('(a) / (c): plantiles vs tileserver-gl-light', 'a', 'c', 5);
   p99('(a) p99', 'a');
-  ratio('(e) / (d): nginx cache over plantiles vs nginx static', 'e', 'd', 0.8);
+  const paired = (label: string, target: number): void => {
+    const ratios = r.pairs.find((x) => x.label === label)?.paired.ratios ?? [];
+    if (!ratios.length) return;
+    const m = median(ratios);
+    const range = ratios.length > 1 ? ` (rounds ${f(Math.min(...ratios), 2)}–${f(Math.max(...ratios), 2)})` : '';
+    lines.push(`| ${label}, median of ${ratios.length} round${ratios.length > 1 ? 's' : ''} | ${f(m, 2)}×${range} | ≥ ${target}× ${m >= target ? '(met)' : '(**missed**)'} |`);
+  };
+  paired('(e) / (d): nginx cache over plantiles vs nginx static', 0.8);
   ratio('(a) while publishing / (b)', 'a+publish', 'b', 0.8);
   ratio('(a) while publishing / (c)', 'a+publish', 'c', 5);
   p99('(a) while publishing, p99', 'a+publish');
   ratio('(e) while publishing / (d)', 'e+publish', 'd', 0.8);
-  ratio('(e) while publishing / (d) while publishing (both under the same publish)', 'e+publish', 'd+publish', 0.8);
+  paired('(e) while publishing / (d) while publishing (both under the same publish)', 0.8);
   const notes = [...r.notes, ...machineNotes(r.rows)];
   if (notes.length) lines.push('', ...notes.map((n) => `- ${n}`));
   return lines.join('\n') + '\n';
