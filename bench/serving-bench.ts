@@ -4,7 +4,7 @@ import { gunzipSync } from 'node:zlib';
 import { installTileserver, tileserverArgs } from './peers/tileserver-gl.js';
 import type { BenchContext, BenchSection } from './section.js';
 import {
-  BARE_SERVER, CLI_MAIN, pickTiles, PUBLISH_NICE, PUBLISH_POLICY, publishInBackground, PUBLISHED_LAYER, runCli, SERVED_LAYER, SERVED_ZOOMS, tileStats, writeServingConfig, writeStaticTiles, type Xyz,
+  BARE_SERVER, CLI_MAIN, pickTiles, PUBLISH_NICE, PUBLISH_POLICY, publishContinuously, PUBLISHED_LAYER, PUBLISHED_LAYERS, runCli, SERVED_LAYER, SERVED_ZOOMS, tileStats, writeServingConfig, writeStaticTiles, type Xyz,
 } from './serving-data.js';
 import { proxyConf, startNginx, staticConf } from './serving-nginx.js';
 import { autogroupOf, threadNicesOf, threadPoliciesOf } from './serving-machine.js';
@@ -60,26 +60,27 @@ async function runServingBench(ctx: BenchContext): Promise<string> {
 }
 
 /**
- * (a) once, then (e) and (d) in interleaved rounds (up to ROUNDS, while it lasts), during a
- * publish of another layer by a separate CLI process; (d) too, so that (e) can also be set
+ * (a) once, then (e) and (d) in interleaved rounds, while other layers are published one
+ * after another by separate CLI processes (so a publish runs through every run; one
+ * publish ended partway through the rounds before); (d) too, so that (e) can also be set
  * against nginx static under the same load.
  */
 async function measureWhilePublishing(dir: string, config: string, t: { a: Target; d: Target; e: Target }, tiles: readonly Xyz[], serverPid: number | undefined, parcels: number): Promise<{ rows: Row[]; paired: Paired; notes: string[] }> {
-  const publish = publishInBackground(config, PUBLISHED_LAYER, path.join(dir, 'publish-next.log'));
-  let published = false;
-  void publish.done.then(() => { published = true; });
-  await publish.started;
-  const notes = [describePublisher(publish.pid, serverPid)];
-  const rows = [asPublishing(await measure(dir, t.a, tiles), t.a)];
-  const paired = await measurePaired(dir, t.e, t.d, tiles, ROUNDS, () => !published);
-  rows.push(asPublishing(paired.rows[1], t.d), asPublishing(paired.rows[0], t.e));
-  const finished = await Promise.race([publish.done.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 100))]);
-  notes.push(finished
-    ? `The background publish finished before the last run ended (after ${paired.ratios.length} of ${ROUNDS} rounds of (e) and (d); no further round was started); the last "while publishing" rows overlap it only in part.`
-    : `The background publish of ${PUBLISHED_LAYER} (${parcels} parcels, a separate \`plantiles publish\` process at nice ${PUBLISH_NICE}${PUBLISH_POLICY === 'idle' ? ' under SCHED_IDLE' : ''}) was still running when the last "while publishing" run ended.`);
-  publish.stop();
-  await publish.done;
-  return { rows, paired, notes };
+  const publish = publishContinuously(config, PUBLISHED_LAYERS, dir);
+  try {
+    await publish.started;
+    const notes = [describePublisher(publish.pid(), serverPid)];
+    const rows = [asPublishing(await measure(dir, t.a, tiles), t.a)];
+    const paired = await measurePaired(dir, t.e, t.d, tiles, ROUNDS, () => publish.running());
+    rows.push(asPublishing(paired.rows[1], t.d), asPublishing(paired.rows[0], t.e));
+    const what = `${publish.count()} full publishes of new layers (${parcels} parcels each, one after another, each a separate \`plantiles publish\` process at nice ${PUBLISH_NICE}${PUBLISH_POLICY === 'idle' ? ' under SCHED_IDLE' : ''})`;
+    notes.push(publish.running()
+      ? `A publish ran through every "while publishing" run: ${what}.`
+      : `The background publishes ran out before the last run ended (after ${paired.ratios.length} of ${ROUNDS} rounds of (e) and (d)): ${what}.`);
+    return { rows, paired, notes };
+  } finally {
+    await publish.stop();
+  }
 }
 
 /** A row measured while the background publish ran, keyed `{key}+publish`. */

@@ -15,6 +15,9 @@ export const BARE_SERVER = fileURLToPath(new URL('./peers/bare-server.js', impor
 export const SERVED_LAYER = 'farmland';
 export const PUBLISHED_LAYER = 'farmland-next';
 
+/** Layers published one after another while measuring (each a full publish), so a publish runs through every "while publishing" run. */
+export const PUBLISHED_LAYERS = Array.from({ length: 8 }, (_, k) => (k === 0 ? PUBLISHED_LAYER : `${PUBLISHED_LAYER}-${k + 1}`));
+
 /** The nice level of the background publish. */
 export const PUBLISH_NICE = 10;
 
@@ -25,7 +28,7 @@ export const SERVED_ZOOMS = { minzoom: 10, maxzoom: 14 } as const;
 export const BENCH_ADMIN_TOKEN_ENV = 'PLANTILES_BENCH_TOKEN';
 
 /** Writes the benchmark's config: both layers (served, and published while measuring) from the bench parcels, z10–z14, store in `dir/store`. */
-export function writeServingConfig(dir: string, source: string, publishedLayer = PUBLISHED_LAYER): string {
+export function writeServingConfig(dir: string, source: string, publishedLayers: readonly string[] = PUBLISHED_LAYERS): string {
   const layer = (id: string): Record<string, unknown> => ({ id, title: `耕地图斑 ${id}`, source, idField: 'BSM', ...SERVED_ZOOMS });
   const file = path.join(dir, 'plantiles.yaml');
   writeFileSync(file, stringify({
@@ -34,7 +37,7 @@ export function writeServingConfig(dir: string, source: string, publishedLayer =
     schedule: { scan: '' },
     // Usable only by a process started with BENCH_ADMIN_TOKEN_ENV set (to publish through the job system).
     admin: { tokens: [{ name: 'bench', env: BENCH_ADMIN_TOKEN_ENV }] },
-    layers: [layer(SERVED_LAYER), layer(publishedLayer)],
+    layers: [layer(SERVED_LAYER), ...publishedLayers.map(layer)],
   }));
   return file;
 }
@@ -89,6 +92,42 @@ export function publishInBackground(config: string, layer: string, logFile: stri
     resolve(code);
   }));
   return { started, done, pid: child.pid, stop: () => { if (child.exitCode === null) child.kill('SIGTERM'); } };
+}
+
+/**
+ * Publishes `layers` one after another (each a full publish of a new layer) until stopped,
+ * so that a publish is running whenever measurements run. `started` resolves once the first
+ * is tiling; `count()` says how many started; `running()` is false once the last ended.
+ */
+export function publishContinuously(config: string, layers: readonly string[], logDir: string): { started: Promise<void>; stop(): Promise<void>; count(): number; running(): boolean; pid(): number | undefined } {
+  let stopped = false;
+  let current: ReturnType<typeof publishInBackground> | null = null;
+  let count = 0;
+  let ended = false;
+  let markStarted: () => void = () => undefined;
+  const started = new Promise<void>((resolve) => { markStarted = resolve; });
+  const loop = (async (): Promise<void> => {
+    for (const layer of layers) {
+      if (stopped) break;
+      current = publishInBackground(config, layer, path.join(logDir, `publish-${layer}.log`));
+      count++;
+      void current.started.then(markStarted);
+      await current.done;
+    }
+    ended = true;
+    markStarted();
+  })();
+  return {
+    started,
+    count: () => count,
+    running: () => !ended,
+    pid: () => current?.pid,
+    stop: async () => {
+      stopped = true;
+      current?.stop();
+      await loop;
+    },
+  };
 }
 
 /** A tile address in XYZ order. */

@@ -133,7 +133,7 @@ async function prepare(dir: string): Promise<{ config: string; mbtiles: string }
   mkdirSync(dir, { recursive: true });
   const mbtiles = path.join(dir, `${SERVED_LAYER}.mbtiles`);
   const source = path.join(dir, 'parcels.geojson');
-  const config = writeServingConfig(dir, source, NEXT_LAYER);
+  const config = writeServingConfig(dir, source, [NEXT_LAYER]);
   if (existsSync(mbtiles)) return { config, mbtiles };
   const count = Number(process.env.BENCH_PARCELS ?? 200_000);
   console.log(`preparing ${dir}: ${count} parcels, publish, export`);
