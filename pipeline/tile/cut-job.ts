@@ -1,7 +1,7 @@
 import { GeoJSONVT, type GeoJSONVTFeature } from '@maplibre/geojson-vt';
 import type { PropertyValue } from '../ingest/source-feature.js';
 import { cleanTileFeatures } from './clean-tile.js';
-import { encodeTile, gzipTile, hashTile } from './encode-tile.js';
+import { encodeTile, gzipTile, hashTile, type EncodedTile } from './encode-tile.js';
 import { GeometryCode } from './feature-geometry.js';
 import { propertiesOf, toGeojson, type FeatureTable } from './feature-table.js';
 import { fitBudget, smallestSimplification, type TileFeatureSource } from './fit-budget.js';
@@ -202,24 +202,24 @@ class TileCutter {
         }
         return out;
       },
-      encode: (list) => {
-        const plain = splicer.encode(list);
-        return { plain, hash: hashTile(plain), gz: gzipTile(plain) };
-      },
       // The previous tile was simplified by the same tolerance: an unchanged feature's shape
       // is the one it has there, or none when simplifying and cleaning removed it.
       simplify: (list, tolerance) => simplifiedKept && tolerance === lendTolerance
         ? list.flatMap((f) => kept.get(f.id as number) === f ? (simplifiedKept.get(f.id as number) ?? []) : cleanTileFeatures(simplifyFeatures([f], tolerance)))
         : undefined,
     };
-    this.fit(t, source, visible, EMPTY, () => used.size, finalize);
+    const encode = (list: GeoJSONVTFeature[]): EncodedTile => {
+      const plain = splicer.encode(list);
+      return { plain, hash: hashTile(plain), gz: gzipTile(plain) };
+    };
+    this.fit(t, source, visible, EMPTY, { reused: () => used.size, finalize, encode });
   }
 
   /** The features of a previous tile's layer whose id is unchanged, by table index, as lent features. */
   private lend(gz: Uint8Array | undefined, byId: Map<number, number>): Map<number, GeoJSONVTFeature> {
     const kept = new Map<number, GeoJSONVTFeature>();
     if (!gz) return kept;
-    const layer = new PreviousLayer(gz, this.options.layerName);
+    const layer = PreviousLayer.fromGzip(gz, this.options.layerName);
     for (const [mvtId, ref] of layer.features) {
       const i = byId.get(mvtId);
       if (i !== undefined) kept.set(i, new LentFeature(layer, ref, i).asTileFeature());
@@ -252,20 +252,22 @@ class TileCutter {
     });
   }
 
-  private fit(t: TileKey, source: TileFeatureSource, candidates: Int32Array, owned: Int32Array, countReused?: () => number, finalize = this.finalizer(t.z)): void {
+  /** Fits a tile to the budget and emits it; an incremental republish brings its own finalizer and encoder, and counts features it lent. */
+  private fit(t: TileKey, source: TileFeatureSource, candidates: Int32Array, owned: Int32Array, carried?: CarriedEncoding): void {
+    const finalize = carried?.finalize ?? this.finalizer(t.z);
     const never = this.options.drop === 'never';
     const s = zoomSettings(this.options, t.z);
     const fitted = fitBudget(source, {
       maxBytes: this.options.maxTileBytes, drop: this.options.drop,
       tolerance: s.tolerance, candidates, sampleAbove: this.options.sampleAbove, size: this.table.size, finalize,
-      encode: source.encode ?? ((list) => encodeTile(this.options.layerName, finalize(list))),
+      encode: carried?.encode ?? ((list) => encodeTile(this.options.layerName, finalize(list))),
       restore: (list) => (never ? addStandIns(list, owned, this.table, t) : list),
     });
     if (!fitted) return;
     const present = never ? Int32Array.from(fitted.features, (f) => f.id as number) : EMPTY;
     const { hash, gz, plain } = fitted.encoded;
     const lend = fitted.unsimplified && !never ? { unsimplified: fitted.unsimplified } : {};
-    this.emit({ ...t, hash, gz, plainSize: plain.length, present, budget: fitted.note, reused: countReused?.() ?? 0, ...lend });
+    this.emit({ ...t, hash, gz, plainSize: plain.length, present, budget: fitted.note, reused: carried?.reused() ?? 0, ...lend });
   }
 
   /** The feature as encoded: its MVT id and the zoom's attributes. */
@@ -284,6 +286,13 @@ class TileCutter {
     // geometry named: a lent feature's is a getter, which spreading leaves out.
     return { ...f, geometry: f.geometry, id: this.table.ids[i] as number, tags } as GeoJSONVTFeature;
   }
+}
+
+/** How a tile of an incremental republish is finalized and encoded, and how many features it lent. */
+interface CarriedEncoding {
+  reused(): number;
+  finalize(list: GeoJSONVTFeature[]): GeoJSONVTFeature[];
+  encode(list: GeoJSONVTFeature[]): EncodedTile;
 }
 
 const EMPTY = new Int32Array(0);

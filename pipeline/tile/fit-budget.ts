@@ -15,8 +15,6 @@ export interface TileFeatureSource {
   features(subset: Int32Array | null): GeoJSONVTFeature[];
   /** Says the next requests will be subsets of `superset`, so a source that builds may build once. */
   prepare?(superset: Int32Array): void;
-  /** Encodes features it gave (the budget's default: finalize, then encodeTile), for a source that holds encoded features. */
-  encode?(features: GeoJSONVTFeature[]): EncodedTile;
   /**
    * Simplifies features it gave by `tolerance` and cleans them, as simplifyFeatures then
    * cleanTileFeatures do, for a source that holds simplified features; undefined where it does not.

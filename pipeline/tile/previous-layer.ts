@@ -40,8 +40,14 @@ export class PreviousLayer {
   readonly spliceable: boolean;
   private readonly keyIndex = new Map<string, number>();
 
-  constructor(gz: Uint8Array, layerName: string) {
-    this.plain = gunzipSync(gz);
+  /** Reads the named layer of a stored (gzipped) tile. */
+  static fromGzip(gz: Uint8Array, layerName: string): PreviousLayer {
+    return new PreviousLayer(gunzipSync(gz), layerName);
+  }
+
+  /** Reads the named layer of plain MVT bytes. */
+  constructor(plain: Uint8Array, layerName: string) {
+    this.plain = plain;
     const pbf = new PbfReader(this.plain);
     let tablesStart = -1;
     pbf.readFields((tag) => {
@@ -162,10 +168,7 @@ export class LentFeature {
 
   /** The positions of its geometry, as counting the decoded rings gives, without decoding them. */
   positions(): number {
-    if (!this.shape) return this.layer.positionsOf(this.ref);
-    let n = 0;
-    for (const part of this.shape) n += Array.isArray(part[0]) ? part.length : 1;
-    return n;
+    return this.layer.positionsOf(this.ref);
   }
 
   /** As a tile feature (geometry and type agree, which the union type cannot see through a getter). */

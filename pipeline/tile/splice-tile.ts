@@ -1,7 +1,7 @@
 import type { GeoJSONVTFeature } from '@maplibre/geojson-vt';
 import { PbfReader, PbfWriter } from 'pbf';
 import { encodePlain, TILE_EXTENT } from './encode-tile.js';
-import { LentFeature, type EncodedFeatureRef, type PreviousLayer } from './previous-layer.js';
+import { LentFeature, PreviousLayer, type EncodedFeatureRef } from './previous-layer.js';
 
 type TagValue = string | number | boolean;
 
@@ -17,10 +17,11 @@ const LONE_SURROGATE = /\p{Cs}/u;
  * keys and values by first use in the tile. The other features (cut again) are finalized
  * and their geometry encoded by vt-pbf; their attributes are matched to the previous
  * layer's keys and values by text and by Value bytes, which for vt-pbf's value types
- * and well-formed text is the same as vt-pbf's own matching by type and text. Anything
- * it cannot splice exactly (ids vt-pbf writes otherwise, lone surrogates, lent features
- * of two previous tiles in one list) is encoded by vt-pbf. A test compares its output
- * with vt-pbf's.
+ * and well-formed text is the same as vt-pbf's own matching by type and text (lent
+ * features of another previous tile than the list's first are taken as cut again). What
+ * it cannot splice exactly (ids vt-pbf writes otherwise, lone surrogates, a previous
+ * layer whose text holds U+FFFD) and lists that are mostly fresh are encoded by vt-pbf
+ * whole. A test compares its output with vt-pbf's.
  */
 export class TileSplicer {
   private readonly freshGeometry = new WeakMap<object, Uint8Array>();
@@ -61,23 +62,12 @@ export class TileSplicer {
   private encodeGeometry(fresh: readonly GeoJSONVTFeature[]): void {
     const missing = fresh.filter((f) => !this.freshGeometry.has(f.geometry));
     if (!missing.length) return;
-    const plain = encodePlain(this.layerName, missing.map((f) => ({ type: f.type, geometry: f.geometry, tags: null }) as GeoJSONVTFeature));
-    const pbf = new PbfReader(plain);
-    let k = 0;
-    pbf.readFields((tag) => {
-      if (tag !== 3) return;
-      pbf.readFields((ltag) => {
-        if (ltag !== 2) return pbf.skip(pbf.type);
-        const end = pbf.readVarint() + pbf.pos;
-        pbf.readFields((ftag) => {
-          if (ftag !== 4) return pbf.skip(pbf.type);
-          const length = pbf.readVarint();
-          this.freshGeometry.set((missing[k] as GeoJSONVTFeature).geometry, plain.subarray(pbf.pos, pbf.pos + length));
-          pbf.pos += length;
-        }, null, end);
-        k++;
-      }, null, pbf.readVarint() + pbf.pos);
-    }, null);
+    // Ids are positions in `missing`, so each feature's bytes are found by id.
+    const layer = new PreviousLayer(encodePlain(this.layerName, missing.map((f, k) => ({ id: k, type: f.type, geometry: f.geometry, tags: null }) as GeoJSONVTFeature)), this.layerName);
+    missing.forEach((f, k) => {
+      const ref = layer.features.get(k) as EncodedFeatureRef;
+      this.freshGeometry.set(f.geometry, layer.plain.subarray(ref.geometryStart, ref.geometryEnd));
+    });
   }
 }
 
@@ -85,11 +75,16 @@ export class TileSplicer {
 function splicesExactly(f: GeoJSONVTFeature): boolean {
   if ('id' in f && f.id !== undefined && !(typeof f.id === 'number' && Number.isSafeInteger(f.id) && f.id >= 0)) return false;
   for (const key in f.tags ?? {}) {
-    const value: unknown = f.tags?.[key];
+    const value = tagValue(f.tags?.[key]);
     if (LONE_SURROGATE.test(key) || (typeof value === 'string' && LONE_SURROGATE.test(value))) return false;
-    if (value != null && typeof value === 'object' && LONE_SURROGATE.test(JSON.stringify(value))) return false;
   }
   return true;
+}
+
+/** An attribute value as vt-pbf writes it (other than a primitive, its JSON text), or null for none. */
+function tagValue(raw: unknown): TagValue | null {
+  if (raw == null) return null;
+  return typeof raw === 'string' || typeof raw === 'boolean' || typeof raw === 'number' ? raw : JSON.stringify(raw);
 }
 
 /** Writes one layer of lent and fresh features, numbering keys and values by first use as vt-pbf does. */
@@ -115,7 +110,15 @@ class LayerWriter {
   write(refs: readonly (EncodedFeatureRef | null)[], fresh: GeoJSONVTFeature[], geometryOf: (f: GeoJSONVTFeature) => Uint8Array): Uint8Array {
     const plain = this.layer.plain;
     const n = refs.length;
-    for (const g of fresh) for (const key in g.tags ?? {}) this.registerFresh(g.tags?.[key]);
+    // Fresh features' attributes, in vt-pbf's order, noted before any lent value is placed.
+    const freshTags = fresh.map((g) => {
+      const pairs: [string, FreshValue][] = [];
+      for (const key in g.tags ?? {}) {
+        const value = tagValue(g.tags?.[key]);
+        if (value !== null) pairs.push([key, this.registerFresh(value)]);
+      }
+      return pairs;
+    });
     // First every tag and size (a length prefix precedes its message), then the bytes.
     let tags = new Int32Array(Math.max(64, n * 12));
     let t = 0;
@@ -140,14 +143,11 @@ class LayerWriter {
         geometry = ref.geometryEnd - ref.geometryStart;
         id = ref.id;
       } else {
-        const g = fresh[nextFresh++] as GeoJSONVTFeature;
-        for (const key in g.tags ?? {}) {
-          let value: unknown = g.tags?.[key];
-          if (value == null) continue;
-          if (typeof value !== 'string' && typeof value !== 'boolean' && typeof value !== 'number') value = JSON.stringify(value);
+        const g = fresh[nextFresh] as GeoJSONVTFeature;
+        for (const [key, value] of freshTags[nextFresh++] ?? []) {
           if (t + 2 > tags.length) tags = grow(tags);
           tags[t++] = this.freshKey(key);
-          tags[t++] = this.freshValue(value as TagValue);
+          tags[t++] = this.freshValue(value);
         }
         geometry = geometryOf(g).length;
         id = g.id as number | undefined;
@@ -231,20 +231,20 @@ class LayerWriter {
     return undefined;
   }
 
-  /** Notes a fresh feature's attribute value (as vt-pbf turns it into a Value) before the layer is written. */
-  private registerFresh(raw: unknown): void {
-    if (raw == null) return;
-    const value = (typeof raw !== 'string' && typeof raw !== 'boolean' && typeof raw !== 'number' ? JSON.stringify(raw) : raw) as TagValue;
+  /** Notes a fresh feature's attribute value before the layer is written. */
+  private registerFresh(value: TagValue): FreshValue {
     const key = `${typeof value}:${String(value)}`;
-    if (this.freshValues.has(key)) return;
+    let fresh = this.freshValues.get(key);
+    if (fresh) return fresh;
     const pbf = new PbfWriter();
     writeValue(value, pbf);
-    const fresh: FreshValue = { bytes: pbf.finish(), index: -1 };
+    fresh = { bytes: pbf.finish(), index: -1 };
     this.freshValues.set(key, fresh);
     const h = hashBytes(fresh.bytes, 0, fresh.bytes.length);
     const list = this.freshByHash.get(h);
     if (list) list.push(fresh);
     else this.freshByHash.set(h, [fresh]);
+    return fresh;
   }
 
   private freshKey(key: string): number {
@@ -257,8 +257,7 @@ class LayerWriter {
     return index;
   }
 
-  private freshValue(value: TagValue): number {
-    const fresh = this.freshValues.get(`${typeof value}:${String(value)}`) as FreshValue;
+  private freshValue(fresh: FreshValue): number {
     if (fresh.index < 0) fresh.index = this.values.push(-this.freshBytes.push(fresh.bytes)) - 1;
     return fresh.index;
   }

@@ -117,13 +117,9 @@ export class FileSink implements LogSink {
 
   write(block: string): void {
     try {
-      const written = writeSync(this.fd, block);
-      const total = Buffer.byteLength(block);
-      if (written < total) {
-        // A short write (rare for a file): the rest, from the bytes.
-        const bytes = Buffer.from(block, 'utf8');
-        for (let off = written; off < total;) off += writeSync(this.fd, bytes, off);
-      }
+      const bytes = Buffer.from(block, 'utf8');
+      // A short write is rare for a file; the rest follows.
+      for (let off = 0; off < bytes.length;) off += writeSync(this.fd, bytes, off);
     } catch {
       this.dropped++;
     }

@@ -20,7 +20,7 @@ const features: GeoJSONVTFeature[] = [
 describe('reading a tile back into features', () => {
   it('gives each feature by id the geometry it was encoded from, which encodes to the same bytes', () => {
     const tile = encodeTile('parcels', features);
-    const layer = new PreviousLayer(tile.gz, 'parcels');
+    const layer = PreviousLayer.fromGzip(tile.gz, 'parcels');
     expect([...layer.features.keys()]).toEqual([11, 12, 2 ** 40 + 3]);
     const read = [...layer.features.values()].map((ref) => new LentFeature(layer, ref, ref.id));
     read.forEach((f, k) => expect(f.geometry).toEqual(features[k]?.geometry));
@@ -29,7 +29,7 @@ describe('reading a tile back into features', () => {
   });
 
   it('counts a lent feature\'s positions from its commands as from its decoded rings', () => {
-    const layer = new PreviousLayer(encodeTile('parcels', features).gz, 'parcels');
+    const layer = PreviousLayer.fromGzip(encodeTile('parcels', features).gz, 'parcels');
     for (const ref of layer.features.values()) {
       const decoded = new LentFeature(layer, ref, ref.id);
       const rings = decoded.geometry as unknown[];
@@ -40,6 +40,6 @@ describe('reading a tile back into features', () => {
   });
 
   it('reads only the named layer', () => {
-    expect(new PreviousLayer(encodeTile('parcels', features).gz, 'other').features.size).toBe(0);
+    expect(PreviousLayer.fromGzip(encodeTile('parcels', features).gz, 'other').features.size).toBe(0);
   });
 });
