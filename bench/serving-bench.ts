@@ -13,8 +13,17 @@ import { freePort, startProcess, waitForHttp, type BenchProcess } from './servin
 
 const ZOOMS = [12, 14];
 const TILE_COUNT = 4000;
-/** Interleaved rounds of (d) and (e): their ratio sits near its target, and one pair of runs differs from the next by several per cent. */
+/**
+ * Interleaved rounds of (a) and (b), and of (d) and (e): their ratios sit near their targets, one pair
+ * of runs differs from the next by several per cent, and one run's p99 can take a pause of the
+ * virtual machine (hypervisor steal) that the next does not see.
+ */
 const ROUNDS = Number(process.env.BENCH_SERVING_ROUNDS ?? 5);
+/** The paired comparisons, idle and under a publish, as the figures table names them. */
+const AB = '(a) / (b): plantiles vs bare Node';
+const ED = '(e) / (d): nginx cache over plantiles vs nginx static';
+const AB_BUSY = '(a) while publishing / (b) while publishing (both under the same publish)';
+const ED_BUSY = '(e) while publishing / (d) while publishing (both under the same publish)';
 
 /** `npm run bench -- serving`: plantiles against a bare Node server, tileserver-gl-light and nginx, on the same tiles. */
 export const servingBench: BenchSection = { name: 'serving', run: runServingBench };
@@ -38,20 +47,25 @@ async function runServingBench(ctx: BenchContext): Promise<string> {
   try {
     const targets = await startTargets(ctx, dir, config, mbtiles, tiles[0] as Xyz, processes, notes);
     await checkSameTiles(targets, tiles[0] as Xyz);
-    const [d, e] = [targets.find((t) => t.key === 'd'), targets.find((t) => t.key === 'e')] as [Target, Target];
-    for (const t of targets.filter((x) => x !== d && x !== e)) {
-      ctx.log(`serving: load on ${t.label}`);
-      rows.push(await measure(dir, t, tiles));
+    const pick = (key: string): Target => targets.find((t) => t.key === key) as Target;
+    const [a, b, d, e] = [pick('a'), pick('b'), pick('d'), pick('e')];
+    ctx.log(`serving: (a) and (b) in ${ROUNDS} interleaved rounds`);
+    const nodes = await measurePaired(dir, a, b, tiles, ROUNDS);
+    rows.push(nodes.rows[0], nodes.rows[1]);
+    pairs.push({ label: AB, paired: nodes });
+    const c = targets.find((t) => t.key === 'c');
+    if (c) {
+      ctx.log(`serving: load on ${c.label}`);
+      rows.push(await measure(dir, c, tiles));
     }
     ctx.log(`serving: (e) and (d) in ${ROUNDS} interleaved rounds`);
-    const idle = await measurePaired(dir, e, d, tiles, ROUNDS);
-    rows.push(idle.rows[1], idle.rows[0]);
-    pairs.push({ label: '(e) / (d): nginx cache over plantiles vs nginx static', paired: idle });
-    ctx.log(`serving: publishing ${PUBLISHED_LAYER} in another process while measuring`);
-    const a = targets.find((x) => x.key === 'a') as Target;
-    const busy = await measureWhilePublishing(dir, config, { a, d, e }, tiles, processes.find((p) => p.name === 'plantiles-a')?.child.pid, parcels.features);
+    const caches = await measurePaired(dir, e, d, tiles, ROUNDS);
+    rows.push(caches.rows[1], caches.rows[0]);
+    pairs.push({ label: ED, paired: caches });
+    ctx.log(`serving: publishing ${PUBLISHED_LAYER} and more layers in other processes while measuring`);
+    const busy = await measureWhilePublishing(dir, config, { a, b, d, e }, tiles, processes.find((p) => p.name === 'plantiles-a')?.child.pid, parcels.features);
     rows.push(...busy.rows);
-    pairs.push({ label: '(e) while publishing / (d) while publishing (both under the same publish)', paired: busy.paired });
+    pairs.push({ label: AB_BUSY, paired: busy.nodes }, { label: ED_BUSY, paired: busy.caches });
     notes.push(...busy.notes);
   } finally {
     for (const p of processes.reverse()) await p.stop();
@@ -60,24 +74,25 @@ async function runServingBench(ctx: BenchContext): Promise<string> {
 }
 
 /**
- * (a) once, then (e) and (d) in interleaved rounds, while other layers are published one
- * after another by separate CLI processes (so a publish runs through every run; one
- * publish ended partway through the rounds before); (d) too, so that (e) can also be set
- * against nginx static under the same load.
+ * (a) and (b), then (e) and (d), each pair in interleaved rounds as when idle, while other
+ * layers are published one after another by separate CLI processes (so a publish runs
+ * through every run; one publish ended partway through the rounds before). Each server is
+ * set against its peer under the same load.
  */
-async function measureWhilePublishing(dir: string, config: string, t: { a: Target; d: Target; e: Target }, tiles: readonly Xyz[], serverPid: number | undefined, parcels: number): Promise<{ rows: Row[]; paired: Paired; notes: string[] }> {
+async function measureWhilePublishing(dir: string, config: string, t: { a: Target; b: Target; d: Target; e: Target }, tiles: readonly Xyz[], serverPid: number | undefined, parcels: number): Promise<{ rows: Row[]; nodes: Paired; caches: Paired; notes: string[] }> {
   const publish = publishContinuously(config, PUBLISHED_LAYERS, dir);
   try {
     await publish.started;
     const notes = [describePublisher(publish.pid(), serverPid)];
-    const rows = [asPublishing(await measure(dir, t.a, tiles), t.a)];
-    const paired = await measurePaired(dir, t.e, t.d, tiles, ROUNDS, () => publish.running());
-    rows.push(asPublishing(paired.rows[1], t.d), asPublishing(paired.rows[0], t.e));
+    const goOn = (): boolean => publish.running();
+    const nodes = await measurePaired(dir, t.a, t.b, tiles, ROUNDS, goOn);
+    const caches = await measurePaired(dir, t.e, t.d, tiles, ROUNDS, goOn);
+    const rows = [asPublishing(nodes.rows[0], t.a), asPublishing(nodes.rows[1], t.b), asPublishing(caches.rows[1], t.d), asPublishing(caches.rows[0], t.e)];
     const what = `${publish.count()} full publishes of new layers (${parcels} parcels each, one after another, each a separate \`plantiles publish\` process at nice ${PUBLISH_NICE}${PUBLISH_POLICY === 'idle' ? ' under SCHED_IDLE' : ''})`;
     notes.push(publish.running()
       ? `A publish ran through every "while publishing" run: ${what}.`
-      : `The background publishes ran out before the last run ended (after ${paired.ratios.length} of ${ROUNDS} rounds of (e) and (d)): ${what}.`);
-    return { rows, paired, notes };
+      : `The background publishes ran out before the last run ended (after ${nodes.ratios.length} of ${ROUNDS} rounds of (a) and (b), ${caches.ratios.length} of (e) and (d)): ${what}.`);
+    return { rows, nodes, caches, notes };
   } finally {
     await publish.stop();
   }
@@ -148,7 +163,7 @@ async function checkSameTiles(targets: readonly Target[], tile: Xyz): Promise<vo
 function machineNotes(rows: readonly Row[]): string[] {
   const pct = (x: number): string => `${Math.round(x * 100)}%`;
   const notes = rows.filter((x) => x.loopDelay).map((x) =>
-    `${x.label}: event-loop delay p99 ${x.loopDelay?.p99.toFixed(1)} ms, max ${x.loopDelay?.max.toFixed(1)} ms (prom-client's 10 ms-resolution monitor) against a wrk p99 of ${x.p99ms.toFixed(1)} ms.`);
+    `${x.label}: event-loop delay p99 ${x.loopDelay?.p99.toFixed(1)} ms, max ${x.loopDelay?.max.toFixed(1)} ms (prom-client's 10 ms-resolution monitor${x.rounds > 1 ? `; medians of ${x.rounds} rounds` : ''}) against a wrk p99 of ${x.p99ms.toFixed(1)} ms.`);
   const busy = rows.filter((x) => x.otherShare >= 0.05 || x.stealShare >= 0.05);
   if (busy.length) {
     notes.push(`Not alone on the machine: ${busy.map((x) => `${x.label.split(' ')[0]}${x.key.endsWith('+publish') ? ' while publishing' : ''} (other sessions ${pct(x.otherShare)}, steal ${pct(x.stealShare)})`).join('; ')}.`);
@@ -166,6 +181,7 @@ interface Report {
 function render(r: Report): string {
   const row = (key: string): Row | undefined => r.rows.find((x) => x.key === key);
   const f = (n: number, d = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+  const range = (xs: readonly number[], d: number): string => (xs.length > 1 ? ` (rounds ${f(Math.min(...xs), d)}–${f(Math.max(...xs), d)})` : '');
   const stats = tileStats(r.mbtiles, ZOOMS);
   const lines = [
     '## Serving',
@@ -176,8 +192,10 @@ function render(r: Report): string {
     `Load: \`wrk -t${LOAD.threads} -c${LOAD.connections} -d${LOAD.seconds}s\` (after a ${WARMUP.seconds} s warm-up) in a separate process on the same machine,`,
     `over a fixed seeded random list of ${f(r.tiles.length)} existing z12 and z14 tiles (of ${f(stats.tiles)}; mean ${f(stats.meanBytes / 1024, 1)} KiB gzip), \`Accept-Encoding: gzip\`.`,
     'Each run starts once other sessions on the machine are quiet (or after a minute). "CPU µs/req" is the CPU time of the server process',
-    '(all its threads) per request served, where the server is one process. (d) and (e) run in interleaved rounds (d, e, then e, d, …;',
-    'one warm-up each): their rows give the median of each figure over the rounds, and their ratio is the median of the rounds\' ratios.',
+    '(all its threads) per request served, where the server is one process. (a) and (b) run in interleaved rounds (b, a, then a, b, …),',
+    'and so do (d) and (e) (d, e, then e, d, …), with one warm-up each; (c) runs once. A row marked "median of N" gives the median of each',
+    'figure over its rounds (its p99 is the median of the rounds\' p99s), and a ratio marked "median of N rounds" is the median of the',
+    'rounds\' ratios (each round\'s two runs back to back), with their range; other ratios divide the rows\' figures.',
     '',
     '| server | req/s | p50 ms | p99 ms | MiB/s | CPU µs/req |',
     '| --- | ---: | ---: | ---: | ---: | ---: |',
@@ -191,26 +209,30 @@ function render(r: Report): string {
     const y = row(b);
     if (x && y) lines.push(`| ${label} | ${f(x.rps / y.rps, 2)}× | ≥ ${target}× ${x.rps / y.rps >= target ? '(met)' : '(**missed**)'} |`);
   };
-  const p99 = (label: string, a: string): void => {
-    const x = row(a);
-    if (x) lines.push(`| ${label} | ${f(x.p99ms, 2)} ms | ≤ 25 ms ${x.p99ms <= 25 ? '(met)' : '(**missed**)'} |`);
+  /** The p99 of row `key`, with the range of its rounds' p99s when it ran in the rounds of pair `pair` (as numerator). */
+  const p99 = (label: string, key: string, pair: string): void => {
+    const x = row(key);
+    if (!x) return;
+    const runs = r.pairs.find((p) => p.label === pair)?.paired.runs[0] ?? [];
+    const rounds = x.rounds > 1 ? `, median of ${x.rounds} rounds` : '';
+    lines.push(`| ${label}${rounds} | ${f(x.p99ms, 2)} ms${range(runs.map((y) => y.p99ms), 1)} | ≤ 25 ms ${x.p99ms <= 25 ? '(met)' : '(**missed**)'} |`);
   };
-  ratio('(a) / (b): plantiles vs bare Node', 'a', 'b', 0.8);
-  ratio('(a) / (c): plantiles vs tileserver-gl-light', 'a', 'c', 5);
-  p99('(a) p99', 'a');
   const paired = (label: string, target: number): void => {
     const ratios = r.pairs.find((x) => x.label === label)?.paired.ratios ?? [];
     if (!ratios.length) return;
     const m = median(ratios);
-    const range = ratios.length > 1 ? ` (rounds ${f(Math.min(...ratios), 2)}–${f(Math.max(...ratios), 2)})` : '';
-    lines.push(`| ${label}, median of ${ratios.length} round${ratios.length > 1 ? 's' : ''} | ${f(m, 2)}×${range} | ≥ ${target}× ${m >= target ? '(met)' : '(**missed**)'} |`);
+    lines.push(`| ${label}, median of ${ratios.length} round${ratios.length > 1 ? 's' : ''} | ${f(m, 2)}×${range(ratios, 2)} | ≥ ${target}× ${m >= target ? '(met)' : '(**missed**)'} |`);
   };
-  paired('(e) / (d): nginx cache over plantiles vs nginx static', 0.8);
+  paired(AB, 0.8);
+  ratio('(a) / (c): plantiles vs tileserver-gl-light', 'a', 'c', 5);
+  p99('(a) p99', 'a', AB);
+  paired(ED, 0.8);
   ratio('(a) while publishing / (b)', 'a+publish', 'b', 0.8);
+  paired(AB_BUSY, 0.8);
   ratio('(a) while publishing / (c)', 'a+publish', 'c', 5);
-  p99('(a) while publishing, p99', 'a+publish');
+  p99('(a) while publishing, p99', 'a+publish', AB_BUSY);
   ratio('(e) while publishing / (d)', 'e+publish', 'd', 0.8);
-  paired('(e) while publishing / (d) while publishing (both under the same publish)', 0.8);
+  paired(ED_BUSY, 0.8);
   const notes = [...r.notes, ...machineNotes(r.rows)];
   if (notes.length) lines.push('', ...notes.map((n) => `- ${n}`));
   return lines.join('\n') + '\n';

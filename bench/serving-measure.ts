@@ -28,7 +28,7 @@ export interface Row extends WrkResult {
   /** Share of the machine's CPU other sessions used, and the hypervisor withheld (steal), during the run (the largest of its rounds). */
   otherShare: number;
   stealShare: number;
-  /** plantiles' event-loop delay during the run, ms. */
+  /** plantiles' event-loop delay during the run, ms (for several rounds, the median of each figure). */
   loopDelay: { p99: number; max: number } | null;
   /** How many interleaved rounds the figures are the median of (1: a single run). */
   rounds: number;
@@ -40,6 +40,8 @@ export interface Paired {
   rows: [Row, Row];
   /** numerator req/s ÷ denominator req/s, one per round (runs next to each other in time). */
   ratios: number[];
+  /** Every run of the numerator and of the denominator, in round order. */
+  runs: [Row[], Row[]];
 }
 
 /**
@@ -83,6 +85,7 @@ export async function measurePaired(dir: string, num: Target, den: Target, tiles
   return {
     rows: [medianRow(runs[0]), medianRow(runs[1])],
     ratios: runs[0].map((x, i) => x.rps / (runs[1][i]?.rps ?? NaN)),
+    runs,
   };
 }
 
@@ -93,7 +96,7 @@ export function median(xs: readonly number[]): number {
   return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 }
 
-/** One row of the medians of several runs of one target (each figure's own median). */
+/** One row of the medians of several runs of one target (each figure's own median: the p99 is the median of the runs' p99s). */
 function medianRow(runs: readonly Row[]): Row {
   const first = runs[0];
   if (!first) throw new Error('no runs to take the median of');
@@ -104,6 +107,7 @@ function medianRow(runs: readonly Row[]): Row {
     megabytesPerSecond: of((r) => r.megabytesPerSecond), errors: Math.max(...runs.map((r) => r.errors)),
     cpuUs: first.cpuUs === null ? null : of((r) => r.cpuUs ?? NaN),
     otherShare: Math.max(...runs.map((r) => r.otherShare)), stealShare: Math.max(...runs.map((r) => r.stealShare)),
+    loopDelay: first.loopDelay === null ? null : { p99: of((r) => r.loopDelay?.p99 ?? NaN), max: of((r) => r.loopDelay?.max ?? NaN) },
     rounds: runs.length,
   };
 }
