@@ -2,6 +2,7 @@ import type { Feature, Geometry, Position } from 'geojson';
 import type { FieldType, GeometryKind } from '../../src/domain/catalog.js';
 import { featureIdFor } from '../../src/domain/feature-id.js';
 import { PipelineError } from '../pipeline-error.js';
+import { IdMap } from '../tile/id-index.js';
 import type { Area } from './crs-registry.js';
 import { findSelfIntersection } from './find-self-intersection.js';
 import type { RecordMemo } from './record-memo.js';
@@ -59,7 +60,7 @@ export class LayerAccumulator {
   private readonly collector = new ValidationCollector();
   private readonly fieldTypes = new Map<string, FieldType>();
   /** MVT id → source index of the feature that has it. */
-  private readonly seenIds = new Map<number, number>();
+  private readonly seenIds = new IdMap();
   private kind: GeometryKind | null = null;
   private count = 0;
   private readonly bounds: [number, number, number, number] = [Infinity, Infinity, -Infinity, -Infinity];
@@ -77,7 +78,7 @@ export class LayerAccumulator {
    */
   recall(index: number, j: number, memo: RecordMemo): boolean {
     const id = memo.id(j);
-    if (this.options.idField === undefined || this.seenIds.has(id)) return false;
+    if (this.options.idField === undefined || this.seenIds.get(id) >= 0) return false;
     const kind = mergeKinds(this.kind, memo.kind(j));
     if (!kind) return false;
     this.collector.countRead();
@@ -140,7 +141,7 @@ export class LayerAccumulator {
     if (value === undefined) return v.allows({ code: 'missing-id', message: `has no value in the id field ${idField}` }) ? undefined : null;
     const id = featureIdFor(value);
     const other = this.seenIds.get(id);
-    if (other === undefined) return id;
+    if (other < 0) return id;
     const problem: Problem = { code: 'duplicate-id', message: `duplicate id: ${idField}=${String(value)} was already used by feature #${other}` };
     return v.allows(problem) ? undefined : null;
   }

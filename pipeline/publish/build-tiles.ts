@@ -1,4 +1,5 @@
 import type { TileRecord, TileStore, VersionBuild } from '../../src/store/tile-store.js';
+import { IdIndex } from '../tile/id-index.js';
 import { CoverageCheck } from '../tile/check-coverage.js';
 import type { FeatureTable } from '../tile/feature-table.js';
 import { tileNumber, type BudgetNote, type TileKey, type TileOutput } from '../tile/tile-job.js';
@@ -49,8 +50,9 @@ export interface TileBuildContext {
   onProgress?(done: number, tiles: number): void;
 }
 
-/** Tiles written to the store per transaction. */
+/** Tiles, and gzip bytes, after which a batch is written to the store (one transaction): a few recomputed dense tiles are written while others are still cut. */
 const BATCH = 512;
+const BATCH_BYTES = 4 * 2 ** 20;
 /**
  * Share of the current version's tiles above which recomputing them costs as much as a
  * full build, which is done instead: when recomputed tiles cut every feature again, and
@@ -89,7 +91,7 @@ export async function buildTiles(build: VersionBuild, table: FeatureTable, optio
     pieceFeatures: ctx.pieceFeatures,
     only: plan?.tiles,
     previous: lend ? {
-      carry: { reusable: plan.reusable },
+      carry: { reusableById: IdIndex.build(table.ids, table.count, plan.reusable).slots },
       tile: (t) => {
         const n = tileNumber(t.z, t.x, t.y);
         const stored = ctx.store.getTile(currentVid, t.z, t.x, t.y)?.gz;
@@ -136,6 +138,7 @@ class TileSink {
   /** Bodies of simplified tiles before simplification, by tileNumber. */
   readonly unsimplified = new Map<number, Uint8Array>();
   private batch: TileRecord[] = [];
+  private batchBytes = 0;
   private readonly adjusted: BudgetEntry[] = [];
   private largest = 0;
 
@@ -146,6 +149,7 @@ class TileSink {
       // Tiles crossing from a worker arrive as plain Uint8Arrays; the store takes Buffers (a view, not a copy).
       const gz = Buffer.from(t.gz.buffer, t.gz.byteOffset, t.gz.byteLength);
       this.batch.push({ z: t.z, x: t.x, y: t.y, hash: t.hash, gz, plainSize: t.plainSize });
+      this.batchBytes += gz.length;
       this.count++;
       if (gz.length > this.largest) this.largest = gz.length;
       if (t.budget) this.adjusted.push({ z: t.z, x: t.x, y: t.y, ...t.budget });
@@ -155,13 +159,14 @@ class TileSink {
       this.reused += t.reused;
       this.coverage?.add(t);
     }
-    if (this.batch.length >= BATCH) this.flush();
+    if (this.batch.length >= BATCH || this.batchBytes >= BATCH_BYTES) this.flush();
   }
 
   flush(): void {
     if (!this.batch.length) return;
     this.build.putTiles(this.batch);
     this.batch = [];
+    this.batchBytes = 0;
   }
 
   report(): BudgetReport {

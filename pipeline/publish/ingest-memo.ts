@@ -46,19 +46,13 @@ const KIND_OF: Record<number, GeometryKind> = {
 
 /** A memo read back: serves ingest through RecordMemo and the packer through `table`. */
 export class IngestMemo implements RecordMemo {
-  private readonly byDigest = new Map<string, number>();
+  private readonly byDigest: DigestIndex;
 
   constructor(
-    readonly context: string, readonly table: FeatureTable, digests: string, private readonly signatures: Signature[],
+    readonly context: string, readonly table: FeatureTable, digests: Buffer, private readonly signatures: Signature[],
     private readonly signatureOf: Int32Array, private readonly lengths: Int32Array,
   ) {
-    for (let j = 0; j < table.count; j++) {
-      const digest = digests.slice(j * DIGEST_CHARS, (j + 1) * DIGEST_CHARS);
-      // A record that occurs twice is not recalled: the second one must meet the duplicate id.
-      if (digest === NO_DIGEST) continue;
-      if (this.byDigest.has(digest)) this.byDigest.set(digest, -1);
-      else this.byDigest.set(digest, j);
-    }
+    this.byDigest = new DigestIndex(digests, table.count);
   }
 
   get count(): number {
@@ -70,7 +64,7 @@ export class IngestMemo implements RecordMemo {
   }
 
   find(digest: string): number {
-    return this.byDigest.get(digest) ?? -1;
+    return this.byDigest.find(digest);
   }
 
   id(j: number): number {
@@ -108,6 +102,64 @@ export class IngestMemo implements RecordMemo {
     }
   }
 }
+
+/**
+ * The memo's features by record digest (open addressing over the digest column, no
+ * string per record). A digest that occurs twice finds nothing: the second record must
+ * meet the duplicate id. Records without a digest (spaces) are not indexed.
+ */
+class DigestIndex {
+  private readonly slots: Int32Array;
+  private readonly twice: Uint8Array;
+  private readonly mask: number;
+
+  constructor(private readonly digests: Buffer, count: number) {
+    let capacity = 1024;
+    while (capacity < 2 * count) capacity *= 2;
+    this.slots = new Int32Array(capacity).fill(-1);
+    this.twice = new Uint8Array(count);
+    this.mask = capacity - 1;
+    for (let j = 0; j < count; j++) {
+      if (digests[j * DIGEST_CHARS] === SPACE) continue;
+      let h = this.slotOf((k) => digests[j * DIGEST_CHARS + k] as number);
+      for (; ; h = (h + 1) & this.mask) {
+        const at = this.slots[h] as number;
+        if (at < 0) {
+          this.slots[h] = j;
+          break;
+        }
+        if (digests.compare(digests, j * DIGEST_CHARS, (j + 1) * DIGEST_CHARS, at * DIGEST_CHARS, (at + 1) * DIGEST_CHARS) === 0) {
+          this.twice[at] = 1;
+          break;
+        }
+      }
+    }
+  }
+
+  find(digest: string): number {
+    if (digest.length !== DIGEST_CHARS) return -1;
+    for (let h = this.slotOf((k) => digest.charCodeAt(k)); ; h = (h + 1) & this.mask) {
+      const at = this.slots[h] as number;
+      if (at < 0) return -1;
+      if (this.equals(at, digest)) return this.twice[at] ? -1 : at;
+    }
+  }
+
+  private equals(j: number, digest: string): boolean {
+    const base = j * DIGEST_CHARS;
+    for (let k = 0; k < DIGEST_CHARS; k++) if (this.digests[base + k] !== digest.charCodeAt(k)) return false;
+    return true;
+  }
+
+  /** A slot from the first characters of a digest (base64 of SHA-256: evenly spread). */
+  private slotOf(code: (k: number) => number): number {
+    let h = 0x811c9dc5;
+    for (let k = 0; k < 8; k++) h = Math.imul(h ^ code(k), 0x01000193);
+    return (h ^ (h >>> 15)) & this.mask;
+  }
+}
+
+const SPACE = 0x20;
 
 /** Collects, record by record as ingest hands them over, what the next memo needs besides the table. */
 export class MemoWriter {
@@ -189,30 +241,39 @@ export function readIngestMemo(data: Uint8Array, key: string): IngestMemo | null
   if (header.format !== MEMO_FORMAT || header.key !== key || !Array.isArray(header.columns) || header.columns.length !== 16) return null;
   let at = align8(MAGIC.length + 4 + jsonLength);
   if (at > buf.length || createHash('sha256').update(headerText(header)).update(buf.subarray(at)).digest('hex') !== header.body) return null;
-  const columns: SharedArrayBuffer[] = [];
+  // Columns are views of the memo's bytes where those are shared memory (8-aligned, as
+  // written), else copies on shared memory: either way workers take them without a copy.
+  const inPlace = data.buffer instanceof SharedArrayBuffer && data.byteOffset % 8 === 0;
+  const columns: { buffer: SharedArrayBuffer; offset: number }[] = [];
   for (const length of header.columns) {
     if (!Number.isInteger(length) || length < 0 || at + length > buf.length) return null;
-    const shared = new SharedArrayBuffer(Math.max(8, align8(length)));
-    new Uint8Array(shared).set(buf.subarray(at, at + length));
-    columns.push(shared);
+    if (inPlace) columns.push({ buffer: data.buffer as SharedArrayBuffer, offset: data.byteOffset + at });
+    else {
+      const shared = new SharedArrayBuffer(Math.max(8, align8(length)));
+      new Uint8Array(shared).set(buf.subarray(at, at + length));
+      columns.push({ buffer: shared, offset: 0 });
+    }
     at = align8(at + length);
   }
   if (at !== buf.length) return null;
   const n = header.count;
   const len = header.columns;
-  const col = (k: number): SharedArrayBuffer => columns[k] as SharedArrayBuffer;
+  const view = <T>(k: number, ctor: new (buffer: SharedArrayBuffer, offset: number, length: number) => T, bytesPer: number): T => {
+    const c = columns[k] as { buffer: SharedArrayBuffer; offset: number };
+    return new ctor(c.buffer, c.offset, (len[k] as number) / bytesPer);
+  };
   const table: FeatureTable = {
     count: n,
-    ids: new Float64Array(col(0), 0, len[0] as number / 8), kinds: new Uint8Array(col(1), 0, len[1] as number),
-    featureParts: new Int32Array(col(2), 0, len[2] as number / 4), partRings: new Int32Array(col(3), 0, len[3] as number / 4),
-    ringCoords: new Int32Array(col(4), 0, len[4] as number / 4), coords: new Float64Array(col(5), 0, len[5] as number / 8),
-    bbox: new Float64Array(col(6), 0, len[6] as number / 8), anchors: new Float64Array(col(7), 0, len[7] as number / 8),
-    size: new Float64Array(col(8), 0, len[8] as number / 8), keepSize: new Float64Array(col(9), 0, len[9] as number / 8),
-    hashes: new Uint32Array(col(10), 0, len[10] as number / 4), props: new Uint8Array(col(11), 0, len[11] as number),
-    propStart: new Int32Array(col(12), 0, len[12] as number / 4),
+    ids: view(0, Float64Array, 8), kinds: view(1, Uint8Array, 1),
+    featureParts: view(2, Int32Array, 4), partRings: view(3, Int32Array, 4),
+    ringCoords: view(4, Int32Array, 4), coords: view(5, Float64Array, 8),
+    bbox: view(6, Float64Array, 8), anchors: view(7, Float64Array, 8),
+    size: view(8, Float64Array, 8), keepSize: view(9, Float64Array, 8),
+    hashes: view(10, Uint32Array, 4), props: view(11, Uint8Array, 1),
+    propStart: view(12, Int32Array, 4),
   };
-  const signatureOf = new Int32Array(col(14), 0, len[14] as number / 4);
-  const lengths = new Int32Array(col(15), 0, len[15] as number / 4);
+  const signatureOf = view(14, Int32Array, 4);
+  const lengths = view(15, Int32Array, 4);
   const consistent = table.ids.length === n && table.kinds.length === n && table.featureParts.length === n + 1 && table.bbox.length === 4 * n
     && table.anchors.length === 2 * n && table.size.length === n && table.keepSize.length === n && table.hashes.length === 2 * n
     && table.propStart.length === n + 1 && len[13] === n * DIGEST_CHARS && signatureOf.length === n && lengths.length === n
@@ -220,7 +281,8 @@ export function readIngestMemo(data: Uint8Array, key: string): IngestMemo | null
     && table.ringCoords[table.ringCoords.length - 1] === table.coords.length / 2 && table.propStart[n] === table.props.length
     && signatureOf.every((s) => s >= 0 && s < header.signatures.length);
   if (!consistent) return null;
-  const digests = Buffer.from(col(13), 0, len[13] as number).toString('latin1');
+  const digestBytes = view(13, Uint8Array, 1);
+  const digests = Buffer.from(digestBytes.buffer, digestBytes.byteOffset, digestBytes.byteLength);
   return new IngestMemo(header.context, table, digests, header.signatures, signatureOf, lengths);
 }
 

@@ -1,3 +1,4 @@
+import { IdIndex } from '../tile/id-index.js';
 import type { FeatureTable } from '../tile/feature-table.js';
 import { tileNumber, type TileKey } from '../tile/tile-job.js';
 import type { TilingOptions } from '../tile/tile-options.js';
@@ -18,7 +19,7 @@ export interface FeatureChanges {
 export interface RepublishPlan {
   changes: FeatureChanges;
   tiles: TileKey[];
-  /** 1 for each feature (new table index) whose id and fingerprint the current version has: its geometry is unchanged. Shared memory, for workers. */
+  /** 1 for each feature (new table index) whose id and fingerprint the current version has: its geometry is unchanged. */
   reusable: Uint8Array;
 }
 
@@ -33,18 +34,17 @@ const FULL_BUILD_SHARE = 0.3;
  * much changed that a full build is the better path.
  */
 export function planRepublish(previous: Fingerprints, table: FeatureTable, options: TilingOptions): RepublishPlan | null {
-  const oldIndex = new Map<number, number>();
-  for (let j = 0; j < previous.count; j++) oldIndex.set(previous.ids[j] as number, j);
+  const oldIndex = IdIndex.build(previous.ids, previous.count);
   const changes: FeatureChanges = { added: 0, removed: 0, changed: 0, reordered: 0 };
   const touched = new Map<number, TileKey>();
   const touch = (box: ArrayLike<number>): void => tilesTouchingBox(box, options, (t) => touched.set(tileNumber(t.z, t.x, t.y), t));
   const keptNew: number[] = [];
   const keptOld: number[] = [];
   const matched = new Uint8Array(previous.count);
-  const reusable = new Uint8Array(new SharedArrayBuffer(table.count));
+  const reusable = new Uint8Array(table.count);
   for (let i = 0; i < table.count; i++) {
     const j = oldIndex.get(table.ids[i] as number);
-    if (j === undefined) {
+    if (j < 0) {
       changes.added++;
       touch(table.bbox.subarray(i * 4, i * 4 + 4));
       continue;

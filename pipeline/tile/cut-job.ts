@@ -8,6 +8,7 @@ import { fitBudget, smallestSimplification, type TileFeatureSource } from './fit
 import { addStandIns, ownedBy } from './keep-features.js';
 import type { TileJob, TileKey, TileOutput } from './tile-job.js';
 import { maxBuffer, TILE_EXTENT, zoomSettings, type TilingOptions } from './tile-options.js';
+import { IdIndex } from './id-index.js';
 import { touching } from './tile-plan.js';
 import { LentFeature, PreviousLayer } from './previous-layer.js';
 import { simplifyFeatures } from './simplify-tile.js';
@@ -15,12 +16,13 @@ import { TileSplicer } from './splice-tile.js';
 import type { PreviousTile } from './tile-job.js';
 
 /**
- * What an incremental republish lets a job take over from the previous version: which
- * features are unchanged (1 by table index), so their geometry in a previous tile is
- * their geometry in the new one. Its array is shared with every worker.
+ * What an incremental republish lets a job take over from the previous version: the
+ * unchanged features by MVT id (the slots of an IdIndex over the table's ids holding
+ * only those), so their geometry in a previous tile is their geometry in the new one.
+ * Its array is shared with every worker.
  */
 export interface Carry {
-  reusable: Uint8Array;
+  reusableById: Int32Array;
 }
 
 /** Features one index holds when a dense tile is cut on its own. */
@@ -35,7 +37,7 @@ const CHUNK_FEATURES = 16_000;
 export function cutJob(table: FeatureTable, options: TilingOptions, job: TileJob, emit: (out: TileOutput) => void, carry?: Carry): void {
   const cutter = new TileCutter(table, options, emit);
   if (job.tiles !== 'subtree' && job.previous && carry && options.drop === 'smallest') {
-    const byId = reusableById(table, carry.reusable);
+    const byId = IdIndex.over(carry.reusableById, table.ids);
     const margin = maxBuffer(options) / TILE_EXTENT;
     job.tiles.forEach((t, k) => cutter.cutCarried(t, touching(table, job.features, t, margin), job.previous?.[k] ?? null, byId));
     return;
@@ -171,7 +173,7 @@ class TileCutter {
    * simplifies each feature on its own, the features handed to the budget are exactly
    * those a full cut gives, so is the tile. Drop: smallest layers only (drop: never adds stand-ins).
    */
-  cutCarried(t: TileKey, candidates: Int32Array, previous: PreviousTile | null, byId: Map<number, number>): void {
+  cutCarried(t: TileKey, candidates: Int32Array, previous: PreviousTile | null, byId: IdIndex): void {
     const visible = visibleAt(this.table, this.options, candidates, t.z);
     const finalize = this.finalizer(t.z);
     const splicer = new TileSplicer(this.options.layerName, (f) => finalize([f])[0] as GeoJSONVTFeature);
@@ -216,13 +218,13 @@ class TileCutter {
   }
 
   /** The features of a previous tile's layer whose id is unchanged, by table index, as lent features. */
-  private lend(gz: Uint8Array | undefined, byId: Map<number, number>): Map<number, GeoJSONVTFeature> {
+  private lend(gz: Uint8Array | undefined, byId: IdIndex): Map<number, GeoJSONVTFeature> {
     const kept = new Map<number, GeoJSONVTFeature>();
     if (!gz) return kept;
     const layer = PreviousLayer.fromGzip(gz, this.options.layerName);
     for (const [mvtId, ref] of layer.features) {
       const i = byId.get(mvtId);
-      if (i !== undefined) kept.set(i, new LentFeature(layer, ref, i).asTileFeature());
+      if (i >= 0) kept.set(i, new LentFeature(layer, ref, i).asTileFeature());
     }
     return kept;
   }
@@ -296,19 +298,6 @@ interface CarriedEncoding {
 }
 
 const EMPTY = new Int32Array(0);
-
-/** MVT id → table index of every reusable feature; built once per table and carry. */
-const byIdCache = new WeakMap<Uint8Array, Map<number, number>>();
-
-function reusableById(table: FeatureTable, reusable: Uint8Array): Map<number, number> {
-  let byId = byIdCache.get(reusable);
-  if (!byId) {
-    byId = new Map();
-    for (let i = 0; i < table.count; i++) if (reusable[i]) byId.set(table.ids[i] as number, i);
-    byIdCache.set(reusable, byId);
-  }
-  return byId;
-}
 
 function fromTile(features: GeoJSONVTFeature[]): () => GeoJSONVTFeature[] {
   return () => features;

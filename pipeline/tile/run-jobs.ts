@@ -14,6 +14,8 @@ export interface RunOptions {
   workers: number;
   /** Receives finished tiles, in batches, on this thread. */
   onTiles(tiles: TileOutput[]): void;
+  /** Called with each job just before it is run (it may still add to the job). */
+  prepare?(job: TileJob): void;
   /** Called after each job with the job. */
   onJobDone?(job: TileJob): void;
   /** What an incremental republish takes over from the previous version. */
@@ -43,6 +45,7 @@ export async function runJobs(table: FeatureTable, options: TilingOptions, jobs:
       while (next < jobs.length) {
         const id = next++;
         const job = jobs[id] as TileJob;
+        run.prepare?.(job);
         const delivered = new Set<number>();
         // Tiles a failed attempt already delivered are not delivered twice (a rerun cuts them identically).
         const onTiles = (tiles: TileOutput[]): void => {
@@ -71,6 +74,7 @@ export async function runJobs(table: FeatureTable, options: TilingOptions, jobs:
 
 async function runHere(table: FeatureTable, options: TilingOptions, jobs: readonly TileJob[], run: RunOptions): Promise<void> {
   for (const job of jobs) {
+    run.prepare?.(job);
     const out: TileOutput[] = [];
     cutJob(table, options, job, (t) => out.push(t), run.carry);
     run.onTiles(out);

@@ -38,7 +38,6 @@ export function defaultWorkers(): number {
 export async function tileLayer(table: FeatureTable, options: TilingOptions, run: TileLayerRun): Promise<void> {
   const jobs = planJobs(table, options, run.only ?? null, run.pieceFeatures);
   const previous = run.only ? run.previous : undefined;
-  if (previous) for (const job of jobs) if (job.tiles !== 'subtree') job.previous = job.tiles.map((t) => previous.tile(t));
   // Work is roughly the features a job reads, once per zoom it cuts.
   const weight = (j: (typeof jobs)[number]): number =>
     j.features.length * (j.tiles === 'subtree' ? options.maxzoom - j.root.z + 1 : new Set(j.tiles.map((t) => t.z)).size);
@@ -47,6 +46,10 @@ export async function tileLayer(table: FeatureTable, options: TilingOptions, run
   await runJobs(table, options, jobs, {
     workers: run.workers ?? defaultWorkers(),
     carry: previous?.carry,
+    // Previous tiles are read as their job is handed out, while workers cut the jobs before it.
+    prepare: previous ? (job) => {
+      if (job.tiles !== 'subtree') job.previous = job.tiles.map((t) => previous.tile(t));
+    } : undefined,
     onTiles: run.onTiles,
     onJobDone: (job) => {
       done += weight(job);
