@@ -222,8 +222,8 @@ class TileCutter {
     const kept = new Map<number, GeoJSONVTFeature>();
     if (!gz) return kept;
     const layer = PreviousLayer.fromGzip(gz, this.options.layerName);
-    for (const [mvtId, ref] of layer.features) {
-      const i = byId.get(mvtId);
+    for (const ref of layer.refs) {
+      const i = byId.get(ref.id);
       if (i >= 0) kept.set(i, new LentFeature(layer, ref, i).asTileFeature());
     }
     return kept;

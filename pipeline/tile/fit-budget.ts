@@ -166,8 +166,8 @@ function estimateBytes(source: TileFeatureSource, ctx: BudgetContext): number {
  * that fit; always ends within the budget.
  */
 function dropToFit(source: TileFeatureSource, ctx: BudgetContext, before: number, keep: number): FittedTile | null {
-  const ranked = Int32Array.from(ctx.candidates).sort((a, b) => (ctx.size[b] ?? 0) - (ctx.size[a] ?? 0) || a - b);
-  const largest = (k: number): Int32Array => ranked.slice(0, k).sort();
+  const ranked = new Ranking(ctx.candidates, ctx.size);
+  const largest = (k: number): Int32Array => ranked.largest(k);
   let fits = 0; // the most candidates known to fit (0 always does)
   let tooMany = ranked.length + 1;
   let best: FittedTile | null = null;
@@ -194,10 +194,48 @@ function dropToFit(source: TileFeatureSource, ctx: BudgetContext, before: number
 }
 
 /** Not even the largest feature alone fits: keep it, over the budget, rather than leave the tile empty. */
-function overWithLargest(source: TileFeatureSource, ctx: BudgetContext, ranked: Int32Array, before: number): FittedTile | null {
-  const features = source.features(ranked.slice(0, 1));
+function overWithLargest(source: TileFeatureSource, ctx: BudgetContext, ranked: Ranking, before: number): FittedTile | null {
+  const features = source.features(ranked.largest(1));
   if (!features.length) return null;
   const encoded = ctx.encode(features);
   const note = { before: Math.round(before), after: encoded.gz.length, simplifiedTo: 0, dropped: ctx.candidates.length - 1, over: true };
   return { features, encoded, note };
+}
+
+/**
+ * Candidates ranked by size, largest first, the earlier in the source first among equal
+ * sizes. The k largest are found from the sorted sizes (a native numeric sort) and one
+ * pass over the candidates, instead of sorting the candidates with a comparator: a dense
+ * low-zoom tile has 10^5 of them.
+ */
+class Ranking {
+  private readonly sorted: Float64Array;
+
+  constructor(private readonly candidates: Int32Array, private readonly size: Float64Array) {
+    this.sorted = Float64Array.from(candidates, (i) => size[i] ?? 0).sort();
+  }
+
+  get length(): number {
+    return this.candidates.length;
+  }
+
+  /** The k largest candidates (0 < k <= length), in ascending table order. */
+  largest(k: number): Int32Array {
+    const n = this.candidates.length;
+    const threshold = this.sorted[n - k] as number;
+    // Of the candidates the size of the k-th largest, the earliest are taken: as many as the k largest hold.
+    let equal = 0;
+    for (let r = n - k; r < n && this.sorted[r] === threshold; r++) equal++;
+    const out = new Int32Array(k);
+    let o = 0;
+    for (const i of this.candidates) {
+      const s = this.size[i] ?? 0;
+      if (s > threshold) out[o++] = i;
+      else if (s === threshold && equal > 0) {
+        out[o++] = i;
+        equal--;
+      }
+    }
+    return out;
+  }
 }

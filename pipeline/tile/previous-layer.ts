@@ -31,14 +31,15 @@ export class PreviousLayer {
   /** Body ranges of the Value messages, by value index. */
   readonly valueStarts: number[] = [];
   readonly valueEnds: number[] = [];
-  /** Features with an id and a type, by MVT id. */
-  readonly features = new Map<number, EncodedFeatureRef>();
+  /** Features with an id and a type, in the layer's order. */
+  readonly refs: EncodedFeatureRef[] = [];
   /**
    * False when a key or value could stand for more than one text (it holds U+FFFD, which
    * a lone surrogate also becomes): values are matched by bytes, so such a layer is not spliced.
    */
   readonly spliceable: boolean;
   private readonly keyIndex = new Map<string, number>();
+  private byId: Map<number, EncodedFeatureRef> | undefined;
 
   /** Reads the named layer of a stored (gzipped) tile. */
   static fromGzip(gz: Uint8Array, layerName: string): PreviousLayer {
@@ -56,7 +57,8 @@ export class PreviousLayer {
       const starts: number[] = [];
       let name = '';
       const keys: string[] = [];
-      const values: [number, number][] = [];
+      const valueStarts: number[] = [];
+      const valueEnds: number[] = [];
       pbf.readFields((ltag) => {
         if (ltag === 1) name = pbf.readString();
         else if (ltag === 2) {
@@ -68,7 +70,8 @@ export class PreviousLayer {
         } else if (ltag === 4) {
           if (tablesStart < 0) tablesStart = pbf.pos;
           const vend = pbf.readVarint() + pbf.pos;
-          values.push([pbf.pos, vend]);
+          valueStarts.push(pbf.pos);
+          valueEnds.push(vend);
           pbf.pos = vend;
         } else pbf.skip(pbf.type);
       }, null, end);
@@ -77,15 +80,21 @@ export class PreviousLayer {
           this.keys.push(k);
           if (!this.keyIndex.has(k)) this.keyIndex.set(k, n);
         });
-        for (const [s, e] of values) {
-          this.valueStarts.push(s);
-          this.valueEnds.push(e);
+        for (let v = 0; v < valueStarts.length; v++) {
+          this.valueStarts.push(valueStarts[v] as number);
+          this.valueEnds.push(valueEnds[v] as number);
         }
         for (const start of starts) this.readFeature(pbf, start);
       }
       pbf.pos = end;
     }, null);
     this.spliceable = tablesStart < 0 || Buffer.from(this.plain.buffer, this.plain.byteOffset, this.plain.byteLength).indexOf(REPLACEMENT, tablesStart) < 0;
+  }
+
+  /** Features with an id and a type, by MVT id (built on first use; the last of a repeated id). */
+  get features(): Map<number, EncodedFeatureRef> {
+    this.byId ??= new Map(this.refs.map((r) => [r.id, r]));
+    return this.byId;
   }
 
   /** The index of key text `key` in this layer, or -1. */
@@ -144,7 +153,7 @@ export class PreviousLayer {
     }
     if (!hasId || type < 1 || type > 3) return;
     ref.type = type as 1 | 2 | 3;
-    this.features.set(ref.id, ref);
+    this.refs.push(ref);
   }
 }
 

@@ -65,7 +65,8 @@ export class TileSplicer {
     // Ids are positions in `missing`, so each feature's bytes are found by id.
     const layer = new PreviousLayer(encodePlain(this.layerName, missing.map((f, k) => ({ id: k, type: f.type, geometry: f.geometry, tags: null }) as GeoJSONVTFeature)), this.layerName);
     missing.forEach((f, k) => {
-      const ref = layer.features.get(k) as EncodedFeatureRef;
+      // Features are written in order, with ids 0, 1, …
+      const ref = (layer.refs[k]?.id === k ? layer.refs[k] : layer.features.get(k)) as EncodedFeatureRef;
       this.freshGeometry.set(f.geometry, layer.plain.subarray(ref.geometryStart, ref.geometryEnd));
     });
   }
