@@ -30,6 +30,8 @@ describe.skipIf(!hasNginx)('the documented nginx deployment (skipped without ngi
     writer = await startTestNode(config);
     reader = await startTestNode(config);
     await writer.publish('parcels');
+    // The reader learns of the publish by polling (within a second); a request nginx sends it before then would be a 404.
+    reader.rt.feed.poll(true);
     const port = await freePort();
     const prefix = path.join(dir, 'nginx');
     nginx = startNginx('nginx', prefix, proxyConf(prefix, port, [Number(new URL(writer.url).port), Number(new URL(reader.url).port)]));
