@@ -6,6 +6,7 @@ import type { RecordMemo } from '../ingest/record-memo.js';
 import type { PropertyValue } from '../ingest/source-feature.js';
 import { GeometryCode } from '../tile/feature-geometry.js';
 import type { FeatureTable } from '../tile/feature-table.js';
+import { tableCapacity } from '../tile/id-index.js';
 
 // The ingest memo of a layer: its last ingest's packed features (the FeatureTable the
 // tiler read), with the digest of the source record each came from and its attribute
@@ -114,8 +115,7 @@ class DigestIndex {
   private readonly mask: number;
 
   constructor(private readonly digests: Buffer, count: number) {
-    let capacity = 1024;
-    while (capacity < 2 * count) capacity *= 2;
+    const capacity = tableCapacity(count);
     this.slots = new Int32Array(capacity).fill(-1);
     this.twice = new Uint8Array(count);
     this.mask = capacity - 1;
@@ -226,7 +226,7 @@ export class MemoWriter {
 
 /**
  * Reads a memo back; null when it was made under another key (other ingest options or
- * format) or does not hold together. The table's columns are copies on shared memory.
+ * format) or does not hold together. The table's columns are views of `data`.
  */
 export function readIngestMemo(data: Uint8Array, key: string): IngestMemo | null {
   const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
@@ -241,27 +241,20 @@ export function readIngestMemo(data: Uint8Array, key: string): IngestMemo | null
   if (header.format !== MEMO_FORMAT || header.key !== key || !Array.isArray(header.columns) || header.columns.length !== 16) return null;
   let at = align8(MAGIC.length + 4 + jsonLength);
   if (at > buf.length || createHash('sha256').update(headerText(header)).update(buf.subarray(at)).digest('hex') !== header.body) return null;
-  // Columns are views of the memo's bytes where those are shared memory (8-aligned, as
-  // written), else copies on shared memory: either way workers take them without a copy.
-  const inPlace = data.buffer instanceof SharedArrayBuffer && data.byteOffset % 8 === 0;
-  const columns: { buffer: SharedArrayBuffer; offset: number }[] = [];
+  // Columns are views of the memo's bytes (the memo serves only this thread: ingest and
+  // the packer, which copies what it recalls); bytes not 8-aligned are copied once.
+  const bytes = data.byteOffset % 8 === 0 ? data : new Uint8Array(data);
+  const starts: number[] = [];
   for (const length of header.columns) {
     if (!Number.isInteger(length) || length < 0 || at + length > buf.length) return null;
-    if (inPlace) columns.push({ buffer: data.buffer as SharedArrayBuffer, offset: data.byteOffset + at });
-    else {
-      const shared = new SharedArrayBuffer(Math.max(8, align8(length)));
-      new Uint8Array(shared).set(buf.subarray(at, at + length));
-      columns.push({ buffer: shared, offset: 0 });
-    }
+    starts.push(bytes.byteOffset + at);
     at = align8(at + length);
   }
   if (at !== buf.length) return null;
   const n = header.count;
   const len = header.columns;
-  const view = <T>(k: number, ctor: new (buffer: SharedArrayBuffer, offset: number, length: number) => T, bytesPer: number): T => {
-    const c = columns[k] as { buffer: SharedArrayBuffer; offset: number };
-    return new ctor(c.buffer, c.offset, (len[k] as number) / bytesPer);
-  };
+  const view = <T>(k: number, ctor: new (buffer: ArrayBufferLike, offset: number, length: number) => T, bytesPer: number): T =>
+    new ctor(bytes.buffer, starts[k] as number, (len[k] as number) / bytesPer);
   const table: FeatureTable = {
     count: n,
     ids: view(0, Float64Array, 8), kinds: view(1, Uint8Array, 1),

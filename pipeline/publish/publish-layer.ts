@@ -147,7 +147,7 @@ export async function publishLayer(layer: LayerConfig, ctx: PublishContext): Pro
   }
 }
 
-/** The layer's ingest memo if it was made under `key` (the file's bytes are let go: the memo holds copies). */
+/** The layer's ingest memo if it was made under `key` (its columns are views of the file's bytes). */
 function loadMemo(store: TileStore, layer: string, key: string): IngestMemo | null {
   const stored = store.readIngestMemo(layer);
   return stored ? readIngestMemo(stored, key) : null;

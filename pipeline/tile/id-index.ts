@@ -13,8 +13,7 @@ export class IdIndex {
 
   /** Indexes positions 0..count-1 of `ids` (those with include[i] set, when given); a later equal id replaces an earlier one. */
   static build(ids: ArrayLike<number>, count: number, include?: ArrayLike<number>): IdIndex {
-    let capacity = 1024;
-    while (capacity < 2 * count) capacity *= 2;
+    const capacity = tableCapacity(count);
     const index = new IdIndex(new Int32Array(new SharedArrayBuffer(capacity * 4)).fill(-1), ids);
     for (let i = 0; i < count; i++) if (!include || include[i]) index.insert(i);
     return index;
@@ -41,6 +40,13 @@ export class IdIndex {
     while ((slots[h] as number) >= 0 && this.ids[slots[h] as number] !== id) h = (h + 1) & this.mask;
     slots[h] = i;
   }
+}
+
+/** Slots of an open-addressing table for `count` entries: a power of two, at most half full. */
+export function tableCapacity(count: number): number {
+  let capacity = 1024;
+  while (capacity < 2 * count) capacity *= 2;
+  return capacity;
 }
 
 /** A well-mixed 32-bit hash of an integer id up to 2^53. */

@@ -39,7 +39,6 @@ export class PreviousLayer {
    */
   readonly spliceable: boolean;
   private readonly keyIndex = new Map<string, number>();
-  private byId: Map<number, EncodedFeatureRef> | undefined;
 
   /** Reads the named layer of a stored (gzipped) tile. */
   static fromGzip(gz: Uint8Array, layerName: string): PreviousLayer {
@@ -89,12 +88,6 @@ export class PreviousLayer {
       pbf.pos = end;
     }, null);
     this.spliceable = tablesStart < 0 || Buffer.from(this.plain.buffer, this.plain.byteOffset, this.plain.byteLength).indexOf(REPLACEMENT, tablesStart) < 0;
-  }
-
-  /** Features with an id and a type, by MVT id (built on first use; the last of a repeated id). */
-  get features(): Map<number, EncodedFeatureRef> {
-    this.byId ??= new Map(this.refs.map((r) => [r.id, r]));
-    return this.byId;
   }
 
   /** The index of key text `key` in this layer, or -1. */

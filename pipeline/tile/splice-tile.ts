@@ -65,8 +65,7 @@ export class TileSplicer {
     // Ids are positions in `missing`, so each feature's bytes are found by id.
     const layer = new PreviousLayer(encodePlain(this.layerName, missing.map((f, k) => ({ id: k, type: f.type, geometry: f.geometry, tags: null }) as GeoJSONVTFeature)), this.layerName);
     missing.forEach((f, k) => {
-      // Features are written in order, with ids 0, 1, …
-      const ref = (layer.refs[k]?.id === k ? layer.refs[k] : layer.features.get(k)) as EncodedFeatureRef;
+      const ref = layer.refs[k] as EncodedFeatureRef; // written in order, with ids 0, 1, …
       this.freshGeometry.set(f.geometry, layer.plain.subarray(ref.geometryStart, ref.geometryEnd));
     });
   }

@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { isLayerId } from '../domain/layer-id.js';
@@ -14,31 +14,15 @@ function memoPath(dir: string, layer: string): string | null {
   return isLayerId(layer) ? path.join(dir, MEMO_DIR, `${layer}.memo`) : null;
 }
 
-/**
- * The memo file's bytes, or null when there is none. They are read into shared memory,
- * so its columns can be handed to tiling workers as they are, without a copy.
- */
+/** The memo file's bytes, or null when there is none. */
 export function readIngestMemo(dir: string, layer: string): Uint8Array | null {
   const file = memoPath(dir, layer);
   if (!file) return null;
-  let fd: number;
   try {
-    fd = openSync(file, 'r');
+    return readFileSync(file);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw err;
-  }
-  try {
-    const bytes = new Uint8Array(new SharedArrayBuffer(fstatSync(fd).size));
-    let at = 0;
-    while (at < bytes.length) {
-      const n = readSync(fd, bytes, at, bytes.length - at, at);
-      if (n === 0) return bytes.subarray(0, at); // cut short while read: its checksum tells
-      at += n;
-    }
-    return bytes;
-  } finally {
-    closeSync(fd);
   }
 }
 

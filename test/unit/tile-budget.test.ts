@@ -70,6 +70,11 @@ describe('the tile size budget', () => {
     const keptSizes = [...kept].map((i) => ctx.size[i] as number);
     const droppedSizes = all.filter((f) => !kept.has(f.id as number)).map((f) => ctx.size[f.id as number] as number);
     expect(Math.min(...keptSizes)).toBeGreaterThanOrEqual(Math.max(...droppedSizes));
+    // Among features of the smallest size kept, the earliest in the source are the ones kept.
+    const boundary = all.map((f) => f.id as number).filter((i) => ctx.size[i] === Math.min(...keptSizes));
+    const keptAtBoundary = boundary.filter((i) => kept.has(i));
+    expect(keptAtBoundary.length).toBeLessThan(boundary.length);
+    expect(keptAtBoundary).toEqual(boundary.slice(0, keptAtBoundary.length));
     // Most of the budget is used: the search keeps as many as fit.
     expect(fitted?.encoded.gz.length).toBeGreaterThan(4096 * 0.75);
   });
