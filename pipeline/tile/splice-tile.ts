@@ -87,7 +87,13 @@ function tagValue(raw: unknown): TagValue | null {
   return typeof raw === 'string' || typeof raw === 'boolean' || typeof raw === 'number' ? raw : JSON.stringify(raw);
 }
 
-/** Writes one layer of lent and fresh features, numbering keys and values by first use as vt-pbf does. */
+/**
+ * Writes one layer of lent and fresh features, numbering keys and values by first use as
+ * vt-pbf does. The work per feature is in small methods called from short loops: V8
+ * optimizes each on its own as soon as it is hot, where one large function compiled
+ * while its later loops had not yet run would be thrown back to the interpreter when
+ * they start (every dense tile a worker splices first paid for that).
+ */
 class LayerWriter {
   // New index of each of the previous layer's keys and values, -1 until first used.
   private readonly keyNew: Int32Array;
@@ -100,95 +106,144 @@ class LayerWriter {
   /** Fresh features' values by vt-pbf's key (type and text), and by the hash of their bytes. */
   private readonly freshValues = new Map<string, FreshValue>();
   private readonly freshByHash = new Map<number, FreshValue[]>();
+  private readonly pbf: PbfReader;
+  /** Every feature's new tag indices, one after another; tagEnds[k] ends feature k's. */
+  private tags = new Int32Array(64);
+  private t = 0;
 
   constructor(private readonly name: Uint8Array, private readonly layer: PreviousLayer) {
     this.keyNew = new Int32Array(layer.keys.length).fill(-1);
     this.valueNew = new Int32Array(layer.valueStarts.length).fill(-1);
+    this.pbf = new PbfReader(layer.plain);
   }
 
   /** The layer of features `refs` (a lent feature's place in the previous layer, or null for the next of `fresh`, finalized). */
   write(refs: readonly (EncodedFeatureRef | null)[], fresh: GeoJSONVTFeature[], geometryOf: (f: GeoJSONVTFeature) => Uint8Array): Uint8Array {
-    const plain = this.layer.plain;
     const n = refs.length;
     // Fresh features' attributes, in vt-pbf's order, noted before any lent value is placed.
-    const freshTags = fresh.map((g) => {
-      const pairs: [string, FreshValue][] = [];
-      for (const key in g.tags ?? {}) {
-        const value = tagValue(g.tags?.[key]);
-        if (value !== null) pairs.push([key, this.registerFresh(value)]);
-      }
-      return pairs;
-    });
+    const freshTags = fresh.map((g) => this.noteFresh(g));
     // First every tag and size (a length prefix precedes its message), then the bytes.
-    let tags = new Int32Array(Math.max(64, n * 12));
-    let t = 0;
+    this.tags = new Int32Array(Math.max(64, n * 12));
+    this.t = 0;
     const tagEnds = new Int32Array(n);
     const tagSizes = new Int32Array(n);
     const sizes = new Int32Array(n);
-    const pbf = new PbfReader(plain);
     let nextFresh = 0;
     let layerSize = 2 + messageSize(this.name.length) + 3;
     for (let k = 0; k < n; k++) {
       const ref = refs[k];
-      const before = t;
-      let geometry: number;
-      let id: number | undefined;
-      if (ref) {
-        pbf.pos = ref.tagsStart;
-        while (pbf.pos < ref.tagsEnd) {
-          if (t + 2 > tags.length) tags = grow(tags);
-          tags[t++] = this.keyFromLayer(pbf.readVarint());
-          tags[t++] = this.valueFromLayer(pbf.readVarint());
-        }
-        geometry = ref.geometryEnd - ref.geometryStart;
-        id = ref.id;
-      } else {
+      const before = this.t;
+      let size: number;
+      if (ref) size = this.lentTags(ref);
+      else {
         const g = fresh[nextFresh] as GeoJSONVTFeature;
-        for (const [key, value] of freshTags[nextFresh++] ?? []) {
-          if (t + 2 > tags.length) tags = grow(tags);
-          tags[t++] = this.freshKey(key);
-          tags[t++] = this.freshValue(value);
-        }
-        geometry = geometryOf(g).length;
-        id = g.id as number | undefined;
+        this.freshTags(freshTags[nextFresh++] ?? []);
+        size = featureSize(g.id as number | undefined, 0, geometryOf(g).length);
       }
-      let tagSize = 0;
-      for (let j = before; j < t; j++) tagSize += varintSize(tags[j] as number);
-      tagEnds[k] = t;
+      const tagSize = this.tagBytes(before, this.t);
+      tagEnds[k] = this.t;
       tagSizes[k] = tagSize;
-      sizes[k] = (id === undefined ? 0 : 1 + varintSize(id)) + messageSize(tagSize) + 2 + messageSize(geometry);
+      sizes[k] = size + messageSize(tagSize);
       layerSize += messageSize(sizes[k] as number);
     }
-    for (const key of this.keys) layerSize += messageSize(key.length);
-    for (const value of this.values) layerSize += messageSize(value >= 0 ? (this.layer.valueEnds[value] as number) - (this.layer.valueStarts[value] as number) : (this.freshBytes[-value - 1] as Uint8Array).length);
+    layerSize += this.tableBytes();
     const out = new ByteWriter(messageSize(layerSize));
     out.byte(0x1a).varint(layerSize); // tile.layers (3)
     out.byte(0x78).varint(2); // version (15)
     out.byte(0x0a).varint(this.name.length).bytes(this.name); // name (1)
     out.byte(0x28).varint(TILE_EXTENT); // extent (5)
-    t = 0;
+    let t = 0;
     nextFresh = 0;
     for (let k = 0; k < n; k++) {
       const ref = refs[k];
-      const g = ref ? null : (fresh[nextFresh++] as GeoJSONVTFeature);
-      out.byte(0x12).varint(sizes[k] as number); // feature (2)
-      const id = ref ? ref.id : (g?.id as number | undefined);
-      if (id !== undefined) out.byte(0x08).varint(id); // id (1)
-      out.byte(0x12).varint(tagSizes[k] as number); // tags (2), packed
-      for (const end = tagEnds[k] as number; t < end; t++) out.varint(tags[t] as number);
-      out.byte(0x18).varint(ref ? ref.type : (g as GeoJSONVTFeature).type); // type (3)
-      if (ref) out.byte(0x22).varint(ref.geometryEnd - ref.geometryStart).range(plain, ref.geometryStart, ref.geometryEnd); // geometry (4)
+      if (ref) this.writeLent(out, ref, sizes[k] as number, tagSizes[k] as number, t, tagEnds[k] as number);
       else {
-        const geometry = geometryOf(g as GeoJSONVTFeature);
-        out.byte(0x22).varint(geometry.length).bytes(geometry);
+        const g = fresh[nextFresh++] as GeoJSONVTFeature;
+        this.writeFresh(out, g, geometryOf(g), sizes[k] as number, tagSizes[k] as number, t, tagEnds[k] as number);
       }
+      t = tagEnds[k] as number;
     }
+    this.writeTables(out);
+    return out.finish();
+  }
+
+  /** A fresh feature's attributes as (key, value) pairs, its values registered. */
+  private noteFresh(g: GeoJSONVTFeature): [string, FreshValue][] {
+    const pairs: [string, FreshValue][] = [];
+    for (const key in g.tags ?? {}) {
+      const value = tagValue(g.tags?.[key]);
+      if (value !== null) pairs.push([key, this.registerFresh(value)]);
+    }
+    return pairs;
+  }
+
+  /** Notes a lent feature's tags, re-indexed; returns its message size without the tags field. */
+  private lentTags(ref: EncodedFeatureRef): number {
+    const pbf = this.pbf;
+    pbf.pos = ref.tagsStart;
+    while (pbf.pos < ref.tagsEnd) {
+      this.pushTag(this.keyFromLayer(pbf.readVarint()));
+      this.pushTag(this.valueFromLayer(pbf.readVarint()));
+    }
+    return featureSize(ref.id, 0, ref.geometryEnd - ref.geometryStart);
+  }
+
+  private freshTags(pairs: readonly [string, FreshValue][]): void {
+    for (const [key, value] of pairs) {
+      this.pushTag(this.freshKey(key));
+      this.pushTag(this.freshValue(value));
+    }
+  }
+
+  private pushTag(index: number): void {
+    if (this.t >= this.tags.length) this.tags = grow(this.tags);
+    this.tags[this.t++] = index;
+  }
+
+  /** Bytes of the packed tag indices [from, to). */
+  private tagBytes(from: number, to: number): number {
+    let size = 0;
+    for (let j = from; j < to; j++) size += varintSize(this.tags[j] as number);
+    return size;
+  }
+
+  /** Bytes of the keys and values tables. */
+  private tableBytes(): number {
+    let size = 0;
+    for (const key of this.keys) size += messageSize(key.length);
+    for (const value of this.values) size += messageSize(value >= 0 ? (this.layer.valueEnds[value] as number) - (this.layer.valueStarts[value] as number) : (this.freshBytes[-value - 1] as Uint8Array).length);
+    return size;
+  }
+
+  private writeLent(out: ByteWriter, ref: EncodedFeatureRef, size: number, tagSize: number, from: number, to: number): void {
+    out.byte(0x12).varint(size); // feature (2)
+    out.byte(0x08).varint(ref.id); // id (1)
+    this.writeTags(out, tagSize, from, to);
+    out.byte(0x18).varint(ref.type); // type (3)
+    out.byte(0x22).varint(ref.geometryEnd - ref.geometryStart).range(this.layer.plain, ref.geometryStart, ref.geometryEnd); // geometry (4)
+  }
+
+  private writeFresh(out: ByteWriter, g: GeoJSONVTFeature, geometry: Uint8Array, size: number, tagSize: number, from: number, to: number): void {
+    out.byte(0x12).varint(size); // feature (2)
+    const id = g.id as number | undefined;
+    if (id !== undefined) out.byte(0x08).varint(id); // id (1)
+    this.writeTags(out, tagSize, from, to);
+    out.byte(0x18).varint(g.type); // type (3)
+    out.byte(0x22).varint(geometry.length).bytes(geometry); // geometry (4)
+  }
+
+  private writeTags(out: ByteWriter, tagSize: number, from: number, to: number): void {
+    out.byte(0x12).varint(tagSize); // tags (2), packed
+    for (let t = from; t < to; t++) out.varint(this.tags[t] as number);
+  }
+
+  private writeTables(out: ByteWriter): void {
+    const plain = this.layer.plain;
     for (const key of this.keys) out.byte(0x1a).varint(key.length).bytes(key); // keys (3)
     for (const value of this.values) { // values (4)
       if (value >= 0) out.byte(0x22).varint((this.layer.valueEnds[value] as number) - (this.layer.valueStarts[value] as number)).range(plain, this.layer.valueStarts[value] as number, this.layer.valueEnds[value] as number);
       else out.byte(0x22).varint((this.freshBytes[-value - 1] as Uint8Array).length).bytes(this.freshBytes[-value - 1] as Uint8Array);
     }
-    return out.finish();
   }
 
   private keyFromLayer(n: number): number {
@@ -289,6 +344,11 @@ function grow(a: Int32Array): Int32Array<ArrayBuffer> {
   const b = new Int32Array(a.length * 2);
   b.set(a);
   return b;
+}
+
+/** Bytes of a feature's message body other than its tags field: id, type and geometry fields. */
+function featureSize(id: number | undefined, tags: number, geometry: number): number {
+  return (id === undefined ? 0 : 1 + varintSize(id)) + tags + 2 + messageSize(geometry);
 }
 
 /** Bytes of a length-delimited field (one-byte tag) with a body of n bytes. */
