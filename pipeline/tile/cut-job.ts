@@ -9,7 +9,7 @@ import { addStandIns, ownedBy } from './keep-features.js';
 import type { TileJob, TileKey, TileOutput } from './tile-job.js';
 import { maxBuffer, TILE_EXTENT, zoomSettings, type TilingOptions } from './tile-options.js';
 import { IdIndex } from './id-index.js';
-import { touching } from './tile-plan.js';
+import { touching, TouchingTiles } from './tile-plan.js';
 import { LentFeature, PreviousLayer } from './previous-layer.js';
 import { simplifyFeatures } from './simplify-tile.js';
 import { TileSplicer } from './splice-tile.js';
@@ -39,7 +39,8 @@ export function cutJob(table: FeatureTable, options: TilingOptions, job: TileJob
   if (job.tiles !== 'subtree' && job.previous && carry && options.drop === 'smallest') {
     const byId = IdIndex.over(carry.reusableById, table.ids);
     const margin = maxBuffer(options) / TILE_EXTENT;
-    job.tiles.forEach((t, k) => cutter.cutCarried(t, touching(table, job.features, t, margin), job.previous?.[k] ?? null, byId));
+    const near = new TouchingTiles(table, job.features, job.root, margin);
+    job.tiles.forEach((t, k) => cutter.cutCarried(t, near.of(t), job.previous?.[k] ?? null, byId));
     return;
   }
   if (job.tiles !== 'subtree' && job.single) {

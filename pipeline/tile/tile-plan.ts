@@ -1,5 +1,5 @@
 import type { FeatureTable } from './feature-table.js';
-import type { TileJob, TileKey } from './tile-job.js';
+import { tileNumber, type TileJob, type TileKey } from './tile-job.js';
 import { maxBuffer, TILE_EXTENT, zoomSettings, type TilingOptions } from './tile-options.js';
 
 /** Features (at most) a subtree piece holds; a tile touched by more is "heavy" and cut in a band. */
@@ -67,6 +67,29 @@ export function touching(table: FeatureTable, features: Int32Array, t: TileKey, 
     if ((b[o + 2] as number) >= minX && (b[o] as number) <= maxX && (b[o + 3] as number) >= minY && (b[o + 1] as number) <= maxY) out[k++] = i;
   }
   return out.slice(0, k);
+}
+
+/**
+ * The features of a job touching each of its tiles, a tile's found among its parent's:
+ * a child's buffered box lies within its parent's (the margin is a fixed share of the
+ * tile), so the result is touching()'s over all the job's features, but a job of many
+ * deep tiles no longer tests every feature against each of them.
+ */
+export class TouchingTiles {
+  private readonly found = new Map<number, Int32Array>();
+
+  constructor(private readonly table: FeatureTable, private readonly features: Int32Array, private readonly root: TileKey, private readonly margin: number) {}
+
+  of(t: TileKey): Int32Array {
+    if (t.z <= this.root.z) return touching(this.table, this.features, t, this.margin);
+    const key = tileNumber(t.z, t.x, t.y);
+    let hit = this.found.get(key);
+    if (!hit) {
+      hit = touching(this.table, this.of({ z: t.z - 1, x: t.x >> 1, y: t.y >> 1 }), t, this.margin);
+      this.found.set(key, hit);
+    }
+    return hit;
+  }
 }
 
 /** Indices (ascending) of `features` touching any of `tiles`. */
