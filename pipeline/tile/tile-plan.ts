@@ -22,7 +22,7 @@ export function planJobs(table: FeatureTable, options: TilingOptions, targets: r
     if (!features.length || (wanted && !wanted.length)) return;
     if (t.z >= options.maxzoom || features.length <= pieceFeatures) {
       // Recomputing some tiles of a piece needs only the features touching those tiles.
-      jobs.push(wanted ? { root: t, features: touchingAny(table, features, wanted, margin), tiles: wanted } : { root: t, features, tiles: 'subtree' });
+      jobs.push(wanted ? { root: t, features: touchingAny(table, features, t, wanted, margin), tiles: wanted } : { root: t, features, tiles: 'subtree' });
       return;
     }
     if (t.z >= options.minzoom && (!wanted || wanted.some((k) => k.z === t.z))) jobs.push({ root: t, features, tiles: [t], single: true });
@@ -92,12 +92,13 @@ export class TouchingTiles {
   }
 }
 
-/** Indices (ascending) of `features` touching any of `tiles`. */
-function touchingAny(table: FeatureTable, features: Int32Array, tiles: readonly TileKey[], margin: number): Int32Array {
+/** Indices (ascending) of `features` (those touching `root`) touching any of `tiles` (all under `root`). */
+function touchingAny(table: FeatureTable, features: Int32Array, root: TileKey, tiles: readonly TileKey[], margin: number): Int32Array {
   if (tiles.length > 64) return features;
-  const marks = new Set<number>();
-  for (const t of tiles) for (const i of touching(table, features, t, margin)) marks.add(i);
-  return features.filter((i) => marks.has(i));
+  const near = new TouchingTiles(table, features, root, margin);
+  const marks = new Uint8Array(table.count);
+  for (const t of tiles) for (const i of near.of(t)) marks[i] = 1;
+  return features.filter((i) => marks[i] === 1);
 }
 
 function allFeatures(table: FeatureTable): Int32Array {
