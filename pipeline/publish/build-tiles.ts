@@ -81,10 +81,12 @@ export async function buildTiles(build: VersionBuild, table: FeatureTable, optio
   const recomputed = plan ? new Set(plan.tiles.map((t) => tileNumber(t.z, t.x, t.y))) : null;
   const coverage = options.drop === 'never' ? new CoverageCheck(table, options, recomputed) : null;
   const sink = new TileSink(build, options.maxTileBytes, coverage);
-  // A tile the budget simplified lends from its body before simplification; one it thinned lends what it holds. Carried-over tiles keep their notes.
+  // A tile the budget simplified lends from its body before simplification; one it thinned lends what it holds, and
+  // the sample that sized it. Carried-over tiles keep their notes and bodies.
   const simplifiedBefore = new Set(previous?.budget?.simplified ?? []);
   const droppedBefore = new Set(previous?.budget?.dropped ?? []);
   const unsimplifiedBefore = previous?.budget?.unsimplified ?? new Map<number, Uint8Array>();
+  const samplesBefore = previous?.budget?.samples ?? new Map<number, Uint8Array>();
   const lend = plan && currentVid !== null && lends;
   await tileLayer(table, options, {
     workers: ctx.workers,
@@ -97,7 +99,8 @@ export async function buildTiles(build: VersionBuild, table: FeatureTable, optio
         const stored = ctx.store.getTile(currentVid, t.z, t.x, t.y)?.gz;
         const gz = simplifiedBefore.has(n) ? unsimplifiedBefore.get(n) : stored;
         if (!gz) return null;
-        return { gz, complete: !droppedBefore.has(n), ...(simplifiedBefore.has(n) && stored ? { simplified: stored } : {}) };
+        const sample = samplesBefore.get(n);
+        return { gz, complete: !droppedBefore.has(n), ...(simplifiedBefore.has(n) && stored ? { simplified: stored } : {}), ...(sample ? { sample } : {}) };
       },
     } : undefined,
     onTiles: (tiles) => sink.add(tiles),
@@ -107,7 +110,7 @@ export async function buildTiles(build: VersionBuild, table: FeatureTable, optio
   coverage?.verify(ctx.file, ctx.describe);
   const simplified = [...sink.simplified];
   const dropped = [...sink.dropped];
-  const unsimplified = sink.unsimplified;
+  const { unsimplified, samples } = sink;
   if (recomputed) {
     for (const n of simplifiedBefore) {
       if (recomputed.has(n)) continue;
@@ -116,8 +119,9 @@ export async function buildTiles(build: VersionBuild, table: FeatureTable, optio
       if (body) unsimplified.set(n, body);
     }
     for (const n of droppedBefore) if (!recomputed.has(n)) dropped.push(n);
+    for (const [n, body] of samplesBefore) if (!recomputed.has(n)) samples.set(n, body);
   }
-  build.putFeatureSet(packFeatureSet(table, key, { simplified, dropped, unsimplified }));
+  build.putFeatureSet(packFeatureSet(table, key, { simplified, dropped, unsimplified, samples }));
   return {
     mode: plan ? 'incremental' : 'full',
     tiles: carried + sink.count,
@@ -137,6 +141,8 @@ class TileSink {
   readonly dropped: number[] = [];
   /** Bodies of simplified tiles before simplification, by tileNumber. */
   readonly unsimplified = new Map<number, Uint8Array>();
+  /** Bodies of the samples that sized thinned tiles, by tileNumber. */
+  readonly samples = new Map<number, Uint8Array>();
   private batch: TileRecord[] = [];
   private batchBytes = 0;
   private readonly adjusted: BudgetEntry[] = [];
@@ -155,6 +161,7 @@ class TileSink {
       if (t.budget) this.adjusted.push({ z: t.z, x: t.x, y: t.y, ...t.budget });
       if (t.budget && t.budget.simplifiedTo > 0) this.simplified.push(tileNumber(t.z, t.x, t.y));
       if (t.unsimplified) this.unsimplified.set(tileNumber(t.z, t.x, t.y), t.unsimplified);
+      if (t.sample) this.samples.set(tileNumber(t.z, t.x, t.y), t.sample);
       if (t.budget && t.budget.dropped > 0) this.dropped.push(tileNumber(t.z, t.x, t.y));
       this.reused += t.reused;
       this.coverage?.add(t);

@@ -22,6 +22,8 @@ export interface BudgetTiles {
   dropped: Float64Array;
   /** The gzip body each simplified tile had before simplification, by tileNumber (drop: smallest layers). */
   unsimplified: Map<number, Uint8Array>;
+  /** The gzip body of the sample that sized each thinned tile, by tileNumber (drop: smallest layers; empty for sets written before samples were kept). */
+  samples: Map<number, Uint8Array>;
 }
 
 /** What the budget did, as a build collects it. */
@@ -29,20 +31,29 @@ export interface BudgetTileLists {
   simplified: readonly number[];
   dropped: readonly number[];
   unsimplified: ReadonlyMap<number, Uint8Array>;
+  samples: ReadonlyMap<number, Uint8Array>;
 }
 
 /**
  * Packs a table's fingerprints for the store: ids, boxes and hashes (48 bytes a feature),
- * then as float64s the simplified tiles, the dropped tiles (each list as its length and
- * its members) and the byte length of each unsimplified body (in the order of the
- * simplified list, 0 for none), then those bodies.
+ * then a tail of float64s — the simplified tiles and the dropped tiles (each list as its
+ * length and its members), the byte length of each unsimplified body (in the order of
+ * the simplified list, 0 for none), the sampled tiles (as a list) and the byte length of
+ * each one's sample body — then the unsimplified bodies, then the sample bodies.
+ *
+ * Older sets are read too: one written before the budget's tiles were recorded ends
+ * after the hashes; one written before samples were kept ends after the unsimplified
+ * bodies, so its size is exactly what its simplified list says, while a set with the
+ * sample list (even an empty one) is at least 8 bytes longer.
  */
 export function packFeatureSet(table: FeatureTable, tilingKey: string, budget: BudgetTileLists): FeatureSet {
   const n = table.count;
   const [simplified, dropped] = [budget.simplified, budget.dropped].map((l) => [...new Set(l)].sort((a, b) => a - b)) as [number[], number[]];
-  const bodies = simplified.map((t) => budget.unsimplified.get(t) ?? new Uint8Array(0));
-  const tail = [simplified.length, ...simplified, dropped.length, ...dropped, ...bodies.map((b) => b.byteLength)];
-  const data = new Uint8Array(n * 48 + 8 * tail.length + bodies.reduce((sum, b) => sum + b.byteLength, 0));
+  const sampled = [...budget.samples.keys()].sort((a, b) => a - b);
+  const bodies = [...simplified.map((t) => budget.unsimplified.get(t) ?? EMPTY), ...sampled.map((t) => budget.samples.get(t) ?? EMPTY)];
+  const lengths = bodies.map((b) => b.byteLength);
+  const tail = [simplified.length, ...simplified, dropped.length, ...dropped, ...lengths.slice(0, simplified.length), sampled.length, ...sampled, ...lengths.slice(simplified.length)];
+  const data = new Uint8Array(n * 48 + 8 * tail.length + lengths.reduce((sum, l) => sum + l, 0));
   data.set(new Uint8Array(table.ids.buffer, table.ids.byteOffset, n * 8), 0);
   data.set(new Uint8Array(table.bbox.buffer, table.bbox.byteOffset, n * 32), n * 8);
   data.set(new Uint8Array(table.hashes.buffer, table.hashes.byteOffset, n * 8), n * 40);
@@ -59,37 +70,59 @@ export function packFeatureSet(table: FeatureTable, tilingKey: string, budget: B
 export function unpackFeatureSet(set: FeatureSet): Fingerprints {
   const n = set.count;
   const copy = set.data.slice();
-  const bad = (): RangeError => new RangeError(`a feature set of ${n} features has ${set.data.byteLength} bytes, which does not match its layout`);
-  if (copy.byteLength < n * 48) throw bad();
-  // Sets written before the budget's tiles were recorded end after the hashes.
-  let budget: BudgetTiles | null = null;
-  if (copy.byteLength > n * 48) {
-    const float = (k: number): number => {
-      const at = n * 48 + 8 * k;
-      if (at + 8 > copy.byteLength) throw bad();
-      return new DataView(copy.buffer, at, 8).getFloat64(0, true);
-    };
-    const s = float(0);
-    const d = float(1 + s);
-    const floats = 2 + 2 * s + d;
-    if (n * 48 + 8 * floats > copy.byteLength) throw bad();
-    const tail = new Float64Array(copy.buffer, n * 48, floats);
-    const simplified = tail.subarray(1, 1 + s);
-    const unsimplified = new Map<number, Uint8Array>();
-    let at = n * 48 + 8 * floats;
-    simplified.forEach((t, k) => {
-      const length = tail[2 + s + d + k] ?? 0;
-      if (length > 0) unsimplified.set(t, copy.subarray(at, at + length));
-      at += length;
-    });
-    if (at !== copy.byteLength) throw bad();
-    budget = { simplified, dropped: tail.subarray(2 + s, 2 + s + d), unsimplified };
-  }
+  if (copy.byteLength < n * 48) throw badLayout(set);
   return {
     count: n,
     ids: new Float64Array(copy.buffer, 0, n),
     bbox: new Float64Array(copy.buffer, n * 8, n * 4),
     hashes: new Uint32Array(copy.buffer, n * 40, n * 2),
-    budget,
+    budget: copy.byteLength > n * 48 ? unpackBudget(set, copy) : null,
   };
 }
+
+/** The budget's tiles and bodies after the fingerprints of `copy` (an aligned copy of the set's bytes). */
+function unpackBudget(set: FeatureSet, copy: Uint8Array): BudgetTiles {
+  const base = set.count * 48;
+  const floats = (from: number, count: number): Float64Array => {
+    if (!Number.isInteger(count) || count < 0 || base + 8 * (from + count) > copy.byteLength) throw badLayout(set);
+    return new Float64Array(copy.buffer, base + 8 * from, count);
+  };
+  const s = floats(0, 1)[0] as number;
+  const simplified = floats(1, s);
+  const d = floats(1 + s, 1)[0] as number;
+  const dropped = floats(2 + s, d);
+  const unsimplifiedLengths = floats(2 + s + d, s);
+  let floatCount = 2 + 2 * s + d;
+  const unsimplifiedBytes = unsimplifiedLengths.reduce((sum, l) => sum + l, 0);
+  // A set without the sample list ends right after the unsimplified bodies (see packFeatureSet).
+  const withSamples = base + 8 * floatCount + unsimplifiedBytes !== copy.byteLength;
+  let sampled: Float64Array = new Float64Array(0);
+  let sampleLengths: Float64Array = new Float64Array(0);
+  if (withSamples) {
+    const m = floats(floatCount, 1)[0] as number;
+    sampled = floats(floatCount + 1, m);
+    sampleLengths = floats(floatCount + 1 + m, m);
+    floatCount += 1 + 2 * m;
+  }
+  let at = base + 8 * floatCount;
+  const bodies = (tiles: Float64Array, lengths: Float64Array): Map<number, Uint8Array> => {
+    const map = new Map<number, Uint8Array>();
+    tiles.forEach((t, k) => {
+      const length = lengths[k] ?? 0;
+      if (at + length > copy.byteLength) throw badLayout(set);
+      if (length > 0) map.set(t, copy.subarray(at, at + length));
+      at += length;
+    });
+    return map;
+  };
+  const unsimplified = bodies(simplified, unsimplifiedLengths);
+  const samples = bodies(sampled, sampleLengths);
+  if (at !== copy.byteLength) throw badLayout(set);
+  return { simplified, dropped, unsimplified, samples };
+}
+
+function badLayout(set: FeatureSet): RangeError {
+  return new RangeError(`a feature set of ${set.count} features has ${set.data.byteLength} bytes, which does not match its layout`);
+}
+
+const EMPTY = new Uint8Array(0);

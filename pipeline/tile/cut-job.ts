@@ -172,7 +172,10 @@ class TileCutter {
    * budget simplified lends its features from its body before simplification, and their
    * simplified shapes from the tile itself. Because geojson-vt cuts and the budget
    * simplifies each feature on its own, the features handed to the budget are exactly
-   * those a full cut gives, so is the tile. Drop: smallest layers only (drop: never adds stand-ins).
+   * those a full cut gives, so is the tile. A tile the budget thinned also lends from the
+   * sample that sized it (chosen by id, so mostly the same features now): the budget's
+   * sample is taken from there first, the tile's own features from the tile first. Drop:
+   * smallest layers only (drop: never adds stand-ins).
    */
   cutCarried(t: TileKey, candidates: Int32Array, previous: PreviousTile | null, byId: IdIndex): void {
     const visible = visibleAt(this.table, this.options, candidates, t.z);
@@ -180,31 +183,34 @@ class TileCutter {
     const splicer = new TileSplicer(this.options.layerName, (f) => finalize([f])[0] as GeoJSONVTFeature);
     const kept = this.lend(previous?.gz, byId);
     const simplifiedKept = previous?.simplified ? this.lend(previous.simplified, byId) : null;
+    const sampled = this.lend(previous?.sample, byId);
     const fresh = new Map<number, GeoJSONVTFeature | null>();
     const used = new Set<number>();
     // A tile the budget left alone holds every visible feature that has a shape here: an
     // unchanged one it lacks has none (too small or empty at this zoom), and never will.
     if (previous?.complete) for (const i of visible) if (!kept.has(i) && byId.get(this.table.ids[i] as number) === i) fresh.set(i, null);
     const compute = (subset: Int32Array): void => {
-      const missing = subset.filter((i) => !kept.has(i) && !fresh.has(i));
+      const missing = subset.filter((i) => !kept.has(i) && !sampled.has(i) && !fresh.has(i));
       if (!missing.length) return;
       for (const i of missing) fresh.set(i, null);
       for (const f of cutInChunks(this.table, this.options, t, missing)) fresh.set(f.id as number, f);
     };
+    // Each list is taken from one previous layer as far as it can be, so the splicer copies most of it.
+    const take = (wanted: Int32Array, first: Map<number, GeoJSONVTFeature>, second: Map<number, GeoJSONVTFeature>): GeoJSONVTFeature[] => {
+      compute(wanted);
+      const out: GeoJSONVTFeature[] = [];
+      for (const i of wanted) {
+        const lent = first.get(i) ?? second.get(i);
+        if (lent) used.add(i);
+        const f = lent ?? fresh.get(i);
+        if (f) out.push(f);
+      }
+      return out;
+    };
     const lendTolerance = smallestSimplification(zoomSettings(this.options, t.z).tolerance);
     const source: TileFeatureSource = {
-      features: (subset) => {
-        const wanted = subset ?? visible;
-        compute(wanted);
-        const out: GeoJSONVTFeature[] = [];
-        for (const i of wanted) {
-          const lent = kept.get(i);
-          if (lent) used.add(i);
-          const f = lent ?? fresh.get(i);
-          if (f) out.push(f);
-        }
-        return out;
-      },
+      features: (subset) => take(subset ?? visible, kept, sampled),
+      sample: (subset) => take(subset, sampled, kept),
       // The previous tile was simplified by the same tolerance: an unchanged feature's shape
       // is the one it has there, or none when simplifying and cleaning removed it.
       simplify: (list, tolerance) => simplifiedKept && tolerance === lendTolerance
@@ -262,14 +268,14 @@ class TileCutter {
     const s = zoomSettings(this.options, t.z);
     const fitted = fitBudget(source, {
       maxBytes: this.options.maxTileBytes, drop: this.options.drop,
-      tolerance: s.tolerance, candidates, sampleAbove: this.options.sampleAbove, size: this.table.size, finalize,
+      tolerance: s.tolerance, candidates, sampleAbove: this.options.sampleAbove, ids: this.table.ids, size: this.table.size, finalize,
       encode: carried?.encode ?? ((list) => encodeTile(this.options.layerName, finalize(list))),
       restore: (list) => (never ? addStandIns(list, owned, this.table, t) : list),
     });
     if (!fitted) return;
     const present = never ? Int32Array.from(fitted.features, (f) => f.id as number) : EMPTY;
     const { hash, gz, plain } = fitted.encoded;
-    const lend = fitted.unsimplified && !never ? { unsimplified: fitted.unsimplified } : {};
+    const lend = never ? {} : { ...(fitted.unsimplified ? { unsimplified: fitted.unsimplified } : {}), ...(fitted.sample ? { sample: fitted.sample } : {}) };
     this.emit({ ...t, hash, gz, plainSize: plain.length, present, budget: fitted.note, reused: carried?.reused() ?? 0, ...lend });
   }
 

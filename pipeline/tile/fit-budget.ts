@@ -2,6 +2,7 @@ import type { GeoJSONVTFeature } from '@maplibre/geojson-vt';
 import { cleanTileFeatures } from './clean-tile.js';
 import type { EncodedTile } from './encode-tile.js';
 import { LentFeature } from './previous-layer.js';
+import { sampleCandidates } from './sample-candidates.js';
 import { simplifyFeatures } from './simplify-tile.js';
 import type { BudgetNote } from './tile-job.js';
 
@@ -13,6 +14,11 @@ import type { BudgetNote } from './tile-job.js';
 export interface TileFeatureSource {
   /** Cleaned features (ids = table indices) from `subset` (ascending table indices), or from every candidate (null). */
   features(subset: Int32Array | null): GeoJSONVTFeature[];
+  /**
+   * The features of the sample that sizes the tile (as `features(subset)`), for a source that
+   * has another place to take them from first; where absent, `features` serves the sample.
+   */
+  sample?(subset: Int32Array): GeoJSONVTFeature[];
   /** Says the next requests will be subsets of `superset`, so a source that builds may build once. */
   prepare?(superset: Int32Array): void;
   /**
@@ -33,6 +39,8 @@ export interface BudgetContext {
   candidates: Int32Array;
   /** Candidates above which the tile is first sized from a sample. */
   sampleAbove: number;
+  /** MVT id of each feature by table index: it decides which candidates the size sample holds. */
+  ids: Float64Array;
   /** Size of each feature by table index: the smallest are dropped first (then the later in the source). */
   size: Float64Array;
   /** Gives features (ids = table indices) their MVT ids and attributes, ready to encode. */
@@ -50,6 +58,12 @@ export interface FittedTile {
   note: BudgetNote | null;
   /** For a tile the budget simplified: the gzip body it had before, which an incremental republish reads features back from. */
   unsimplified?: Uint8Array;
+  /**
+   * For a tile the budget thinned after sizing it from a sample: the gzip body of the
+   * sample's encoding, which an incremental republish reads the sample's features back
+   * from (most of them are small, so the thinned tile does not hold them).
+   */
+  sample?: Uint8Array;
 }
 
 /** Steps of extra simplification, as multiples of the zoom's tolerance (at least one tile unit). */
@@ -83,9 +97,11 @@ const DROP_SEARCH_STEPS = 6;
  * tile left without features. Deterministic: the same candidates give the same tile.
  */
 export function fitBudget(source: TileFeatureSource, ctx: BudgetContext): FittedTile | null {
+  let sample: Uint8Array | undefined;
   if (ctx.drop === 'smallest' && ctx.candidates.length > ctx.sampleAbove) {
     const estimate = estimateBytes(source, ctx);
-    if (estimate > PREDROP_RATIO * ctx.maxBytes) return dropToFit(source, ctx, estimate, Math.floor((ctx.candidates.length * ctx.maxBytes) / estimate));
+    sample = estimate.sample;
+    if (estimate.bytes > PREDROP_RATIO * ctx.maxBytes) return withSample(dropToFit(source, ctx, estimate.bytes, Math.floor((ctx.candidates.length * ctx.maxBytes) / estimate.bytes)), sample);
   }
   const features = source.features(null);
   if (!features.length) return null;
@@ -98,7 +114,12 @@ export function fitBudget(source: TileFeatureSource, ctx: BudgetContext): Fitted
     const note = { before, after, simplifiedTo: simplified.tolerance, dropped: 0, over: after > ctx.maxBytes };
     return { ...simplified.fitted, note, ...(simplified.tolerance > 0 ? { unsimplified: first.gz } : {}) };
   }
-  return dropToFit(source, ctx, before, Math.floor((ctx.candidates.length * ctx.maxBytes) / before));
+  return withSample(dropToFit(source, ctx, before, Math.floor((ctx.candidates.length * ctx.maxBytes) / before)), sample);
+}
+
+/** A thinned tile with the body of the sample that sized it; a tile that keeps every candidate lends them itself. */
+function withSample(fitted: FittedTile | null, sample: Uint8Array | undefined): FittedTile | null {
+  return fitted && sample && (fitted.note?.dropped ?? 0) > 0 ? { ...fitted, sample } : fitted;
 }
 
 function simplifyToFit(source: TileFeatureSource, features: GeoJSONVTFeature[], first: EncodedTile, ctx: BudgetContext, before: number): { fitted: FittedTile; tolerance: number } {
@@ -152,13 +173,17 @@ function positions(features: readonly GeoJSONVTFeature[]): number {
   return Math.max(1, n);
 }
 
-/** Gzipped size of the whole tile, extrapolated from every n-th candidate's share. */
-function estimateBytes(source: TileFeatureSource, ctx: BudgetContext): number {
-  const step = Math.ceil(ctx.candidates.length / Math.min(SAMPLE_SIZE, Math.ceil(ctx.sampleAbove / 4)));
-  const sample = ctx.candidates.filter((_, k) => k % step === 0);
-  const features = source.features(sample);
-  const bytes = features.length ? ctx.encode(features).gz.length : 0;
-  return (bytes * ctx.candidates.length) / sample.length;
+/**
+ * Gzipped size of the whole tile, extrapolated from its sample's share (sampleCandidates:
+ * chosen by id, so a republish finds most of it in the previous version's sample), with
+ * the sample's gzip body (none when it has no features).
+ */
+function estimateBytes(source: TileFeatureSource, ctx: BudgetContext): { bytes: number; sample?: Uint8Array } {
+  const sample = sampleCandidates(ctx.candidates, ctx.ids, Math.min(SAMPLE_SIZE, Math.ceil(ctx.sampleAbove / 4)));
+  const features = source.sample?.(sample) ?? source.features(sample);
+  if (!features.length) return { bytes: 0 };
+  const gz = ctx.encode(features).gz;
+  return { bytes: (gz.length * ctx.candidates.length) / sample.length, sample: gz };
 }
 
 /**

@@ -17,8 +17,9 @@ const LONE_SURROGATE = /\p{Cs}/u;
  * keys and values by first use in the tile. The other features (cut again) are finalized
  * and their geometry encoded by vt-pbf; their attributes are matched to the previous
  * layer's keys and values by text and by Value bytes, which for vt-pbf's value types
- * and well-formed text is the same as vt-pbf's own matching by type and text (lent
- * features of another previous tile than the list's first are taken as cut again). What
+ * and well-formed text is the same as vt-pbf's own matching by type and text (a list may
+ * hold features lent by several previous layers, a tile's and its sample's: it is spliced
+ * into the one lending most of it, and the others' are taken as cut again). What
  * it cannot splice exactly (ids vt-pbf writes otherwise, lone surrogates, a previous
  * layer whose text holds U+FFFD) and lists that are mostly fresh are encoded by vt-pbf
  * whole. A test compares its output with vt-pbf's.
@@ -34,13 +35,7 @@ export class TileSplicer {
 
   /** The plain MVT bytes of one layer of `features` (LentFeatures among them): vt-pbf's bytes for them, finalized. */
   encode(features: readonly GeoJSONVTFeature[]): Uint8Array {
-    let layer: PreviousLayer | null = null;
-    for (const f of features) {
-      if (f instanceof LentFeature) {
-        layer = f.layer;
-        break;
-      }
-    }
+    const layer = mostLending(features);
     const refs: (EncodedFeatureRef | null)[] = [];
     const fresh: GeoJSONVTFeature[] = [];
     for (const f of features) {
@@ -69,6 +64,25 @@ export class TileSplicer {
       this.freshGeometry.set(f.geometry, layer.plain.subarray(ref.geometryStart, ref.geometryEnd));
     });
   }
+}
+
+/** The previous layer lending the most of `features` (of equals, the first to get there), or null when none lends. */
+function mostLending(features: readonly GeoJSONVTFeature[]): PreviousLayer | null {
+  const layers: PreviousLayer[] = [];
+  const counts: number[] = [];
+  let best = -1;
+  let last = -1;
+  for (const f of features) {
+    if (!(f instanceof LentFeature)) continue;
+    // A list has one or two lenders, mostly in runs: the last one, else a linear search, finds them.
+    if (layers[last] !== f.layer) {
+      last = layers.indexOf(f.layer);
+      if (last < 0) last = layers.push(f.layer) - 1;
+    }
+    counts[last] = (counts[last] ?? 0) + 1;
+    if (best < 0 || (counts[last] as number) > (counts[best] as number)) best = last;
+  }
+  return layers[best] ?? null;
 }
 
 /** Whether vt-pbf's bytes for a finalized feature can be written here: a plain id, well-formed attribute text. */

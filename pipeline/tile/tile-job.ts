@@ -31,6 +31,8 @@ export interface PreviousTile {
   complete: boolean;
   /** For a tile the budget simplified (then `gz` is its body before): the tile as stored, holding the features' simplified shapes. */
   simplified?: Uint8Array;
+  /** For a tile the budget thinned after sizing it from a sample: the sample's gzip body, which lends the sample's features. */
+  sample?: Uint8Array;
 }
 
 /** How the size budget changed a tile. */
@@ -58,6 +60,8 @@ export interface TileOutput extends TileKey {
   reused: number;
   /** A tile the budget simplified (drop: smallest layers): its gzip body before, kept so a later republish can read features back. */
   unsimplified?: Uint8Array;
+  /** A tile the budget thinned after sizing it from a sample (drop: smallest layers): the sample's gzip body, kept so a later republish can read its features back. */
+  sample?: Uint8Array;
 }
 
 /** A string key of a tile address. */

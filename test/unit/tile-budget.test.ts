@@ -43,7 +43,7 @@ function context(n: number, over: Partial<BudgetContext>): BudgetContext {
   const size = Float64Array.from({ length: n }, (_, i) => (4 + (i % 40)) ** 2);
   return {
     maxBytes: 4096, drop: 'smallest', tolerance: 3, sampleAbove: 1_000_000,
-    candidates: Int32Array.from({ length: n }, (_, i) => i), size, finalize,
+    candidates: Int32Array.from({ length: n }, (_, i) => i), ids: Float64Array.from({ length: n }, (_, i) => 1000 + i), size, finalize,
     encode: (list) => encodeTile('l', finalize(list)),
     restore: (list) => list,
     ...over,

@@ -65,7 +65,7 @@ describe('planning tiling jobs', () => {
 
 describe('planning a republish from fingerprints', () => {
   const before = grid(300);
-  const previous = unpackFeatureSet(packFeatureSet(packFeatures(before), 'k', { simplified: [], dropped: [], unsimplified: new Map() }));
+  const previous = unpackFeatureSet(packFeatureSet(packFeatures(before), 'k', { simplified: [], dropped: [], unsimplified: new Map(), samples: new Map() }));
 
   it('names added, removed, changed and reordered features, and the tiles of old and new geometry', () => {
     const after = structuredClone(before);

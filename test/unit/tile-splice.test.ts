@@ -2,7 +2,7 @@ import { gzipSync } from 'node:zlib';
 import type { GeoJSONVTFeature } from '@maplibre/geojson-vt';
 import { describe, expect, it } from 'vitest';
 import { encodePlain } from '../../pipeline/tile/encode-tile.js';
-import { LentFeature, PreviousLayer } from '../../pipeline/tile/previous-layer.js';
+import { LentFeature, PreviousLayer, type EncodedFeatureRef } from '../../pipeline/tile/previous-layer.js';
 import { TileSplicer } from '../../pipeline/tile/splice-tile.js';
 
 /** A seeded generator (mulberry32), so a failure names a reproducible case. */
@@ -98,6 +98,30 @@ describe('splicing a previous tile\'s features into a new one', () => {
     }
     // The U+FFFD value makes some previous layers unspliceable (encoded by vt-pbf): most lists must splice.
     expect(spliced).toBeGreaterThan(60);
+  });
+
+  it('splices a list lent by two previous layers into the one lending most of it, whichever comes first', () => {
+    let checked = 0;
+    for (let seed = 1; seed <= 20; seed++) {
+      const rand = random(1000 + seed);
+      const table = Array.from({ length: 50 }, (_, i) => randomFeature(rand, 1000 + i));
+      // A lends the first few features of the list (a tile's largest), B most of the rest (a sample's).
+      const [fromA, fromB] = [table.slice(0, 4), table.slice(4, 45)];
+      const a = PreviousLayer.fromGzip(gzipSync(encodePlain('parcels', fromA)), 'parcels');
+      const b = PreviousLayer.fromGzip(gzipSync(encodePlain('parcels', [...fromB].reverse())), 'parcels');
+      if (!a.spliceable || !b.spliceable) continue;
+      const lent = (layer: PreviousLayer, i: number): GeoJSONVTFeature => new LentFeature(layer, layer.refs.find((r) => r.id === 1000 + i) as EncodedFeatureRef, i).asTileFeature();
+      const features = table.map((f, i) => (i < 4 ? lent(a, i) : i < 45 ? lent(b, i) : ({ ...f, id: i, tags: null }) as GeoJSONVTFeature));
+      const finalize = (f: GeoJSONVTFeature): GeoJSONVTFeature => table[f.id as number] as GeoJSONVTFeature;
+      const expected = Buffer.from(encodePlain('parcels', features.map(finalize)));
+      expect(Buffer.from(new TileSplicer('parcels', finalize).encode(features)).equals(expected), `seed ${seed}`).toBe(true);
+      // B's features finalized to a wrong shape: only copying B's bytes gives the right tile.
+      const copyingB = new TileSplicer('parcels', (f) => (f instanceof LentFeature && f.layer === b ? { ...finalize(f), geometry: [] } as unknown as GeoJSONVTFeature : finalize(f)));
+      expect(Buffer.from(copyingB.encode(features)).equals(expected), `seed ${seed}, copied from B`).toBe(true);
+      checked++;
+    }
+    // A layer whose text holds U+FFFD is not spliced: most seeds must give two spliceable layers.
+    expect(checked).toBeGreaterThan(15);
   });
 
   it('reads a previous layer: features by id with their geometry, keys, and values as bytes', () => {
