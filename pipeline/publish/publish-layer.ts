@@ -78,6 +78,7 @@ export async function publishLayer(layer: LayerConfig, ctx: PublishContext): Pro
   let memo = layer.idField === undefined ? null : loadMemo(ctx.store, layer.id, memoKey);
   const memoWriter = new MemoWriter(memo);
   const packer = new FeaturePacker();
+  if (memo) packer.expect(memo.table);
   // Recalled features mostly come in runs of consecutive memo features, copied a run at a time.
   let run = { from: 0, length: 0 };
   let recalled = 0;

@@ -93,6 +93,24 @@ export class FeaturePacker {
     this.propStart.push(0);
   }
 
+  /**
+   * Makes room for a layer the size of `like` and a sixteenth more (a republish, whose
+   * source mostly matches its memo), so the columns are not grown by doubling as they
+   * fill: each doubling allocates a zeroed shared buffer and copies what was written.
+   */
+  expect(like: FeatureTable): void {
+    const n = like.count;
+    const more = (x: number): number => x + Math.ceil(x / 16);
+    for (const c of [this.ids, this.kinds, this.size, this.keepSize, this.featureParts, this.propStart, this.hashKnown]) c.reserve(more(n));
+    this.bbox.reserve(more(4 * n));
+    this.anchors.reserve(more(2 * n));
+    this.knownHashes.reserve(more(2 * n));
+    this.partRings.reserve(more(like.partRings.length));
+    this.ringCoords.reserve(more(like.ringCoords.length));
+    this.coords.reserve(more(like.coords.length));
+    this.props.reserve(more(like.props.length));
+  }
+
   /** Appends a feature (its id is the MVT id; without one, its position). */
   add(f: SourceFeatureLike): void {
     const { code, parts } = geometryOf(f.geometry);
