@@ -229,8 +229,8 @@ class TileCutter {
     const kept = new Map<number, GeoJSONVTFeature>();
     if (!gz) return kept;
     const layer = PreviousLayer.fromGzip(gz, this.options.layerName);
-    for (const ref of layer.refs) {
-      const i = byId.get(ref.id);
+    for (let ref = 0; ref < layer.count; ref++) {
+      const i = byId.get(layer.ids[ref] as number);
       if (i >= 0) kept.set(i, new LentFeature(layer, ref, i).asTileFeature());
     }
     return kept;

@@ -4,18 +4,8 @@ import { PbfReader } from 'pbf';
 
 type Point = [number, number];
 
-/** Where one feature of a previous tile's layer sits in its bytes. */
-export interface EncodedFeatureRef {
-  /** The feature's MVT id. */
-  id: number;
-  type: 1 | 2 | 3;
-  /** The packed tag indices (into the layer's keys and values). */
-  tagsStart: number;
-  tagsEnd: number;
-  /** The geometry commands. */
-  geometryStart: number;
-  geometryEnd: number;
-}
+/** A feature of a previous tile's layer: its position among the layer's features (see PreviousLayer's columns). */
+export type EncodedFeatureRef = number;
 
 /** The UTF-8 replacement character: a text holding it may have come from a lone surrogate, so texts that differ may share these bytes. */
 const REPLACEMENT = Buffer.from('\uFFFD', 'utf8');
@@ -31,8 +21,19 @@ export class PreviousLayer {
   /** Body ranges of the Value messages, by value index. */
   readonly valueStarts: number[] = [];
   readonly valueEnds: number[] = [];
-  /** Features with an id and a type, in the layer's order. */
-  readonly refs: EncodedFeatureRef[] = [];
+  /**
+   * Features with an id and a type, in the layer's order: `count` of them, each described
+   * by its entry in the columns (its MVT id, type, and where its packed tag indices and
+   * its geometry commands lie in `plain`). Columns, not an object per feature: a dense
+   * tile holds 10^4-10^5 features, and a republish reads hundreds of tiles.
+   */
+  count = 0;
+  ids = new Float64Array(0);
+  types = new Uint8Array(0);
+  tagsStart = new Int32Array(0);
+  tagsEnd = new Int32Array(0);
+  geometryStart = new Int32Array(0);
+  geometryEnd = new Int32Array(0);
   /**
    * False when a key or value could stand for more than one text (it holds U+FFFD, which
    * a lone surrogate also becomes): values are matched by bytes, so such a layer is not spliced.
@@ -83,6 +84,7 @@ export class PreviousLayer {
           this.valueStarts.push(valueStarts[v] as number);
           this.valueEnds.push(valueEnds[v] as number);
         }
+        this.makeRoom(starts.length);
         for (const start of starts) this.readFeature(pbf, start);
       }
       pbf.pos = end;
@@ -98,9 +100,10 @@ export class PreviousLayer {
   /** The positions a feature's decoded geometry holds (a ClosePath repeats one), counted from its commands. */
   positionsOf(ref: EncodedFeatureRef): number {
     const pbf = new PbfReader(this.plain);
-    pbf.pos = ref.geometryStart;
+    pbf.pos = this.geometryStart[ref] as number;
+    const end = this.geometryEnd[ref] as number;
     let n = 0;
-    while (pbf.pos < ref.geometryEnd) {
+    while (pbf.pos < end) {
       const c = pbf.readVarint();
       const count = c >> 3;
       n += count;
@@ -112,15 +115,43 @@ export class PreviousLayer {
   /** A feature's geometry in the form tiling hands to the encoder (integer tile coordinates, polygon rings closed). */
   geometryOf(ref: EncodedFeatureRef): GeoJSONVTFeature['geometry'] {
     const pbf = new PbfReader(this.plain);
-    pbf.pos = ref.geometryStart;
-    const rings = decodeGeometry(pbf, ref.geometryEnd);
-    return ref.type === 1 ? rings.map((r) => r[0] as Point) : rings;
+    pbf.pos = this.geometryStart[ref] as number;
+    const rings = decodeGeometry(pbf, this.geometryEnd[ref] as number);
+    return this.types[ref] === 1 ? rings.map((r) => r[0] as Point) : rings;
+  }
+
+  /** The position of the feature with MVT id `id`, or -1 (a linear search). */
+  refOf(id: number): EncodedFeatureRef {
+    for (let k = 0; k < this.count; k++) if (this.ids[k] === id) return k;
+    return -1;
+  }
+
+  /** The ids of the layer's features, in order. */
+  idList(): number[] {
+    return Array.from(this.ids.subarray(0, this.count));
+  }
+
+  /** Makes room in the columns for `more` features. */
+  private makeRoom(more: number): void {
+    const size = this.count + more;
+    if (size <= this.ids.length) return;
+    const grow = <T extends Float64Array | Int32Array | Uint8Array>(a: T, make: (n: number) => T): T => {
+      const b = make(size);
+      b.set(a.subarray(0, this.count));
+      return b;
+    };
+    this.ids = grow(this.ids, (n) => new Float64Array(n));
+    this.types = grow(this.types, (n) => new Uint8Array(n));
+    this.tagsStart = grow(this.tagsStart, (n) => new Int32Array(n));
+    this.tagsEnd = grow(this.tagsEnd, (n) => new Int32Array(n));
+    this.geometryStart = grow(this.geometryStart, (n) => new Int32Array(n));
+    this.geometryEnd = grow(this.geometryEnd, (n) => new Int32Array(n));
   }
 
   private readFeature(pbf: PbfReader, start: number): void {
     pbf.pos = start;
     const end = pbf.readVarint() + pbf.pos;
-    const ref: EncodedFeatureRef = { id: -1, type: 1, tagsStart: 0, tagsEnd: 0, geometryStart: 0, geometryEnd: 0 };
+    const k = this.count;
     let type = 0;
     let hasId = false;
     // Fields read in a loop, not through readFields' callback: this runs for every feature of every tile lent.
@@ -129,24 +160,28 @@ export class PreviousLayer {
       const tag = field >> 3;
       const wire = field & 7;
       if (tag === 1 && wire === 0) {
-        ref.id = pbf.readVarint();
+        this.ids[k] = pbf.readVarint();
         hasId = true;
       } else if (tag === 3 && wire === 0) type = pbf.readVarint();
       else if ((tag === 2 || tag === 4) && wire === 2) {
         const to = pbf.readVarint() + pbf.pos;
         if (tag === 2) {
-          ref.tagsStart = pbf.pos;
-          ref.tagsEnd = to;
+          this.tagsStart[k] = pbf.pos;
+          this.tagsEnd[k] = to;
         } else {
-          ref.geometryStart = pbf.pos;
-          ref.geometryEnd = to;
+          this.geometryStart[k] = pbf.pos;
+          this.geometryEnd[k] = to;
         }
         pbf.pos = to;
       } else pbf.skip(wire);
     }
-    if (!hasId || type < 1 || type > 3) return;
-    ref.type = type as 1 | 2 | 3;
-    this.refs.push(ref);
+    if (!hasId || type < 1 || type > 3) {
+      // Not lendable: its entry is overwritten by the next feature.
+      this.tagsStart[k] = this.tagsEnd[k] = this.geometryStart[k] = this.geometryEnd[k] = 0;
+      return;
+    }
+    this.types[k] = type;
+    this.count++;
   }
 }
 
@@ -160,7 +195,7 @@ export class LentFeature {
   private shape: GeoJSONVTFeature['geometry'] | null = null;
 
   constructor(readonly layer: PreviousLayer, readonly ref: EncodedFeatureRef, readonly id: number) {
-    this.type = ref.type;
+    this.type = layer.types[ref] as 1 | 2 | 3;
   }
 
   get geometry(): GeoJSONVTFeature['geometry'] {

@@ -36,15 +36,15 @@ export class TileSplicer {
   /** The plain MVT bytes of one layer of `features` (LentFeatures among them): vt-pbf's bytes for them, finalized. */
   encode(features: readonly GeoJSONVTFeature[]): Uint8Array {
     const layer = mostLending(features);
-    const refs: (EncodedFeatureRef | null)[] = [];
+    const refs = new Int32Array(features.length);
     const fresh: GeoJSONVTFeature[] = [];
-    for (const f of features) {
-      if (f instanceof LentFeature && f.layer === layer) refs.push(f.ref);
+    features.forEach((f, k) => {
+      if (f instanceof LentFeature && f.layer === layer) refs[k] = f.ref;
       else {
-        refs.push(null);
+        refs[k] = -1;
         fresh.push(this.finalize(f));
       }
-    }
+    });
     // Matching a fresh feature's attributes to the previous layer costs more than vt-pbf's
     // own encoding of it: a list of mostly fresh features (a sample of a thinned tile) goes to vt-pbf.
     const worthIt = fresh.length * 2 <= features.length;
@@ -59,10 +59,8 @@ export class TileSplicer {
     if (!missing.length) return;
     // Ids are positions in `missing`, so each feature's bytes are found by id.
     const layer = new PreviousLayer(encodePlain(this.layerName, missing.map((f, k) => ({ id: k, type: f.type, geometry: f.geometry, tags: null }) as GeoJSONVTFeature)), this.layerName);
-    missing.forEach((f, k) => {
-      const ref = layer.refs[k] as EncodedFeatureRef; // written in order, with ids 0, 1, …
-      this.freshGeometry.set(f.geometry, layer.plain.subarray(ref.geometryStart, ref.geometryEnd));
-    });
+    // Written in order, with ids 0, 1, …: feature k of the layer is missing[k].
+    missing.forEach((f, k) => this.freshGeometry.set(f.geometry, layer.plain.subarray(layer.geometryStart[k], layer.geometryEnd[k])));
   }
 }
 
@@ -131,8 +129,8 @@ class LayerWriter {
     this.pbf = new PbfReader(layer.plain);
   }
 
-  /** The layer of features `refs` (a lent feature's place in the previous layer, or null for the next of `fresh`, finalized). */
-  write(refs: readonly (EncodedFeatureRef | null)[], fresh: GeoJSONVTFeature[], geometryOf: (f: GeoJSONVTFeature) => Uint8Array): Uint8Array {
+  /** The layer of features `refs` (a lent feature's place in the previous layer, or -1 for the next of `fresh`, finalized). */
+  write(refs: Int32Array, fresh: GeoJSONVTFeature[], geometryOf: (f: GeoJSONVTFeature) => Uint8Array): Uint8Array {
     const n = refs.length;
     // Fresh features' attributes, in vt-pbf's order, noted before any lent value is placed.
     const freshTags = fresh.map((g) => this.noteFresh(g));
@@ -145,10 +143,10 @@ class LayerWriter {
     let nextFresh = 0;
     let layerSize = 2 + messageSize(this.name.length) + 3;
     for (let k = 0; k < n; k++) {
-      const ref = refs[k];
+      const ref = refs[k] as number;
       const before = this.t;
       let size: number;
-      if (ref) size = this.lentTags(ref);
+      if (ref >= 0) size = this.lentTags(ref);
       else {
         const g = fresh[nextFresh] as GeoJSONVTFeature;
         this.freshTags(freshTags[nextFresh++] ?? []);
@@ -169,8 +167,8 @@ class LayerWriter {
     let t = 0;
     nextFresh = 0;
     for (let k = 0; k < n; k++) {
-      const ref = refs[k];
-      if (ref) this.writeLent(out, ref, sizes[k] as number, tagSizes[k] as number, t, tagEnds[k] as number);
+      const ref = refs[k] as number;
+      if (ref >= 0) this.writeLent(out, ref, sizes[k] as number, tagSizes[k] as number, t, tagEnds[k] as number);
       else {
         const g = fresh[nextFresh++] as GeoJSONVTFeature;
         this.writeFresh(out, g, geometryOf(g), sizes[k] as number, tagSizes[k] as number, t, tagEnds[k] as number);
@@ -193,13 +191,15 @@ class LayerWriter {
 
   /** Notes a lent feature's tags, re-indexed; returns its message size without the tags field. */
   private lentTags(ref: EncodedFeatureRef): number {
+    const layer = this.layer;
     const pbf = this.pbf;
-    pbf.pos = ref.tagsStart;
-    while (pbf.pos < ref.tagsEnd) {
+    pbf.pos = layer.tagsStart[ref] as number;
+    const end = layer.tagsEnd[ref] as number;
+    while (pbf.pos < end) {
       this.pushTag(this.keyFromLayer(pbf.readVarint()));
       this.pushTag(this.valueFromLayer(pbf.readVarint()));
     }
-    return featureSize(ref.id, 0, ref.geometryEnd - ref.geometryStart);
+    return featureSize(layer.ids[ref], 0, (layer.geometryEnd[ref] as number) - (layer.geometryStart[ref] as number));
   }
 
   private freshTags(pairs: readonly [string, FreshValue][]): void {
@@ -230,11 +230,14 @@ class LayerWriter {
   }
 
   private writeLent(out: ByteWriter, ref: EncodedFeatureRef, size: number, tagSize: number, from: number, to: number): void {
+    const layer = this.layer;
+    const start = layer.geometryStart[ref] as number;
+    const end = layer.geometryEnd[ref] as number;
     out.byte(0x12).varint(size); // feature (2)
-    out.byte(0x08).varint(ref.id); // id (1)
+    out.byte(0x08).varint(layer.ids[ref] as number); // id (1)
     this.writeTags(out, tagSize, from, to);
-    out.byte(0x18).varint(ref.type); // type (3)
-    out.byte(0x22).varint(ref.geometryEnd - ref.geometryStart).range(this.layer.plain, ref.geometryStart, ref.geometryEnd); // geometry (4)
+    out.byte(0x18).varint(layer.types[ref] as number); // type (3)
+    out.byte(0x22).varint(end - start).range(layer.plain, start, end); // geometry (4)
   }
 
   private writeFresh(out: ByteWriter, g: GeoJSONVTFeature, geometry: Uint8Array, size: number, tagSize: number, from: number, to: number): void {

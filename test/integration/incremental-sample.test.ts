@@ -101,7 +101,7 @@ describe('an incremental republish lends the sample that sized a thinned tile', 
     let sampleSizes = 0;
     for (const t of sampled) {
       const old = before.get(tileNumber(t.z, t.x, t.y)) as TileOutput;
-      const ids = (gz: Uint8Array | undefined): Set<number> => new Set(gz ? PreviousLayer.fromGzip(gz, 'parcels').refs.map((r) => r.id) : []);
+      const ids = (gz: Uint8Array | undefined): Set<number> => new Set(gz ? PreviousLayer.fromGzip(gz, 'parcels').idList() : []);
       const [oldSample, oldTile, newSample] = [ids(old.sample), ids(old.unsimplified ?? old.gz), ids(full.get(tileNumber(t.z, t.x, t.y))?.sample)];
       sampleSizes += newSample.size;
       for (const id of newSample) if (reusable.has(id) && oldSample.has(id) && !oldTile.has(id)) onlyInSample++;

@@ -118,7 +118,7 @@ describe('the sample that sizes a dense tile', () => {
     expect(a?.sample).toBeDefined();
     expect(Buffer.from(b?.sample ?? []).equals(Buffer.from(a?.sample ?? [1]))).toBe(true);
     const body = new PreviousLayer(gunzipSync(a?.sample ?? new Uint8Array(0)), 'l');
-    expect(body.refs.map((r) => r.id)).toEqual(idsOf(expected, ids));
+    expect(body.idList()).toEqual(idsOf(expected, ids));
   });
 
   it('keeps no sample body for a tile that kept every candidate', () => {

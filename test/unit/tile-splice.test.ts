@@ -2,7 +2,7 @@ import { gzipSync } from 'node:zlib';
 import type { GeoJSONVTFeature } from '@maplibre/geojson-vt';
 import { describe, expect, it } from 'vitest';
 import { encodePlain } from '../../pipeline/tile/encode-tile.js';
-import { LentFeature, PreviousLayer, type EncodedFeatureRef } from '../../pipeline/tile/previous-layer.js';
+import { LentFeature, PreviousLayer } from '../../pipeline/tile/previous-layer.js';
 import { TileSplicer } from '../../pipeline/tile/splice-tile.js';
 
 /** A seeded generator (mulberry32), so a failure names a reproducible case. */
@@ -81,8 +81,8 @@ describe('splicing a previous tile\'s features into a new one', () => {
       // Features as tiling holds them: ids are table indices; lent ones carry the geometry read back.
       const objects = table.map((f, i) => ({ ...f, id: i, tags: null }) as GeoJSONVTFeature);
       for (const i of lent) {
-        const ref = layer.refs.find((r) => r.id === 1000 + i);
-        if (ref) objects[i] = new LentFeature(layer, ref, i).asTileFeature();
+        const ref = layer.refOf(1000 + i);
+        if (ref >= 0) objects[i] = new LentFeature(layer, ref, i).asTileFeature();
       }
       for (let round = 0; round < 3; round++) {
         const features = list.filter((_, k) => (k + round) % 5 !== 0).map((i) => objects[i] as GeoJSONVTFeature);
@@ -110,7 +110,7 @@ describe('splicing a previous tile\'s features into a new one', () => {
       const a = PreviousLayer.fromGzip(gzipSync(encodePlain('parcels', fromA)), 'parcels');
       const b = PreviousLayer.fromGzip(gzipSync(encodePlain('parcels', [...fromB].reverse())), 'parcels');
       if (!a.spliceable || !b.spliceable) continue;
-      const lent = (layer: PreviousLayer, i: number): GeoJSONVTFeature => new LentFeature(layer, layer.refs.find((r) => r.id === 1000 + i) as EncodedFeatureRef, i).asTileFeature();
+      const lent = (layer: PreviousLayer, i: number): GeoJSONVTFeature => new LentFeature(layer, layer.refOf(1000 + i), i).asTileFeature();
       const features = table.map((f, i) => (i < 4 ? lent(a, i) : i < 45 ? lent(b, i) : ({ ...f, id: i, tags: null }) as GeoJSONVTFeature));
       const finalize = (f: GeoJSONVTFeature): GeoJSONVTFeature => table[f.id as number] as GeoJSONVTFeature;
       const expected = Buffer.from(encodePlain('parcels', features.map(finalize)));
@@ -130,10 +130,11 @@ describe('splicing a previous tile\'s features into a new one', () => {
       { id: 9, type: 2, tags: { DLBM: '0102', n: -3 }, geometry: [[[5, 5], [50, 60]]] },
     ];
     const layer = PreviousLayer.fromGzip(gzipSync(encodePlain('parcels', features)), 'parcels');
-    expect(layer.refs.map((r) => r.id)).toEqual([7, 9]);
-    const ref = layer.refs.find((r) => r.id === 7);
-    expect(ref && new LentFeature(layer, ref, 0).geometry).toEqual(features[0]?.geometry);
-    expect(ref && { ...finalizeLike(new LentFeature(layer, ref, 0).asTileFeature()) }.geometry).toEqual(features[0]?.geometry);
+    expect(layer.idList()).toEqual([7, 9]);
+    const ref = layer.refOf(7);
+    expect(ref).toBe(0);
+    expect(new LentFeature(layer, ref, 0).geometry).toEqual(features[0]?.geometry);
+    expect({ ...finalizeLike(new LentFeature(layer, ref, 0).asTileFeature()) }.geometry).toEqual(features[0]?.geometry);
     expect(layer.keys).toEqual(['DLBM', 'TBMJ', 'n']);
     expect(layer.findKey('TBMJ')).toBe(1);
     expect(layer.findKey('x')).toBe(-1);
@@ -144,6 +145,6 @@ describe('splicing a previous tile\'s features into a new one', () => {
       '3005',
     ]);
     expect(layer.spliceable).toBe(true);
-    expect(PreviousLayer.fromGzip(gzipSync(encodePlain('parcels', features)), 'other').refs.length).toBe(0);
+    expect(PreviousLayer.fromGzip(gzipSync(encodePlain('parcels', features)), 'other').count).toBe(0);
   });
 });
