@@ -107,9 +107,12 @@ export async function publishLayer(layer: LayerConfig, ctx: PublishContext): Pro
   flushRun();
   memo = null; // the previous memo's features (as large as the layer's) are let go before tiling
   const table = packer.finish();
-  // The memo is written while the workers tile; a failure to write it fails the publish after tiling.
+  // The memo is made and written while the workers tile (from the first moment this thread
+  // waits for them); a failure to write it fails the publish after tiling.
   const memoWritten: Promise<unknown> = layer.idField === undefined ? Promise.resolve(null)
-    : ctx.store.writeIngestMemo(layer.id, memoWriter.serialize(memoKey, ingested.memoContext, table)).then(() => null, (err: unknown) => err);
+    : new Promise((resolve) => setImmediate(resolve))
+      .then(() => ctx.store.writeIngestMemo(layer.id, memoWriter.serialize(memoKey, ingested.memoContext, table)))
+      .then(() => null, (err: unknown) => err);
   const featureCount = table.count;
   report('tile', 0.3, `${featureCount} features`);
   const build = ctx.store.beginBuild(layer.id);
