@@ -7,7 +7,7 @@ import { createTransform } from './reproject.js';
 import { CrsError, resolveCrs } from './resolve-crs.js';
 import { normaliseFields, type FieldMapping, type FieldsSpec } from './select-fields.js';
 import { recordDigest, type RecordMemo } from './record-memo.js';
-import type { RecordRecaller, SourceInfo } from './source-feature.js';
+import type { RecordRecaller, SourceFeature, SourceInfo } from './source-feature.js';
 import { resolvePolicies, type OnInvalid } from './validation-policy.js';
 
 export type { IngestedFeature } from './layer-accumulator.js';
@@ -106,18 +106,22 @@ export async function ingestStream(options: IngestOptions, onRecord: (record: In
       activeCrs,
     );
     let read = 0;
-    for await (const sf of opened.features) {
+    /** Takes one record; true every PROGRESS_EVERY records. */
+    const take = (sf: SourceFeature): boolean => {
       if (sf.recalled && memo && acc.recall(sf.index, sf.recalled.previous, memo)) onRecord({ recalled: sf.recalled.previous, digest: sf.digest as string, length: sf.length ?? 0 });
       else {
         const feature = acc.process(sf.recalled ? sf.recalled.parse() : sf);
         if (feature) onRecord({ feature, digest: sf.digest ?? null, clean: !acc.lastWarned, length: sf.length ?? 0 });
       }
-      if (++read % PROGRESS_EVERY === 0) {
-        options.onProgress?.(read);
-        // Lets a server in the same process answer requests during a long read.
-        await new Promise((resolve) => setImmediate(resolve));
-      }
-    }
+      if (++read % PROGRESS_EVERY !== 0) return false;
+      options.onProgress?.(read);
+      return true;
+    };
+    // Lets a server in the same process answer requests during a long read.
+    const pause = (): Promise<unknown> => new Promise((resolve) => setImmediate(resolve));
+    if (opened.batches) {
+      for await (const batch of opened.batches) for (const sf of batch) if (take(sf)) await pause();
+    } else for await (const sf of opened.features) if (take(sf)) await pause();
     const shape = acc.finish();
     return { ...shape, crs: (crs as ActiveCrs | null)?.label ?? '', encoding: opened.info.encoding?.() ?? null, memoContext: memoContext() };
   } finally {

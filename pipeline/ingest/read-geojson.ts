@@ -11,14 +11,19 @@ export async function readGeojson(file: string, options: ReaderOptions): Promise
   const name = path.basename(file);
   const info: SourceInfo = { crs: null, crsOrigin: `the crs member of ${name}`, defaultCrs: 'EPSG:4326', fieldNames: null };
   const stream = createReadStream(file, { highWaterMark: 1 << 20 });
+  const batches = readBatches(stream, name, info, options);
   return {
     info,
-    features: iterate(stream, name, info, options),
+    features: (async function* () {
+      for await (const batch of batches) yield* batch;
+    })(),
+    batches,
     close: async () => { stream.destroy(); },
   };
 }
 
-async function* iterate(stream: AsyncIterable<Buffer>, name: string, info: SourceInfo, options: ReaderOptions): AsyncGenerator<SourceFeature> {
+/** The features of each chunk read, made as the batch is iterated. */
+async function* readBatches(stream: AsyncIterable<Buffer>, name: string, info: SourceInfo, options: ReaderOptions): AsyncGenerator<Iterable<SourceFeature>> {
   const recaller = options.recall;
   let yielded = 0;
   // A record starting with the bytes of a memo record is taken whole, unscanned: those bytes
@@ -40,8 +45,8 @@ async function* iterate(stream: AsyncIterable<Buffer>, name: string, info: Sourc
     throw new PipelineError({ file: name, ...(feature === undefined ? {} : { feature: `#${feature}` }) }, problem);
   };
   try {
-    for await (const chunk of stream) {
-      for (const event of scanner.feed(chunk)) {
+    const features = function* (events: ScanEvent<KnownRecord>[]): Generator<SourceFeature> {
+      for (const event of events) {
         if (event.kind === 'member') {
           takeMember(event, info, yielded > 0 && !options.crsFromConfig, fail);
           continue;
@@ -49,7 +54,8 @@ async function* iterate(stream: AsyncIterable<Buffer>, name: string, info: Sourc
         yield recaller ? recallable(event.bytes, event.index, event.known?.found ?? recaller.recall(event.bytes), fail) : toFeature(event.bytes, event.index, fail);
         yielded++;
       }
-    }
+    };
+    for await (const chunk of stream) yield features(scanner.feed(chunk));
     const end = scanner.finish();
     if (!end.sawFeatures) fail('expected a GeoJSON FeatureCollection, found no "features" array');
   } catch (err) {

@@ -69,6 +69,12 @@ export interface SourceInfo {
 export interface OpenedSource {
   info: SourceInfo;
   features: AsyncIterable<SourceFeature>;
+  /**
+   * The same features, a batch (what one read of the file held) at a time, for readers
+   * that have them so: one asynchronous step per batch instead of per feature. Each batch
+   * makes its features as it is iterated, so problems surface in source order.
+   */
+  batches?: AsyncIterable<Iterable<SourceFeature>>;
   close(): Promise<void>;
 }
 

@@ -4,6 +4,7 @@ import type { Polygon } from 'geojson';
 import proj4 from 'proj4';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingestLayer } from '../../pipeline/ingest/ingest-layer.js';
+import { readGeojson } from '../../pipeline/ingest/read-geojson.js';
 import { FeatureCollectionScanner, JsonScanError } from '../../pipeline/ingest/scan-feature-collection.js';
 import { featureIdFor } from '../../src/domain/feature-id.js';
 import { makeParcels, writeGeojson } from '../helpers/fixtures.js';
@@ -122,6 +123,28 @@ describe('GeoJSON and GeoJSONSeq ingest', () => {
     expect(layer.features[1]?.properties).toEqual({ BSM: '371502000000000002', 地类名称: '水浇地' });
     expect(layer.fields).toEqual({ BSM: 'String', 地类名称: 'String' });
     expect((layer.features[0]?.geometry as Polygon).coordinates[0]?.[0]).toEqual([115.95, 36.43]);
+  });
+
+  it('hands the same features one by one as in batches, each batch made in source order', async () => {
+    const file = path.join(dir, 'batches.geojson');
+    writeGeojson(file, makeParcels(120, 60));
+    const options = { crsFromConfig: false };
+    const one = await readGeojson(file, options);
+    const single: unknown[] = [];
+    for await (const f of one.features) single.push(f.properties.BSM);
+    await one.close();
+    const batched = await readGeojson(file, options);
+    const lengths: number[] = [];
+    const inBatches: unknown[] = [];
+    for await (const batch of batched.batches ?? []) {
+      const before = inBatches.length;
+      for (const f of batch) inBatches.push(f.properties.BSM);
+      lengths.push(inBatches.length - before);
+    }
+    await batched.close();
+    expect(single).toHaveLength(7200);
+    expect(inBatches).toEqual(single);
+    expect(lengths.length).toBeGreaterThan(1); // more than one read of the file
   });
 
   it('honours the crs member (EPSG:4548) and refuses one that comes after the features', async () => {
