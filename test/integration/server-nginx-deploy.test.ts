@@ -59,6 +59,10 @@ describe.skipIf(!hasNginx)('the documented nginx deployment (skipped without ngi
       second = await get(p, { 'accept-encoding': 'gzip, deflate, br' });
     }
     expect(second.headers.get('x-cache-status')).toBe('HIT');
+    // The request id plantiles gave the first request is not handed to the others.
+    expect(direct.headers.get('x-request-id')).toBeTruthy();
+    expect(first.headers.get('x-request-id')).toBeNull();
+    expect(second.headers.get('x-request-id')).toBeNull();
     expect(second.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
     expect(second.headers.get('content-encoding')).toBe('gzip');
     expect(second.headers.get('etag')).toBe(direct.headers.get('etag'));
