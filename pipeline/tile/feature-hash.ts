@@ -60,7 +60,8 @@ class Lanes {
   }
 }
 
-function fmix(h: number): number {
+/** murmur3's finalizer: every input bit flips each output bit with probability near one half. */
+export function fmix(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;

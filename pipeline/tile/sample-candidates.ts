@@ -1,3 +1,5 @@
+import { fmix } from './feature-hash.js';
+
 /**
  * The sample of a tile's candidates that sizes it: every candidate whose id's key has its
  * low bits zero, for the least power-of-two step that leaves about `target` at most. Whether a
@@ -34,7 +36,7 @@ export function sampleStep(count: number, target: number): number {
 export function sampleKey(id: number): number {
   let h = mixWord(0, id >>> 0);
   h = mixWord(h, Math.floor(id / 2 ** 32) >>> 0);
-  return fmix32(h ^ 8);
+  return fmix(h ^ 8);
 }
 
 /** murmur3's step for one 32-bit block. */
@@ -45,14 +47,4 @@ function mixWord(h: number, k: number): number {
   h ^= k;
   h = (h << 13) | (h >>> 19);
   return (Math.imul(h, 5) + 0xe6546b64) | 0;
-}
-
-/** murmur3's finalizer: every input bit flips each output bit with probability near one half. */
-function fmix32(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
 }

@@ -18,22 +18,16 @@ function table(n: number): FeatureTable {
 const bytes = (n: number, fill: number): Uint8Array => new Uint8Array(n).fill(fill);
 const [A, B, C, D] = [tileNumber(8, 210, 100), tileNumber(9, 421, 200), tileNumber(9, 420, 201), tileNumber(10, 842, 401)];
 
-/** A set in the layout written before samples were kept: fingerprints, the simplified and dropped lists, the unsimplified lengths, their bodies. */
+/**
+ * A set in the layout written before samples were kept: today's layout without samples
+ * is that layout with one more float, the count of sampled tiles (0), after the
+ * unsimplified lengths; taking it out gives the old layout.
+ */
 function packBeforeSamples(t: FeatureTable, simplified: number[], dropped: number[], unsimplified: Map<number, Uint8Array>): FeatureSet {
-  const n = t.count;
-  const bodies = simplified.map((s) => unsimplified.get(s) ?? new Uint8Array(0));
-  const tail = [simplified.length, ...simplified, dropped.length, ...dropped, ...bodies.map((b) => b.length)];
-  const data = new Uint8Array(n * 48 + 8 * tail.length + bodies.reduce((sum, b) => sum + b.length, 0));
-  data.set(new Uint8Array(t.ids.buffer, t.ids.byteOffset, n * 8), 0);
-  data.set(new Uint8Array(t.bbox.buffer, t.bbox.byteOffset, n * 32), n * 8);
-  data.set(new Uint8Array(t.hashes.buffer, t.hashes.byteOffset, n * 8), n * 40);
-  new Float64Array(data.buffer, n * 48, tail.length).set(tail);
-  let at = n * 48 + 8 * tail.length;
-  for (const b of bodies) {
-    data.set(b, at);
-    at += b.length;
-  }
-  return { tilingKey: 'k', count: n, data };
+  const set = packFeatureSet(t, 'k', { simplified, dropped, unsimplified, samples: new Map() });
+  const at = t.count * 48 + 8 * (2 + 2 * new Set(simplified).size + new Set(dropped).size);
+  expect(new Float64Array(set.data.slice(at, at + 8).buffer)[0]).toBe(0);
+  return { ...set, data: new Uint8Array([...set.data.subarray(0, at), ...set.data.subarray(at + 8)]) };
 }
 
 describe('a version\'s feature set', () => {
