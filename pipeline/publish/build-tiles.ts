@@ -3,6 +3,7 @@ import { IdIndex } from '../tile/id-index.js';
 import { CoverageCheck } from '../tile/check-coverage.js';
 import type { FeatureTable } from '../tile/feature-table.js';
 import { tileNumber, type BudgetNote, type TileKey, type TileOutput } from '../tile/tile-job.js';
+import type { TilingThreads } from '../tile/run-jobs.js';
 import { tileLayer } from '../tile/tile-layer.js';
 import { tilingKey, type TilingOptions } from '../tile/tile-options.js';
 import { packFeatureSet, unpackFeatureSet } from './feature-set.js';
@@ -45,6 +46,8 @@ export interface TileBuildContext {
   /** Names feature i in messages ("BSM=…" or "#12"). */
   describe(i: number): string;
   workers?: number;
+  /** Tiling threads started ahead (while the layer was read). */
+  threads?: TilingThreads | undefined;
   /** Most features one tiling job holds (default: PIECE_FEATURES). */
   pieceFeatures?: number;
   onProgress?(done: number, tiles: number): void;
@@ -90,6 +93,7 @@ export async function buildTiles(build: VersionBuild, table: FeatureTable, optio
   const lend = plan && currentVid !== null && lends;
   await tileLayer(table, options, {
     workers: ctx.workers,
+    threads: ctx.threads,
     pieceFeatures: ctx.pieceFeatures,
     only: plan?.tiles,
     previous: lend ? {

@@ -6,6 +6,8 @@ import { ingestStream } from '../ingest/ingest-layer.js';
 import type { ValidationSummary } from '../ingest/validation-policy.js';
 import { FeaturePacker } from '../tile/feature-packer.js';
 import { propertiesOf } from '../tile/feature-table.js';
+import { TilingThreads } from '../tile/run-jobs.js';
+import { defaultWorkers } from '../tile/tile-layer.js';
 import { resolveTilingOptions } from '../tile/tile-options.js';
 import { buildTiles, type BudgetReport } from './build-tiles.js';
 import { ingestMemoKey, MemoWriter, readIngestMemo, type IngestMemo } from './ingest-memo.js';
@@ -66,6 +68,18 @@ export interface PublishContext {
  * the current version's. Any failure drops the build; the current version stays.
  */
 export async function publishLayer(layer: LayerConfig, ctx: PublishContext): Promise<PublishResult> {
+  // The tiling threads load their code while the source is read.
+  const workers = ctx.workers ?? defaultWorkers();
+  const threads = workers > 0 ? new TilingThreads(workers) : undefined;
+  try {
+    return await publishWith(layer, ctx, threads);
+  } finally {
+    await threads?.close();
+  }
+}
+
+/** The publish itself, with the tiling threads started for it (none when it tiles on this thread). */
+async function publishWith(layer: LayerConfig, ctx: PublishContext, threads: TilingThreads | undefined): Promise<PublishResult> {
   const report = (stage: PublishStage, progress: number, detail: string): void => ctx.onProgress?.({ stage, progress, detail });
   report('ingest', 0, `reading ${layer.source}`);
   // Features are packed as they stream in, so the layer is never held as GeoJSON objects;
@@ -118,7 +132,7 @@ export async function publishLayer(layer: LayerConfig, ctx: PublishContext): Pro
   const build = ctx.store.beginBuild(layer.id);
   try {
     const tiled = await buildTiles(build, table, resolveTilingOptions(layer), {
-      store: ctx.store, layer: layer.id, file: path.basename(layer.source), workers: ctx.workers, pieceFeatures: ctx.pieceFeatures,
+      store: ctx.store, layer: layer.id, file: path.basename(layer.source), workers: ctx.workers, threads, pieceFeatures: ctx.pieceFeatures,
       describe: (i) => describeFeature(layer.idField, propertiesOf(table, i)[layer.idField ?? ''], i),
       onProgress: (done, tiles) => report('tile', 0.3 + 0.65 * done, `${tiles} tiles`),
     });

@@ -1,7 +1,7 @@
 import os from 'node:os';
 import type { Carry } from './cut-job.js';
 import type { FeatureTable } from './feature-table.js';
-import { runJobs } from './run-jobs.js';
+import { runJobs, type TilingThreads } from './run-jobs.js';
 import type { PreviousTile, TileKey, TileOutput } from './tile-job.js';
 import type { TilingOptions } from './tile-options.js';
 import { planJobs } from './tile-plan.js';
@@ -18,6 +18,8 @@ export interface TileLayerRun {
   onProgress?(done: number): void;
   /** Most features a piece holds (memory per job); never changes a tile's bytes. */
   pieceFeatures?: number;
+  /** Worker threads started ahead, taken before any is started. */
+  threads?: TilingThreads | undefined;
   /**
    * With `only`: what the previous version lends. `tile` gives its tile at an address (null
    * where it cannot lend features); `carry` says which features are unchanged.
@@ -46,6 +48,7 @@ export async function tileLayer(table: FeatureTable, options: TilingOptions, run
   await runJobs(table, options, jobs, {
     workers: run.workers ?? defaultWorkers(),
     carry: previous?.carry,
+    threads: run.threads,
     // Previous tiles are read as their job is handed out, while workers cut the jobs before it.
     prepare: previous ? (job) => {
       if (job.tiles !== 'subtree') job.previous = job.tiles.map((t) => previous.tile(t));

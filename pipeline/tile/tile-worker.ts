@@ -4,8 +4,15 @@ import type { FeatureTable } from './feature-table.js';
 import type { TileJob, TileOutput } from './tile-job.js';
 import type { TilingOptions } from './tile-options.js';
 
-/** Messages between the pool and a tiling worker. */
-export type ToWorker = { type: 'job'; id: number; job: TileJob };
+/** What a worker tiles from: the table (its arrays are shared, not copied), the options, and what a republish carries over. */
+export interface WorkerSetup {
+  table: FeatureTable;
+  options: TilingOptions;
+  carry?: Carry | undefined;
+}
+
+/** Messages between the pool and a tiling worker. A worker started before its layer was read gets its setup first. */
+export type ToWorker = { type: 'setup'; setup: WorkerSetup } | { type: 'job'; id: number; job: TileJob };
 export type FromWorker =
   | { type: 'tiles'; id: number; tiles: TileOutput[] }
   | { type: 'done'; id: number }
@@ -14,13 +21,20 @@ export type FromWorker =
 /** Tiles a worker sends back at once: few messages, and memory stays bounded. */
 const SEND_EVERY = 64;
 
-// The entry of a tiling worker: the table arrives once (its arrays are shared, not copied), then jobs.
+// The entry of a tiling worker: its setup arrives once (as workerData, or as the first
+// message when the worker was started ahead of the layer), then jobs.
 const port = parentPort;
 if (port) {
-  const { table, options, carry } = workerData as { table: FeatureTable; options: TilingOptions; carry?: Carry };
+  let setup = (workerData as WorkerSetup | null) ?? null;
   port.on('message', (msg: ToWorker) => {
+    if (msg.type === 'setup') {
+      setup = msg.setup;
+      return;
+    }
     let batch: TileOutput[] = [];
     try {
+      if (!setup) throw new Error('a job arrived before the worker was set up');
+      const { table, options, carry } = setup;
       cutJob(table, options, msg.job, (out) => {
         batch.push(out);
         if (batch.length >= SEND_EVERY) {
