@@ -67,6 +67,8 @@ export class LayerAccumulator {
 
   /** Whether the last feature process() kept had problems it was kept with. */
   lastWarned = false;
+  /** The attribute signature of the memo feature recalled last. */
+  private lastRecalledFields: readonly (readonly [string, FieldType])[] | null = null;
 
   constructor(private readonly options: AccumulatorOptions, private readonly crs: () => ActiveCrs) {}
 
@@ -85,7 +87,10 @@ export class LayerAccumulator {
     this.collector.settle('clean');
     this.kind = kind;
     this.seenIds.set(id, index);
-    for (const [name, type] of memo.fields(j)) this.noteField(name, type);
+    // Runs of records share one attribute signature (the same list): noting it again changes nothing.
+    const fields = memo.fields(j);
+    if (fields !== this.lastRecalledFields) for (const [name, type] of fields) this.noteField(name, type);
+    this.lastRecalledFields = fields;
     memo.extend(j, this.bounds);
     this.count++;
     return true;
