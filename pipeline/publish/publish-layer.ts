@@ -72,13 +72,13 @@ export async function publishLayer(layer: LayerConfig, ctx: PublishContext): Pro
   const workers = ctx.workers ?? defaultWorkers();
   const threads = workers > 0 ? new TilingThreads(workers) : undefined;
   try {
-    return await publishWith(layer, ctx, threads);
+    return await publishWith(layer, { ...ctx, workers }, threads);
   } finally {
     await threads?.close();
   }
 }
 
-/** The publish itself, with the tiling threads started for it (none when it tiles on this thread). */
+/** The publish itself (`ctx.workers` decided), with the tiling threads started for it (none when it tiles on this thread). */
 async function publishWith(layer: LayerConfig, ctx: PublishContext, threads: TilingThreads | undefined): Promise<PublishResult> {
   const report = (stage: PublishStage, progress: number, detail: string): void => ctx.onProgress?.({ stage, progress, detail });
   report('ingest', 0, `reading ${layer.source}`);

@@ -41,8 +41,9 @@ const WORKER_YOUNG_MB = 64;
 export async function runJobs(table: FeatureTable, options: TilingOptions, jobs: readonly TileJob[], run: RunOptions): Promise<void> {
   if (run.workers <= 0) return runHere(table, options, jobs, run);
   const count = Math.min(run.workers, jobs.length);
-  const early = run.threads?.take(count, { table, options, carry: run.carry }) ?? [];
-  const slots = Array.from({ length: count }, (_, k) => early[k] ?? spawnWorker(table, options, true, run.carry));
+  const setup: WorkerSetup = { table, options, carry: run.carry };
+  const early = run.threads?.take(count, setup) ?? [];
+  const slots = Array.from({ length: count }, (_, k) => early[k] ?? startWorker(setup, true));
   try {
     let next = 0;
     await Promise.all(slots.map(async (_, s) => {
@@ -65,7 +66,7 @@ export async function runJobs(table: FeatureTable, options: TilingOptions, jobs:
           await runOnWorker(slots[s] as Worker, id, job, options.layerName, onTiles);
         } catch (err) {
           if (!(err instanceof OutOfMemory)) throw err;
-          slots[s] = spawnWorker(table, options, false, run.carry);
+          slots[s] = startWorker(setup, false);
           await runOnWorker(slots[s] as Worker, id, job, options.layerName, onTiles);
         }
         run.onJobDone?.(job);
@@ -122,10 +123,6 @@ function runOnWorker(worker: Worker, id: number, job: TileJob, layer: string, on
     worker.on('exit', onExit);
     worker.postMessage({ type: 'job', id, job } satisfies ToWorker);
   });
-}
-
-function spawnWorker(table: FeatureTable, options: TilingOptions, capped: boolean, carry: Carry | undefined): Worker {
-  return startWorker({ table, options, carry } satisfies WorkerSetup, capped);
 }
 
 /** A tiling worker, given its setup now or (null) in a message later. */

@@ -150,7 +150,7 @@ class LayerWriter {
       else {
         const g = fresh[nextFresh] as GeoJSONVTFeature;
         this.freshTags(freshTags[nextFresh++] ?? []);
-        size = featureSize(g.id as number | undefined, 0, geometryOf(g).length);
+        size = featureSize(g.id as number | undefined, geometryOf(g).length);
       }
       const tagSize = this.tagBytes(before, this.t);
       tagEnds[k] = this.t;
@@ -199,7 +199,7 @@ class LayerWriter {
       this.pushTag(this.keyFromLayer(pbf.readVarint()));
       this.pushTag(this.valueFromLayer(pbf.readVarint()));
     }
-    return featureSize(layer.ids[ref], 0, (layer.geometryEnd[ref] as number) - (layer.geometryStart[ref] as number));
+    return featureSize(layer.ids[ref], (layer.geometryEnd[ref] as number) - (layer.geometryStart[ref] as number));
   }
 
   private freshTags(pairs: readonly [string, FreshValue][]): void {
@@ -364,8 +364,8 @@ function grow(a: Int32Array): Int32Array<ArrayBuffer> {
 }
 
 /** Bytes of a feature's message body other than its tags field: id, type and geometry fields. */
-function featureSize(id: number | undefined, tags: number, geometry: number): number {
-  return (id === undefined ? 0 : 1 + varintSize(id)) + tags + 2 + messageSize(geometry);
+function featureSize(id: number | undefined, geometry: number): number {
+  return (id === undefined ? 0 : 1 + varintSize(id)) + 2 + messageSize(geometry);
 }
 
 /** Bytes of a length-delimited field (one-byte tag) with a body of n bytes. */

@@ -73,15 +73,17 @@ export function touching(table: FeatureTable, features: Int32Array, t: TileKey, 
  * The features of a job touching each of its tiles, a tile's found among its parent's:
  * a child's buffered box lies within its parent's (the margin is a fixed share of the
  * tile), so the result is touching()'s over all the job's features, but a job of many
- * deep tiles no longer tests every feature against each of them.
+ * deep tiles no longer tests every feature against each of them. `features` are those
+ * touching `root` (TileJob.features), so the root's are all of them.
  */
 export class TouchingTiles {
   private readonly found = new Map<number, Int32Array>();
 
   constructor(private readonly table: FeatureTable, private readonly features: Int32Array, private readonly root: TileKey, private readonly margin: number) {}
 
+  /** The features touching `t`, the root or a tile under it. */
   of(t: TileKey): Int32Array {
-    if (t.z <= this.root.z) return touching(this.table, this.features, t, this.margin);
+    if (t.z <= this.root.z) return this.features;
     const key = tileNumber(t.z, t.x, t.y);
     let hit = this.found.get(key);
     if (!hit) {
