@@ -1,5 +1,6 @@
 import type { Geometry, Position } from 'geojson';
-import proj4 from 'proj4';
+import type proj4 from 'proj4';
+import { loadProj4 } from './load-proj4.js';
 import { CrsError, WGS84_LONLAT, type ResolvedCrs } from './resolve-crs.js';
 
 /** Converts one [x, y] of the source CRS into [lon, lat] (WGS 84); Z and M are dropped. */
@@ -11,7 +12,7 @@ export function createTransform(crs: ResolvedCrs): PointTransform {
   if (crs.proj4 === 'identity') return (p) => (p.length === 2 ? p : [p[0] ?? NaN, p[1] ?? NaN]);
   let converter: proj4.Converter;
   try {
-    converter = proj4(crs.proj4, WGS84_LONLAT);
+    converter = loadProj4()(crs.proj4, WGS84_LONLAT);
   } catch (err) {
     throw new CrsError(`cannot use CRS ${crs.label}: ${(err as Error).message}`);
   }

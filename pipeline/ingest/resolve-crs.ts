@@ -1,8 +1,8 @@
-import proj4 from 'proj4';
 import {
   datumFamilyOf, knownCrs, knownCrsByName, normaliseCrsLabel, normaliseCrsName, transverseMercator, WORLD_AREA, zoneArea,
   DATUMS, type Area, type KnownCrs,
 } from './crs-registry.js';
+import { loadProj4 } from './load-proj4.js';
 import { childNode, nodeName, parseWkt, WktSyntaxError, type WktNode, type WktValue } from './parse-wkt.js';
 
 /** A CRS that cannot be used; the caller adds the file name and where the CRS came from. */
@@ -47,7 +47,7 @@ function fromKnown(known: KnownCrs): ResolvedCrs {
 
 function fromProj4String(text: string): ResolvedCrs {
   try {
-    proj4(text, WGS84_LONLAT);
+    loadProj4()(text, WGS84_LONLAT);
   } catch (err) {
     throw new CrsError(`not a usable proj4 string "${text.slice(0, 80)}": ${(err as Error).message || 'proj4 cannot read it'}`);
   }
@@ -71,7 +71,7 @@ function fromWkt(text: string): ResolvedCrs {
   const geographic = fromGeographic(root);
   if (geographic) return geographic;
   try {
-    proj4(text, WGS84_LONLAT);
+    loadProj4()(text, WGS84_LONLAT);
   } catch (err) {
     throw new CrsError(`unknown CRS "${nodeName(root) || root.keyword}": ${(err as Error).message || 'not a projection proj4 can use'}`);
   }

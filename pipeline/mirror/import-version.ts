@@ -1,5 +1,5 @@
 import type { LayerStyle, VersionMeta } from '../../src/domain/catalog.js';
-import { EMPTY_VERSION } from '../../src/server/routes/tiles.js';
+import { EMPTY_VERSION } from '../../src/domain/version-tag.js';
 import { StoreError } from '../../src/store/store-error.js';
 import type { CommitResult, DiffEntry, TileRef, TileStore, VersionBuild } from '../../src/store/tile-store.js';
 import { fetchTiles } from './fetch-tiles.js';

@@ -1,4 +1,5 @@
-import { zoomRangeOf, type LayerConfig } from '../../src/config/schema.js';
+import type { LayerConfig } from '../../src/config/schema.js';
+import { zoomRangeOf } from '../../src/domain/zoom-range.js';
 
 /** MVT extent used by every tile (4096, the MVT default). */
 export const TILE_EXTENT = 4096;

@@ -2,19 +2,20 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { loadConfig, resolveConfigPath, type Config } from '../config/load-config.js';
-import { DEMO_SOURCE_FILES, generateDemo } from '../../pipeline/demo/generate-demo.js';
 import { StoreError } from '../store/store-error.js';
 import { CliError, UsageError } from './cli-error.js';
 import { publishLayers, selectLayers } from './commands/publish.js';
-import { startServer } from './commands/serve.js';
 import { lateMirrorStatus, refuseMirrored, startConfiguredMirrors, syncOnce, type SyncCommandOptions } from './commands/sync.js';
 import { listVersions } from './commands/versions.js';
-import { exportCommand } from './commands/export.js';
 import { createLogger, openRuntime, type Runtime } from './runtime.js';
 
 type Global = { config?: string };
 
-/** Builds the command line; actions throw CliError/UsageError, the entry point maps them to exit codes. */
+/**
+ * Builds the command line; actions throw CliError/UsageError, the entry point maps them to
+ * exit codes. A command loads what only it needs (the server, the exporter, the demo
+ * generator) when it runs: `plantiles publish` starts without compiling Express.
+ */
 export function buildProgram(): Command {
   const program = new Command('plantiles')
     .description('Versioned vector tiles for a territorial spatial planning one map')
@@ -87,11 +88,13 @@ export function buildProgram(): Command {
     .argument('<file>', 'output file: *.mbtiles or *.pmtiles')
     .option('--json', 'print the result as one JSON line')
     .action(async (layer: string, file: string, opts: { json?: boolean }) => {
+      const { exportCommand } = await import('./commands/export.js');
       await withRuntime(load(program.opts<Global>()), (rt) => { exportCommand(rt, layer, file, opts.json ?? false); });
     });
 
   program.command('demo').description('write the synthetic demo sources').argument('[dir]', 'output folder', 'demo')
     .action(async (dir: string) => {
+      const { generateDemo } = await import('../../pipeline/demo/generate-demo.js');
       const summary = await generateDemo(path.resolve(dir));
       console.log(`synthetic demo written to ${summary.dir}: ${Object.entries(summary.counts).map(([k, n]) => `${k} ${n}`).join(', ')}`);
     });
@@ -122,6 +125,7 @@ async function serveUntilSignal(rt: Runtime, host: string | undefined): Promise<
   rt.auth.warnAtStart(rt.logger);
   // Jobs recover (a crash's interrupted jobs are marked failed) before the admin API can queue new ones.
   await rt.jobs.start();
+  const { startServer } = await import('./commands/serve.js');
   const running = await startServer(rt, host ?? rt.config.server.host, rt.config.server.port, { mirrors: lateMirrorStatus(() => mirrors) })
     .catch(async (err: unknown) => { await rt.jobs.stop(); throw err; });
   mirrors = startConfiguredMirrors(rt);
@@ -141,6 +145,7 @@ async function serveUntilSignal(rt: Runtime, host: string | undefined): Promise<
 async function ensureDemoSources(config: Config): Promise<void> {
   const missing = config.layers.filter((l) => !existsSync(l.source));
   if (!missing.length) return;
+  const { DEMO_SOURCE_FILES, generateDemo } = await import('../../pipeline/demo/generate-demo.js');
   const names = new Set(DEMO_SOURCE_FILES);
   const notDemo = missing.filter((l) => !names.has(path.basename(l.source)));
   if (notDemo.length) throw new CliError(`source not found: ${notDemo.map((l) => l.source).join(', ')}`);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { LAYER_ID_PATTERN } from '../domain/layer-id.js';
+import { zoomRangeOf } from '../domain/zoom-range.js';
 
 /** Glob-like layer patterns ("*", "gaotang-*") used by tokens and mirrors. */
 const layerPattern = z.string().regex(/^[A-Za-z0-9_.*-]{1,64}$/, 'a layer id or a pattern with *');
@@ -15,15 +16,6 @@ const styleSchema = z.strictObject({
   colorBy: z.literal('DLBM').optional(),
   dashed: z.boolean().optional(),
 });
-
-/** A zoom-range key of a per-zoom setting: "12" or "0-9"; returns [from, to], or null when malformed. */
-export function zoomRangeOf(key: string): [number, number] | null {
-  const m = /^(\d{1,2})(?:-(\d{1,2}))?$/.exec(key);
-  if (!m) return null;
-  const from = Number(m[1]);
-  const to = m[2] === undefined ? from : Number(m[2]);
-  return from <= to && to <= 30 ? [from, to] : null;
-}
 
 /** A record keyed by zoom ranges that do not overlap. */
 function zoomRecord<T extends z.ZodType>(value: T) {

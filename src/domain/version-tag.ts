@@ -5,6 +5,9 @@ export interface VersionTag {
   patch: number;
 }
 
+/** The diff from this tag lists every tile of the target: what a mirror with nothing copies. */
+export const EMPTY_VERSION = '0.0.0';
+
 const SEMVER = /^(0|[1-9]\d{0,8})\.(0|[1-9]\d{0,8})\.(0|[1-9]\d{0,8})$/;
 
 /** Parses "1.2.0"; returns null for anything that is not a plain semver triple. */

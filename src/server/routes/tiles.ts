@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Router, type Response } from 'express';
 import { TileCoordError } from '../../domain/tile-coord.js';
+import { EMPTY_VERSION } from '../../domain/version-tag.js';
 import { parseTilePath, TilePathError, type LayerSpec, type TilePath } from '../../domain/tile-path.js';
 import type { CatalogCache } from '../../store/catalog-cache.js';
 import type { TileStore } from '../../store/tile-store.js';
@@ -29,9 +30,6 @@ export interface TileRouteDeps {
   cache?: TileCache;
   metrics?: Metrics | null;
 }
-
-/** The diff from this tag lists every tile of the target: what a mirror with nothing copies. */
-export const EMPTY_VERSION = '0.0.0';
 
 /** The tile service behind a set of deps (one per app, so the router and the fast path share a cache). */
 export function tileServiceFor(deps: TileRouteDeps): TileService {
