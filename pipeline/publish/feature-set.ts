@@ -110,7 +110,9 @@ function unpackBudget(set: FeatureSet, copy: Uint8Array): BudgetTiles {
     tiles.forEach((t, k) => {
       const length = lengths[k] ?? 0;
       if (at + length > copy.byteLength) throw badLayout(set);
-      if (length > 0) map.set(t, copy.subarray(at, at + length));
+      // Each body in a buffer of its own: it is posted to a tiling thread with its tile, and
+      // posting a view copies the whole buffer behind it (here, the entire feature set).
+      if (length > 0) map.set(t, copy.slice(at, at + length));
       at += length;
     });
     return map;

@@ -10,7 +10,8 @@ import type { TileJob, TileKey, TileOutput } from './tile-job.js';
 import { maxBuffer, TILE_EXTENT, zoomSettings, type TilingOptions } from './tile-options.js';
 import { IdIndex } from './id-index.js';
 import { touching, TouchingTiles } from './tile-plan.js';
-import { LentFeature, PreviousLayer } from './previous-layer.js';
+import { lendingScratch, type LentFeatures } from './lent-features.js';
+import { PreviousLayer } from './previous-layer.js';
 import { simplifyFeatures } from './simplify-tile.js';
 import { TileSplicer } from './splice-tile.js';
 import type { PreviousTile } from './tile-job.js';
@@ -101,11 +102,17 @@ function byZoom(tiles: TileKey[]): TileKey[] {
 export function visibleAt(table: FeatureTable, options: TilingOptions, candidates: Int32Array, z: number): Int32Array {
   if (options.drop === 'never' || z >= options.maxzoom) return candidates;
   const unit = zoomSettings(options, z).tolerance / (2 ** z * TILE_EXTENT);
-  return candidates.filter((i) => {
+  const area = unit * unit * 0.99;
+  const length = unit * 0.99;
+  // A loop, not TypedArray filter: a dense tile has 10^5 candidates, and filter calls a closure for each.
+  const out = new Int32Array(candidates.length);
+  let k = 0;
+  for (const i of candidates) {
     const kind = table.kinds[i] as GeometryCode;
     const polygon = kind === GeometryCode.Polygon || kind === GeometryCode.MultiPolygon;
-    return (table.keepSize[i] as number) >= (polygon ? unit * unit : unit) * 0.99;
-  });
+    if ((table.keepSize[i] as number) >= (polygon ? area : length)) out[k++] = i;
+  }
+  return out.slice(0, k);
 }
 
 /** A geojson-vt index over the features of `candidates` visible at the deepest of `zooms` (which share settings). */
@@ -181,22 +188,29 @@ class TileCutter {
     const visible = visibleAt(this.table, this.options, candidates, t.z);
     const finalize = this.finalizer(t.z);
     const splicer = new TileSplicer(this.options.layerName, (f) => finalize([f])[0] as GeoJSONVTFeature);
-    const kept = this.lend(previous?.gz, byId);
-    const simplifiedKept = previous?.simplified ? this.lend(previous.simplified, byId) : null;
-    const sampled = this.lend(previous?.sample, byId);
-    const fresh = new Map<number, GeoJSONVTFeature | null>();
-    const used = new Set<number>();
+    const { kept, simplified: simplifiedKept, sampled, used, cut } = lendingScratch(this.table.count);
+    kept.fill(this.previousLayer(previous?.gz), byId);
+    simplifiedKept.fill(this.previousLayer(previous?.simplified), byId);
+    sampled.fill(this.previousLayer(previous?.sample), byId);
+    used.clear();
+    cut.clear();
+    const fresh = new Map<number, GeoJSONVTFeature>();
+    const ids = this.table.ids;
     // A tile the budget left alone holds every visible feature that has a shape here: an
     // unchanged one it lacks has none (too small or empty at this zoom), and never will.
-    if (previous?.complete) for (const i of visible) if (!kept.has(i) && byId.get(this.table.ids[i] as number) === i) fresh.set(i, null);
+    const complete = previous?.complete === true;
     const compute = (subset: Int32Array): void => {
-      const missing = subset.filter((i) => !kept.has(i) && !sampled.has(i) && !fresh.has(i));
-      if (!missing.length) return;
-      for (const i of missing) fresh.set(i, null);
-      for (const f of cutInChunks(this.table, this.options, t, missing)) fresh.set(f.id as number, f);
+      const missing = new Int32Array(subset.length);
+      let m = 0;
+      for (const i of subset) {
+        if (kept.has(i) || sampled.has(i) || cut.has(i) || (complete && byId.get(ids[i] as number) === i)) continue;
+        missing[m++] = i;
+        cut.add(i);
+      }
+      if (m) for (const f of cutInChunks(this.table, this.options, t, missing.subarray(0, m))) fresh.set(f.id as number, f);
     };
     // Each list is taken from one previous layer as far as it can be, so the splicer copies most of it.
-    const take = (wanted: Int32Array, first: Map<number, GeoJSONVTFeature>, second: Map<number, GeoJSONVTFeature>): GeoJSONVTFeature[] => {
+    const take = (wanted: Int32Array, first: LentFeatures, second: LentFeatures): GeoJSONVTFeature[] => {
       compute(wanted);
       const out: GeoJSONVTFeature[] = [];
       for (const i of wanted) {
@@ -207,13 +221,14 @@ class TileCutter {
       }
       return out;
     };
+    const lendsSimplified = previous?.simplified !== undefined;
     const lendTolerance = smallestSimplification(zoomSettings(this.options, t.z).tolerance);
     const source: TileFeatureSource = {
       features: (subset) => take(subset ?? visible, kept, sampled),
       sample: (subset) => take(subset, sampled, kept),
       // The previous tile was simplified by the same tolerance: an unchanged feature's shape
       // is the one it has there, or none when simplifying and cleaning removed it.
-      simplify: (list, tolerance) => simplifiedKept && tolerance === lendTolerance
+      simplify: (list, tolerance) => lendsSimplified && tolerance === lendTolerance
         ? list.flatMap((f) => kept.get(f.id as number) === f ? (simplifiedKept.get(f.id as number) ?? []) : cleanTileFeatures(simplifyFeatures([f], tolerance)))
         : undefined,
     };
@@ -224,16 +239,9 @@ class TileCutter {
     this.fit(t, source, visible, EMPTY, { reused: () => used.size, finalize, encode });
   }
 
-  /** The features of a previous tile's layer whose id is unchanged, by table index, as lent features. */
-  private lend(gz: Uint8Array | undefined, byId: IdIndex): Map<number, GeoJSONVTFeature> {
-    const kept = new Map<number, GeoJSONVTFeature>();
-    if (!gz) return kept;
-    const layer = PreviousLayer.fromGzip(gz, this.options.layerName);
-    for (let ref = 0; ref < layer.count; ref++) {
-      const i = byId.get(layer.ids[ref] as number);
-      if (i >= 0) kept.set(i, new LentFeature(layer, ref, i).asTileFeature());
-    }
-    return kept;
+  /** The named layer of a previous tile's gzip body, or null for none. */
+  private previousLayer(gz: Uint8Array | undefined): PreviousLayer | null {
+    return gz ? PreviousLayer.fromGzip(gz, this.options.layerName) : null;
   }
 
   private finish(t: TileKey, raw: () => GeoJSONVTFeature[], candidates: Int32Array): void {

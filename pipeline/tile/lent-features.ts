@@ -1,0 +1,118 @@
+import type { GeoJSONVTFeature } from '@maplibre/geojson-vt';
+import type { IdIndex } from './id-index.js';
+import { LentFeature, PreviousLayer } from './previous-layer.js';
+
+/**
+ * The features one previous layer lends to a tile, by table index: arrays over the whole
+ * table, stamped with the tile they were filled for, so that a thread reuses them from
+ * tile to tile. A dense tile looks up 10^4-10^5 candidates several times over (once per
+ * encoding the budget tries); a Map per tile cost more than cutting its changed features.
+ */
+export class LentFeatures {
+  private readonly stamp: Uint32Array;
+  private readonly slot: Int32Array;
+  private lent: GeoJSONVTFeature[] = [];
+  private tile = 0;
+
+  constructor(tableSize: number) {
+    this.stamp = new Uint32Array(tableSize);
+    this.slot = new Int32Array(tableSize);
+  }
+
+  /** Starts over with the features of `layer` (none when null) whose MVT id `byId` finds: an unchanged feature's table index. */
+  fill(layer: PreviousLayer | null, byId: IdIndex): void {
+    this.nextTile();
+    this.lent = [];
+    if (!layer) return;
+    for (let ref = 0; ref < layer.count; ref++) {
+      const i = byId.get(layer.ids[ref] as number);
+      if (i < 0) continue;
+      // A later feature of the same id replaces an earlier one.
+      this.stamp[i] = this.tile;
+      this.slot[i] = this.lent.push(new LentFeature(layer, ref, i).asTileFeature()) - 1;
+    }
+  }
+
+  /** The feature lent for table index i, if any. */
+  get(i: number): GeoJSONVTFeature | undefined {
+    return this.stamp[i] === this.tile ? this.lent[this.slot[i] as number] : undefined;
+  }
+
+  has(i: number): boolean {
+    return this.stamp[i] === this.tile;
+  }
+
+  private nextTile(): void {
+    this.tile = (this.tile + 1) >>> 0;
+    if (this.tile === 0) {
+      this.stamp.fill(0);
+      this.tile = 1;
+    }
+  }
+}
+
+/**
+ * A set of table indices, emptied per tile in constant time (stamped like LentFeatures):
+ * which features a tile lent, which it cut again.
+ */
+export class TileIndexSet {
+  private readonly stamp: Uint32Array;
+  private tile = 0;
+  private count = 0;
+
+  constructor(tableSize: number) {
+    this.stamp = new Uint32Array(tableSize);
+  }
+
+  clear(): void {
+    this.count = 0;
+    this.tile = (this.tile + 1) >>> 0;
+    if (this.tile === 0) {
+      this.stamp.fill(0);
+      this.tile = 1;
+    }
+  }
+
+  add(i: number): void {
+    if (this.stamp[i] === this.tile) return;
+    this.stamp[i] = this.tile;
+    this.count++;
+  }
+
+  has(i: number): boolean {
+    return this.stamp[i] === this.tile;
+  }
+
+  get size(): number {
+    return this.count;
+  }
+}
+
+/** What one thread's incremental tiles reuse: three lenders (a tile, its body before simplification, its sample) and two sets. */
+export interface LendingScratch {
+  kept: LentFeatures;
+  simplified: LentFeatures;
+  sampled: LentFeatures;
+  used: TileIndexSet;
+  cut: TileIndexSet;
+}
+
+let scratch: { tableSize: number; lending: LendingScratch } | null = null;
+
+/**
+ * This thread's lending scratch for a table of `tableSize` features (made once per thread,
+ * again only for a larger table). It serves one tile at a time: each tile fills or clears
+ * what it uses before it reads it.
+ */
+export function lendingScratch(tableSize: number): LendingScratch {
+  if (!scratch || scratch.tableSize < tableSize) {
+    scratch = {
+      tableSize,
+      lending: {
+        kept: new LentFeatures(tableSize), simplified: new LentFeatures(tableSize), sampled: new LentFeatures(tableSize),
+        used: new TileIndexSet(tableSize), cut: new TileIndexSet(tableSize),
+      },
+    };
+  }
+  return scratch.lending;
+}
