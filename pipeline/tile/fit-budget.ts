@@ -237,7 +237,9 @@ class Ranking {
   private readonly sorted: Float64Array;
 
   constructor(private readonly candidates: Int32Array, private readonly size: Float64Array) {
-    this.sorted = Float64Array.from(candidates, (i) => size[i] ?? 0).sort();
+    const sorted = new Float64Array(candidates.length);
+    for (let k = 0; k < candidates.length; k++) sorted[k] = size[candidates[k] as number] ?? 0;
+    this.sorted = sorted.sort();
   }
 
   get length(): number {

@@ -10,32 +10,44 @@ import { LentFeature, PreviousLayer } from './previous-layer.js';
  */
 export class LentFeatures {
   private readonly stamp: Uint32Array;
-  private readonly slot: Int32Array;
-  private lent: GeoJSONVTFeature[] = [];
+  /** A lent feature's place in the previous layer, by table index. */
+  private readonly ref: Int32Array;
+  private layer: PreviousLayer | null = null;
+  /** The lent features made so far, by place in the layer: made when first asked for (a thinned tile asks for few), then the same object. */
+  private made: (GeoJSONVTFeature | undefined)[] = [];
   private tile = 0;
 
   constructor(tableSize: number) {
     this.stamp = new Uint32Array(tableSize);
-    this.slot = new Int32Array(tableSize);
+    this.ref = new Int32Array(tableSize);
   }
 
   /** Starts over with the features of `layer` (none when null) whose MVT id `byId` finds: an unchanged feature's table index. */
   fill(layer: PreviousLayer | null, byId: IdIndex): void {
     this.nextTile();
-    this.lent = [];
+    this.layer = layer;
+    // Sized up front, so the array keeps fast elements however its places are filled.
+    this.made = new Array<GeoJSONVTFeature | undefined>(layer?.count ?? 0);
     if (!layer) return;
     for (let ref = 0; ref < layer.count; ref++) {
       const i = byId.get(layer.ids[ref] as number);
       if (i < 0) continue;
       // A later feature of the same id replaces an earlier one.
       this.stamp[i] = this.tile;
-      this.slot[i] = this.lent.push(new LentFeature(layer, ref, i).asTileFeature()) - 1;
+      this.ref[i] = ref;
     }
   }
 
   /** The feature lent for table index i, if any. */
   get(i: number): GeoJSONVTFeature | undefined {
-    return this.stamp[i] === this.tile ? this.lent[this.slot[i] as number] : undefined;
+    if (this.stamp[i] !== this.tile) return undefined;
+    const ref = this.ref[i] as number;
+    let f = this.made[ref];
+    if (!f) {
+      f = new LentFeature(this.layer as PreviousLayer, ref, i).asTileFeature();
+      this.made[ref] = f;
+    }
+    return f;
   }
 
   has(i: number): boolean {

@@ -40,6 +40,8 @@ export class PreviousLayer {
    */
   readonly spliceable: boolean;
   private readonly keyIndex = new Map<string, number>();
+  /** Reads one feature's geometry at a time (positionsOf, geometryOf): one reader, not one per feature. */
+  private readonly reader: PbfReader;
 
   /** Reads the named layer of a stored (gzipped) tile. */
   static fromGzip(gz: Uint8Array, layerName: string): PreviousLayer {
@@ -50,20 +52,27 @@ export class PreviousLayer {
   constructor(plain: Uint8Array, layerName: string) {
     this.plain = plain;
     const pbf = new PbfReader(this.plain);
+    this.reader = new PbfReader(this.plain);
     let tablesStart = -1;
     pbf.readFields((tag) => {
       if (tag !== 3) return;
       const end = pbf.readVarint() + pbf.pos;
-      const starts: number[] = [];
-      let name = '';
+      // Features met before the layer's name are read once it is known (vt-pbf writes the name first).
+      const before: number[] = [];
+      let name: string | null = null;
       const keys: string[] = [];
       const valueStarts: number[] = [];
       const valueEnds: number[] = [];
       pbf.readFields((ltag) => {
-        if (ltag === 1) name = pbf.readString();
-        else if (ltag === 2) {
-          starts.push(pbf.pos);
-          pbf.skip(2);
+        if (ltag === 1) {
+          name = pbf.readString();
+          if (name === layerName && before.length) this.readFeaturesAt(pbf, before.splice(0));
+        } else if (ltag === 2) {
+          if (name === layerName) this.readFeature(pbf, pbf.pos);
+          else {
+            before.push(pbf.pos);
+            pbf.skip(2);
+          }
         } else if (ltag === 3) {
           if (tablesStart < 0) tablesStart = pbf.pos;
           keys.push(pbf.readString());
@@ -84,8 +93,6 @@ export class PreviousLayer {
           this.valueStarts.push(valueStarts[v] as number);
           this.valueEnds.push(valueEnds[v] as number);
         }
-        this.makeRoom(starts.length);
-        for (const start of starts) this.readFeature(pbf, start);
       }
       pbf.pos = end;
     }, null);
@@ -99,7 +106,7 @@ export class PreviousLayer {
 
   /** The positions a feature's decoded geometry holds (a ClosePath repeats one), counted from its commands. */
   positionsOf(ref: EncodedFeatureRef): number {
-    const pbf = new PbfReader(this.plain);
+    const pbf = this.reader;
     pbf.pos = this.geometryStart[ref] as number;
     const end = this.geometryEnd[ref] as number;
     let n = 0;
@@ -114,7 +121,7 @@ export class PreviousLayer {
 
   /** A feature's geometry in the form tiling hands to the encoder (integer tile coordinates, polygon rings closed). */
   geometryOf(ref: EncodedFeatureRef): GeoJSONVTFeature['geometry'] {
-    const pbf = new PbfReader(this.plain);
+    const pbf = this.reader;
     pbf.pos = this.geometryStart[ref] as number;
     const rings = decodeGeometry(pbf, this.geometryEnd[ref] as number);
     return this.types[ref] === 1 ? rings.map((r) => r[0] as Point) : rings;
@@ -131,10 +138,17 @@ export class PreviousLayer {
     return Array.from(this.ids.subarray(0, this.count));
   }
 
-  /** Makes room in the columns for `more` features. */
-  private makeRoom(more: number): void {
-    const size = this.count + more;
-    if (size <= this.ids.length) return;
+  /** Reads the features whose messages start at `starts`, then returns the reader to where it was. */
+  private readFeaturesAt(pbf: PbfReader, starts: readonly number[]): void {
+    const at = pbf.pos;
+    for (const start of starts) this.readFeature(pbf, start);
+    pbf.pos = at;
+  }
+
+  /** Makes room in the columns for one more feature (doubling them when full). */
+  private makeRoom(): void {
+    if (this.count < this.ids.length) return;
+    const size = Math.max(64, 2 * this.count);
     const grow = <T extends Float64Array | Int32Array | Uint8Array>(a: T, make: (n: number) => T): T => {
       const b = make(size);
       b.set(a.subarray(0, this.count));
@@ -148,7 +162,9 @@ export class PreviousLayer {
     this.geometryEnd = grow(this.geometryEnd, (n) => new Int32Array(n));
   }
 
+  /** Reads the feature message whose length prefix is at `start` into the columns; the reader ends after it. */
   private readFeature(pbf: PbfReader, start: number): void {
+    this.makeRoom();
     pbf.pos = start;
     const end = pbf.readVarint() + pbf.pos;
     const k = this.count;

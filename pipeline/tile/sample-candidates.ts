@@ -9,7 +9,10 @@ import { fmix } from './feature-hash.js';
  */
 export function sampleCandidates(candidates: Int32Array, ids: Float64Array, target: number): Int32Array {
   const mask = sampleStep(candidates.length, target) - 1;
-  const sample = candidates.filter((i) => (sampleKey(ids[i] as number) & mask) === 0);
+  const picked = new Int32Array(candidates.length);
+  let n = 0;
+  for (const i of candidates) if ((sampleKey(ids[i] as number) & mask) === 0) picked[n++] = i;
+  const sample = picked.slice(0, n);
   if (sample.length || !candidates.length) return sample;
   // Too few candidates hit the mask: the one of the lowest key stands for them all.
   let best = candidates[0] as number;

@@ -1,4 +1,5 @@
 import type { GeoJSONVTFeature } from '@maplibre/geojson-vt';
+import { PbfWriter } from 'pbf';
 import { describe, expect, it } from 'vitest';
 import { encodePlain, encodeTile } from '../../pipeline/tile/encode-tile.js';
 import { LentFeature, PreviousLayer } from '../../pipeline/tile/previous-layer.js';
@@ -41,5 +42,26 @@ describe('reading a tile back into features', () => {
 
   it('reads only the named layer', () => {
     expect(PreviousLayer.fromGzip(encodeTile('parcels', features).gz, 'other').count).toBe(0);
+  });
+
+  it('reads features that come before the layer name, in layer order, and many (its columns grow)', () => {
+    // vt-pbf writes the name first; the MVT spec allows any order.
+    const ids = Array.from({ length: 150 }, (_, k) => 1000 + k);
+    const pbf = new PbfWriter();
+    pbf.writeMessage(3, (_: unknown, layer: PbfWriter) => {
+      ids.forEach((id, k) => {
+        if (k === 3) layer.writeStringField(1, 'parcels');
+        layer.writeMessage(2, (__: unknown, f: PbfWriter) => {
+          f.writeVarintField(1, id);
+          f.writeVarintField(3, 1);
+          f.writePackedVarint(4, [9, 2 * k, 2]);
+        }, null);
+      });
+      layer.writeVarintField(5, 4096);
+      layer.writeVarintField(15, 2);
+    }, null);
+    const layer = new PreviousLayer(pbf.finish(), 'parcels');
+    expect(layer.idList()).toEqual(ids);
+    expect(new LentFeature(layer, 4, 4).geometry).toEqual([[4, 1]]);
   });
 });
