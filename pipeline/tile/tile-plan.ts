@@ -28,7 +28,8 @@ export function planJobs(table: FeatureTable, options: TilingOptions, targets: r
     if (t.z >= options.minzoom && (!wanted || wanted.some((k) => k.z === t.z))) jobs.push({ root: t, features, tiles: [t], single: true });
     for (const child of childrenOf(t)) {
       const below = wanted && wanted.filter((k) => k.z > t.z && isUnder(k, child));
-      visit(child, touching(table, features, child, margin), below);
+      // A child with no tile asked for is not searched for its features.
+      if (!below || below.length) visit(child, touching(table, features, child, margin), below);
     }
   };
   visit({ z: 0, x: 0, y: 0 }, allFeatures(table), targets ? [...targets] : null);

@@ -20,6 +20,8 @@ type Point = [number, number];
 
 const VALUES: unknown[] = ['0101', '水田', '', '1', 1, -1, 0, 2.5, -7.25, 2 ** 40, -(2 ** 33), true, false, null, undefined, { a: 1 }, [1, 2]];
 const KEYS = ['BSM', 'DLBM', 'DLMC', 'TBMJ', '2', '10', 'a b', '名称'];
+/** First MVT ids of the scenarios: varints of 2 bytes, and at and around every width from 31 bits (where bit operations wrap) to 53. */
+const ID_BASES = [1000, 2 ** 31 - 30, 2 ** 32 - 10, 2 ** 35 - 20, 2 ** 42 + 7, 2 ** 49 - 3, 2 ** 53 - 200];
 
 /** A random finalized tile feature (MVT id `id`), of any type, with attribute values of every kind vt-pbf tells apart. */
 function randomFeature(rand: () => number, id: number): GeoJSONVTFeature {
@@ -31,7 +33,8 @@ function randomFeature(rand: () => number, id: number): GeoJSONVTFeature {
   if (rand() < 0.005) tags.DLMC = '\uFFFD';
   const type = pick([1, 2, 3, 3, 3]) as 1 | 2 | 3;
   const ring = (closed: boolean): Point[] => {
-    const pts: Point[] = Array.from({ length: 3 + Math.floor(rand() * 8) }, () => [coord(), coord()] as Point);
+    // Mostly short rings, some long ones (their bytes are copied differently).
+    const pts: Point[] = Array.from({ length: 3 + Math.floor(rand() * (rand() < 0.1 ? 60 : 8)) }, () => [coord(), coord()] as Point);
     if (closed) pts.push([pts[0]?.[0] ?? 0, pts[0]?.[1] ?? 0]);
     return pts;
   };
@@ -44,20 +47,20 @@ function randomFeature(rand: () => number, id: number): GeoJSONVTFeature {
  * A previous tile of `n` features and a new feature list: the previous features kept (some
  * dropped, a few moved), some changed or added, each new feature known by a table index.
  */
-function scenario(seed: number): { previousGz: Uint8Array; table: GeoJSONVTFeature[]; lent: number[]; list: number[] } {
+function scenario(seed: number, idBase: number): { previousGz: Uint8Array; table: GeoJSONVTFeature[]; lent: number[]; list: number[] } {
   const rand = random(seed);
   const n = 1 + Math.floor(rand() * 60);
-  const table: GeoJSONVTFeature[] = Array.from({ length: n }, (_, i) => randomFeature(rand, 1000 + i));
+  const table: GeoJSONVTFeature[] = Array.from({ length: n }, (_, i) => randomFeature(rand, idBase + i));
   const previous = table.filter(() => rand() < 0.9);
   const previousGz = gzipSync(encodePlain('parcels', previous));
   const lent: number[] = [];
   for (let i = 0; i < n; i++) {
     if (!previous.includes(table[i] as GeoJSONVTFeature)) continue;
-    if (rand() < 0.15) table[i] = randomFeature(rand, 1000 + i); // changed: cut again
+    if (rand() < 0.15) table[i] = randomFeature(rand, idBase + i); // changed: cut again
     else lent.push(i);
   }
   const added = Math.floor(rand() * 8);
-  for (let k = 0; k < added; k++) table.push(randomFeature(rand, 1000 + table.length));
+  for (let k = 0; k < added; k++) table.push(randomFeature(rand, idBase + table.length));
   const list = table.map((_, i) => i).filter(() => rand() < 0.85);
   if (rand() < 0.2) list.reverse();
   return { previousGz, table, lent, list };
@@ -72,7 +75,8 @@ describe('splicing a previous tile\'s features into a new one', () => {
   it('gives vt-pbf\'s bytes for any mix of lent, changed and added features, sets and orders', () => {
     let spliced = 0;
     for (let seed = 1; seed <= 60; seed++) {
-      const { previousGz, table, lent, list } = scenario(seed);
+      const idBase = ID_BASES[seed % ID_BASES.length] as number;
+      const { previousGz, table, lent, list } = scenario(seed, idBase);
       const layer = PreviousLayer.fromGzip(previousGz, 'parcels');
       const finalize = (f: GeoJSONVTFeature): GeoJSONVTFeature => table[f.id as number] as GeoJSONVTFeature;
       const splicer = new TileSplicer('parcels', finalize);
@@ -81,7 +85,7 @@ describe('splicing a previous tile\'s features into a new one', () => {
       // Features as tiling holds them: ids are table indices; lent ones carry the geometry read back.
       const objects = table.map((f, i) => ({ ...f, id: i, tags: null }) as GeoJSONVTFeature);
       for (const i of lent) {
-        const ref = layer.refOf(1000 + i);
+        const ref = layer.refOf(idBase + i);
         if (ref >= 0) objects[i] = new LentFeature(layer, ref, i).asTileFeature();
       }
       for (let round = 0; round < 3; round++) {
