@@ -81,6 +81,10 @@ export function planRepublish(previous: Fingerprints, table: FeatureTable, optio
  * unchanged features that kept their relative order. The others moved.
  */
 export function longestIncreasing(seq: readonly number[]): Uint8Array {
+  // Mostly nothing moved: then the whole sequence is increasing, found in one pass.
+  let sorted = true;
+  for (let k = 1; k < seq.length && sorted; k++) sorted = (seq[k] as number) > (seq[k - 1] as number);
+  if (sorted) return new Uint8Array(seq.length).fill(1);
   const tails: number[] = []; // position in seq of the smallest tail of an increasing run of each length
   const prev = new Int32Array(seq.length).fill(-1);
   for (let k = 0; k < seq.length; k++) {

@@ -35,10 +35,17 @@ interface EventRow {
   published_at: string; changed_tiles: number; kind: 'publish' | 'rollback';
 }
 
+/** Page size of a new store's database file (an existing one keeps its own). */
+export const PAGE_SIZE = 16384;
+
 /** Opens (and creates or migrates) the store in `dir`. */
 export function openSqliteStore(dir: string, options: SqliteStoreOptions = {}): SqliteStore {
   mkdirSync(dir, { recursive: true });
   const db = new Database(path.join(dir, STORE_FILE));
+  // Pages of 16 KiB (taken by a new store only): a publish writes tiles of tens to hundreds of
+  // KiB, which 4 KiB pages split into chains of overflow pages. Writing the blobs of 3,300
+  // tiles took about 60% as long; reading a tile took as long or less.
+  db.pragma(`page_size = ${PAGE_SIZE}`);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');

@@ -1,6 +1,9 @@
 import { spawnSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openSqliteStore } from '../../src/store/sqlite-store.js';
+import { openSqliteStore, PAGE_SIZE, STORE_FILE } from '../../src/store/sqlite-store.js';
 import { makeTempDir, removeDir } from '../helpers/test-node.js';
 
 // Opening the store cleans up after crashed publishes, and only after crashed ones.
@@ -39,6 +42,28 @@ describe('abandoned builds', () => {
     expect(reopened.db.prepare('SELECT count(*) AS n FROM versions').get()).toEqual({ n: 0 });
     expect(reopened.db.prepare('SELECT count(*) AS n FROM tiles').get()).toEqual({ n: 0 });
     expect(reopened.db.prepare('SELECT count(*) AS n FROM blobs').get()).toEqual({ n: 0 });
+    reopened.close();
+  });
+});
+
+describe('the store file', () => {
+  let dir: string;
+  beforeEach(() => { dir = makeTempDir(); });
+  afterEach(() => removeDir(dir));
+
+  it('is made with 16 KiB pages, and an existing file keeps the pages it has', () => {
+    const created = openSqliteStore(dir);
+    expect(created.db.pragma('page_size', { simple: true })).toBe(PAGE_SIZE);
+    created.close();
+    const old = path.join(dir, 'old');
+    mkdirSync(old);
+    const db = new Database(path.join(old, STORE_FILE));
+    db.pragma('page_size = 4096');
+    db.exec('CREATE TABLE t (x)');
+    db.close();
+    const reopened = openSqliteStore(old);
+    expect(reopened.db.pragma('page_size', { simple: true })).toBe(4096);
+    expect(reopened.db.prepare('SELECT count(*) AS n FROM layers').get()).toEqual({ n: 0 });
     reopened.close();
   });
 });

@@ -98,5 +98,8 @@ describe('planning a republish from fingerprints', () => {
     expect([...longestIncreasing([0, 1, 7, 2, 3, 4])]).toEqual([1, 1, 0, 1, 1, 1]);
     expect([...longestIncreasing([3, 0, 1, 2])]).toEqual([0, 1, 1, 1]);
     expect([...longestIncreasing([])]).toEqual([]);
+    expect([...longestIncreasing([2, 5, 9])]).toEqual([1, 1, 1]);
+    // Equal neighbours are not increasing: one of them moved.
+    expect([...longestIncreasing([1, 4, 4, 6])].reduce((a, b) => a + b, 0)).toBe(3);
   });
 });
