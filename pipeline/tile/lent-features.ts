@@ -4,27 +4,28 @@ import { LentFeature, PreviousLayer } from './previous-layer.js';
 
 /**
  * The features one previous layer lends to a tile, by table index: arrays over the whole
- * table, stamped with the tile they were filled for, so that a thread reuses them from
- * tile to tile. A dense tile looks up 10^4-10^5 candidates several times over (once per
- * encoding the budget tries); a Map per tile cost more than cutting its changed features.
+ * table, valid for the tile they were filled for (a TileIndexSet), so that a thread
+ * reuses them from tile to tile. A dense tile looks up 10^4-10^5 candidates several times
+ * over (once per encoding the budget tries); a Map per tile cost more than cutting its
+ * changed features.
  */
 export class LentFeatures {
-  private readonly stamp: Uint32Array;
-  /** A lent feature's place in the previous layer, by table index. */
+  /** Which table indices the layer lends this tile. */
+  private readonly lends: TileIndexSet;
+  /** A lent feature's place in the previous layer, by table index (valid where `lends` has it). */
   private readonly ref: Int32Array;
   private layer: PreviousLayer | null = null;
   /** The lent features made so far, by place in the layer: made when first asked for (a thinned tile asks for few), then the same object. */
   private made: (GeoJSONVTFeature | undefined)[] = [];
-  private tile = 0;
 
   constructor(tableSize: number) {
-    this.stamp = new Uint32Array(tableSize);
+    this.lends = new TileIndexSet(tableSize);
     this.ref = new Int32Array(tableSize);
   }
 
   /** Starts over with the features of `layer` (none when null) whose MVT id `byId` finds: an unchanged feature's table index. */
   fill(layer: PreviousLayer | null, byId: IdIndex): void {
-    this.nextTile();
+    this.lends.clear();
     this.layer = layer;
     // Sized up front, so the array keeps fast elements however its places are filled.
     this.made = new Array<GeoJSONVTFeature | undefined>(layer?.count ?? 0);
@@ -33,14 +34,14 @@ export class LentFeatures {
       const i = byId.get(layer.ids[ref] as number);
       if (i < 0) continue;
       // A later feature of the same id replaces an earlier one.
-      this.stamp[i] = this.tile;
+      this.lends.add(i);
       this.ref[i] = ref;
     }
   }
 
   /** The feature lent for table index i, if any. */
   get(i: number): GeoJSONVTFeature | undefined {
-    if (this.stamp[i] !== this.tile) return undefined;
+    if (!this.lends.has(i)) return undefined;
     const ref = this.ref[i] as number;
     let f = this.made[ref];
     if (!f) {
@@ -51,15 +52,7 @@ export class LentFeatures {
   }
 
   has(i: number): boolean {
-    return this.stamp[i] === this.tile;
-  }
-
-  private nextTile(): void {
-    this.tile = (this.tile + 1) >>> 0;
-    if (this.tile === 0) {
-      this.stamp.fill(0);
-      this.tile = 1;
-    }
+    return this.lends.has(i);
   }
 }
 
