@@ -1,3 +1,4 @@
+import type { Worker } from 'node:worker_threads';
 import path from 'node:path';
 import { PipelineError } from '../pipeline-error.js';
 import { LayerAccumulator, type ActiveCrs, type IngestedFeature, type LayerShape } from './layer-accumulator.js';
@@ -35,6 +36,8 @@ export interface IngestOptions {
    * an idField) and takes the records a previous ingest made into clean features from `memo`.
    */
   remember?: { memo: RecordMemo | null } | undefined;
+  /** An idle worker thread the reader may split and digest records on (see ReaderOptions.thread). */
+  thread?: Worker | undefined;
 }
 
 /** What ingest hands over for each kept record: a feature it made, or memo feature `recalled` taken as it is. */
@@ -74,16 +77,21 @@ export async function ingestStream(options: IngestOptions, onRecord: (record: In
   let memoServes: boolean | null = null;
   let memoContext = (): string => '';
   let last = -1; // the memo feature recalled last
+  const accept = (digest: string, found: number): { digest: string; previous: number } => {
+    // The memo serves only records read under its context (CRS, table schema, encoding), known once a record arrives.
+    memoServes ??= memo !== null && memoContext() === memo.context;
+    const previous = memoServes ? found : -1;
+    if (previous >= 0) last = previous;
+    return { digest, previous };
+  };
   const recall: RecordRecaller | undefined = options.remember && options.idField !== undefined
     ? {
       recall: (raw) => {
         const digest = recordDigest(raw);
-        // The memo serves only records read under its context (CRS, table schema, encoding), known once a record arrives.
-        memoServes ??= memo !== null && memoContext() === memo.context;
-        const previous = memoServes ? (memo as RecordMemo).find(digest) : -1;
-        if (previous >= 0) last = previous;
-        return { digest, previous };
+        return accept(digest, memo ? memo.find(digest) : -1);
       },
+      accept,
+      memoRecords: () => memo?.records() ?? null,
       nextLengths: () => {
         if (!memo || memoServes === false) return [];
         const lengths: number[] = [];
@@ -92,7 +100,7 @@ export async function ingestStream(options: IngestOptions, onRecord: (record: In
       },
     }
     : undefined;
-  const opened = await openSource(options.source, { encoding: options.encoding, sourceLayer: options.sourceLayer, crsFromConfig: options.crs !== undefined, recall });
+  const opened = await openSource(options.source, { encoding: options.encoding, sourceLayer: options.sourceLayer, crsFromConfig: options.crs !== undefined, recall, thread: options.thread });
   try {
     const fields = normaliseFields(options.fields);
     checkDeclaredFields(opened.info, options.idField, fields, file);

@@ -4,43 +4,80 @@ import { PipelineError } from '../pipeline-error.js';
 import { normaliseCrsName } from './crs-registry.js';
 import { decodeFeatureBytes, FeatureJsonError, MAX_FEATURE_BYTES, parseFeatureJson } from './parse-feature-json.js';
 import { FeatureCollectionScanner, JsonScanError, type ScanEvent } from './scan-feature-collection.js';
-import type { OpenedSource, ReaderOptions, RecordRecall, SourceFeature, SourceInfo } from './source-feature.js';
+import { readRecordsElsewhere, type DigestedRecord } from './read-geojson-thread.js';
+import type { OpenedSource, ReaderOptions, RecordRecall, RecordRecaller, SourceFeature, SourceInfo } from './source-feature.js';
 
 /** Opens a GeoJSON FeatureCollection file; features are streamed, the file is never held whole. */
 export async function readGeojson(file: string, options: ReaderOptions): Promise<OpenedSource> {
   const name = path.basename(file);
   const info: SourceInfo = { crs: null, crsOrigin: `the crs member of ${name}`, defaultCrs: 'EPSG:4326', fieldNames: null };
-  const stream = createReadStream(file, { highWaterMark: 1 << 20 });
-  const batches = readBatches(stream, name, info, options);
+  // Records a memo may recall are split and digested on the thread lent for it, if any.
+  const memo = options.thread ? options.recall?.memoRecords() ?? null : null;
+  const scan = options.thread && memo ? readRecordsElsewhere(options.thread, file, memo) : scanHere(file, options.recall);
+  const batches = readBatches(scan, name, info, options, memo !== null);
   return {
     info,
     features: (async function* () {
       for await (const batch of batches) yield* batch;
     })(),
     batches,
-    close: async () => { stream.destroy(); },
+    close: async () => { scan.stop(); },
   };
 }
 
-/** The features of each chunk read, made as the batch is iterated. */
-async function* readBatches(stream: AsyncIterable<Buffer>, name: string, info: SourceInfo, options: ReaderOptions): AsyncGenerator<Iterable<SourceFeature>> {
-  const recaller = options.recall;
-  let yielded = 0;
+/** A record the scanner took whole, unscanned, or one digested as it was scanned. */
+type KnownRecord = DigestedRecord;
+
+/** A FeatureCollection split into scan events, a read at a time. */
+interface RecordScan {
+  batches: AsyncIterable<ScanEvent<KnownRecord>[]>;
+  /** Whether the document had a features array (once the batches ended). */
+  sawFeatures(): boolean;
+  stop(): void;
+}
+
+/** Splits the file on this thread, digesting and looking up records as it goes when ingest recalls them. */
+function scanHere(file: string, recaller: RecordRecaller | undefined): RecordScan {
+  const stream = createReadStream(file, { highWaterMark: 1 << 20 });
+  let handed = false;
   // A record starting with the bytes of a memo record is taken whole, unscanned: those bytes
   // were once scanned as one record. Not before a first feature was handed over, which
   // means the members before the features (the CRS) have been taken into account.
   const known = recaller ? (chunk: Buffer, at: number): KnownRecord | null => {
-    if (!yielded) return null;
+    if (!handed) return null;
     for (const length of recaller.nextLengths()) {
       if (at + length > chunk.length || chunk[at + length - 1] !== 0x7d) continue;
       const found = recaller.recall(chunk.subarray(at, at + length));
-      if (found.previous >= 0) return { length, found };
+      if (found.previous >= 0) return { length, ...found };
     }
     return null;
   } : undefined;
   // Records are looked up as soon as they are scanned, so the memo's place is known for the next one.
-  const scanned = recaller ? (bytes: Buffer): KnownRecord | undefined => (yielded ? { length: bytes.length, found: recaller.recall(bytes) } : undefined) : undefined;
+  const scanned = recaller ? (bytes: Buffer): KnownRecord | undefined => (handed ? { length: bytes.length, ...recaller.recall(bytes) } : undefined) : undefined;
   const scanner = new FeatureCollectionScanner<KnownRecord>(MAX_FEATURE_BYTES, { known, scanned });
+  let saw = false;
+  return {
+    batches: (async function* () {
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        const events = scanner.feed(chunk);
+        yield events;
+        handed ||= events.some((e) => e.kind === 'feature');
+      }
+      saw = scanner.finish().sawFeatures;
+    })(),
+    sawFeatures: () => saw,
+    stop: () => { stream.destroy(); },
+  };
+}
+
+/**
+ * The features of each read, made as the batch is iterated. Records digested on another
+ * thread (`elsewhere`) were looked up there before ingest knew whether its memo serves,
+ * which it decides now, in order.
+ */
+async function* readBatches(scan: RecordScan, name: string, info: SourceInfo, options: ReaderOptions, elsewhere: boolean): AsyncGenerator<Iterable<SourceFeature>> {
+  const recaller = options.recall;
+  let yielded = 0;
   const fail = (problem: string, feature?: number): never => {
     throw new PipelineError({ file: name, ...(feature === undefined ? {} : { feature: `#${feature}` }) }, problem);
   };
@@ -51,13 +88,17 @@ async function* readBatches(stream: AsyncIterable<Buffer>, name: string, info: S
           takeMember(event, info, yielded > 0 && !options.crsFromConfig, fail);
           continue;
         }
-        yield recaller ? recallable(event.bytes, event.index, event.known?.found ?? recaller.recall(event.bytes), fail) : toFeature(event.bytes, event.index, fail);
+        if (!recaller) yield toFeature(event.bytes, event.index, fail);
+        else {
+          const k = event.known;
+          const found = k ? (elsewhere ? recaller.accept(k.digest, k.previous) : k) : recaller.recall(event.bytes);
+          yield recallable(event.bytes, event.index, found, fail);
+        }
         yielded++;
       }
     };
-    for await (const chunk of stream) yield features(scanner.feed(chunk));
-    const end = scanner.finish();
-    if (!end.sawFeatures) fail('expected a GeoJSON FeatureCollection, found no "features" array');
+    for await (const events of scan.batches) yield features(events);
+    if (!scan.sawFeatures()) fail('expected a GeoJSON FeatureCollection, found no "features" array');
   } catch (err) {
     if (err instanceof JsonScanError) fail(err.message, err.feature);
     throw err;
@@ -71,12 +112,6 @@ function toFeature(bytes: Buffer, index: number, fail: (problem: string, feature
     if (err instanceof FeatureJsonError) return fail(err.message, index);
     throw err;
   }
-}
-
-/** A record the scanner took whole, and what ingest found it to be. */
-interface KnownRecord {
-  length: number;
-  found: RecordRecall;
 }
 
 /** A record with its digest: unparsed when a previous ingest already made it into a feature. */

@@ -1,3 +1,5 @@
+import type { Worker } from 'node:worker_threads';
+
 /** A property value kept in tiles. Nulls are dropped (absent), dates become ISO strings. */
 export type PropertyValue = string | number | boolean;
 
@@ -42,6 +44,13 @@ export interface RecordRecaller {
    * whole record, so a reader may take them without scanning them.
    */
   nextLengths(): readonly number[];
+  /**
+   * Takes a record digested and looked up in the memo on another thread (`previous`: the
+   * memo feature found, -1 for none), in source order: what `recall` would have said.
+   */
+  accept(digest: string, previous: number): RecordRecall;
+  /** The memo's record digests and lengths, for a reader that digests and looks records up on another thread; null without a memo. */
+  memoRecords(): { digests: Uint8Array; lengths: Int32Array } | null;
 }
 
 /** What a reader knows about a source besides its features. */
@@ -91,6 +100,11 @@ export interface ReaderOptions {
    * previous ingest is handed over unparsed. Readers that cannot give a record's bytes ignore it.
    */
   recall?: RecordRecaller | undefined;
+  /**
+   * An idle worker thread (a tiling thread, before its setup) on which a reader that can
+   * (GeoJSON) splits and digests the records a memo may recall.
+   */
+  thread?: Worker | undefined;
 }
 
 /** Turns a raw attribute into a tile property value, or undefined to drop it. */

@@ -2,11 +2,11 @@ import { crc32 } from 'node:zlib';
 import type { FieldType, GeometryKind } from '../../src/domain/catalog.js';
 import { fieldTypeOf } from '../ingest/layer-accumulator.js';
 import type { IngestedRecord } from '../ingest/ingest-layer.js';
+import { DigestIndex, DIGEST_CHARS } from '../ingest/digest-index.js';
 import type { RecordMemo } from '../ingest/record-memo.js';
 import type { PropertyValue } from '../ingest/source-feature.js';
 import { GeometryCode } from '../tile/feature-geometry.js';
 import type { FeatureTable } from '../tile/feature-table.js';
-import { tableCapacity } from '../tile/id-index.js';
 
 // The ingest memo of a layer: its last ingest's packed features (the FeatureTable the
 // tiler read), with the digest of the source record each came from and its attribute
@@ -22,8 +22,7 @@ import { tableCapacity } from '../tile/id-index.js';
 const MAGIC = Buffer.from('PTMEMO\u0000\u0001', 'latin1');
 /** Changes whenever ingest would make different features of the same bytes. */
 const MEMO_FORMAT = 5;
-/** Length of a digest (SHA-256 in base64); features that may not be recalled have spaces. */
-const DIGEST_CHARS = 44;
+/** Features that may not be recalled have spaces for a digest. */
 const NO_DIGEST = ' '.repeat(DIGEST_CHARS);
 
 type Signature = [string, FieldType][];
@@ -52,13 +51,16 @@ const KIND_OF: Record<number, GeometryKind> = {
 
 /** A memo read back: serves ingest through RecordMemo and the packer through `table`. */
 export class IngestMemo implements RecordMemo {
-  private readonly byDigest: DigestIndex;
+  /** Built on the first lookup: an ingest that reads its records on another thread looks them up there. */
+  private byDigest: DigestIndex | null = null;
 
   constructor(
-    readonly context: string, readonly table: FeatureTable, digests: Buffer, private readonly signatures: Signature[],
+    readonly context: string, readonly table: FeatureTable, private readonly digests: Buffer, private readonly signatures: Signature[],
     private readonly signatureOf: Int32Array, private readonly lengths: Int32Array,
-  ) {
-    this.byDigest = new DigestIndex(digests, table.count);
+  ) {}
+
+  records(): { digests: Uint8Array; lengths: Int32Array } {
+    return { digests: this.digests, lengths: this.lengths };
   }
 
   get count(): number {
@@ -70,6 +72,7 @@ export class IngestMemo implements RecordMemo {
   }
 
   find(digest: string): number {
+    this.byDigest ??= new DigestIndex(this.digests, this.table.count);
     return this.byDigest.find(digest);
   }
 
@@ -109,62 +112,6 @@ export class IngestMemo implements RecordMemo {
   }
 }
 
-/**
- * The memo's features by record digest (open addressing over the digest column, no
- * string per record). A digest that occurs twice finds nothing: the second record must
- * meet the duplicate id. Records without a digest (spaces) are not indexed.
- */
-class DigestIndex {
-  private readonly slots: Int32Array;
-  private readonly twice: Uint8Array;
-  private readonly mask: number;
-
-  constructor(private readonly digests: Buffer, count: number) {
-    const capacity = tableCapacity(count);
-    this.slots = new Int32Array(capacity).fill(-1);
-    this.twice = new Uint8Array(count);
-    this.mask = capacity - 1;
-    for (let j = 0; j < count; j++) {
-      if (digests[j * DIGEST_CHARS] === SPACE) continue;
-      let h = this.slotOf((k) => digests[j * DIGEST_CHARS + k] as number);
-      for (; ; h = (h + 1) & this.mask) {
-        const at = this.slots[h] as number;
-        if (at < 0) {
-          this.slots[h] = j;
-          break;
-        }
-        if (digests.compare(digests, j * DIGEST_CHARS, (j + 1) * DIGEST_CHARS, at * DIGEST_CHARS, (at + 1) * DIGEST_CHARS) === 0) {
-          this.twice[at] = 1;
-          break;
-        }
-      }
-    }
-  }
-
-  find(digest: string): number {
-    if (digest.length !== DIGEST_CHARS) return -1;
-    for (let h = this.slotOf((k) => digest.charCodeAt(k)); ; h = (h + 1) & this.mask) {
-      const at = this.slots[h] as number;
-      if (at < 0) return -1;
-      if (this.equals(at, digest)) return this.twice[at] ? -1 : at;
-    }
-  }
-
-  private equals(j: number, digest: string): boolean {
-    const base = j * DIGEST_CHARS;
-    for (let k = 0; k < DIGEST_CHARS; k++) if (this.digests[base + k] !== digest.charCodeAt(k)) return false;
-    return true;
-  }
-
-  /** A slot from the first characters of a digest (base64 of SHA-256: evenly spread). */
-  private slotOf(code: (k: number) => number): number {
-    let h = 0x811c9dc5;
-    for (let k = 0; k < 8; k++) h = Math.imul(h ^ code(k), 0x01000193);
-    return (h ^ (h >>> 15)) & this.mask;
-  }
-}
-
-const SPACE = 0x20;
 
 /** Collects, record by record as ingest hands them over, what the next memo needs besides the table. */
 export class MemoWriter {

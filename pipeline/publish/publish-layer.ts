@@ -103,6 +103,8 @@ async function publishWith(layer: LayerConfig, ctx: PublishContext, threads: Til
   const ingested = await ingestStream({
     source: layer.source, ...settings,
     remember: layer.idField === undefined ? undefined : { memo },
+    // A tiling thread waits for the table meanwhile: it splits and digests the records a memo may recall.
+    thread: memo ? threads?.lend() : undefined,
     onProgress: (n) => report('ingest', 0.05, `${n} features read`),
   }, (record) => {
     if (record.recalled === undefined) {

@@ -166,6 +166,15 @@ export class TilingThreads {
     return taken;
   }
 
+  /**
+   * A waiting worker lent for other work before it is taken (reading the layer's records),
+   * or undefined for none. It stays in the waiting list: the lender must be done with it
+   * before runJobs takes it (its messages queue behind the work).
+   */
+  lend(): Worker | undefined {
+    return this.idle.find((w) => !this.lost.has(w));
+  }
+
   /** Workers still waiting to be taken. */
   get waiting(): number {
     return this.idle.filter((w) => !this.lost.has(w)).length;

@@ -1,6 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { cutJob, type Carry } from './cut-job.js';
 import type { FeatureTable } from './feature-table.js';
+import type { ReadRequest } from '../ingest/read-geojson-thread.js';
 import type { TileJob, TileOutput } from './tile-job.js';
 import type { TilingOptions } from './tile-options.js';
 
@@ -11,8 +12,12 @@ export interface WorkerSetup {
   carry?: Carry | undefined;
 }
 
-/** Messages between the pool and a tiling worker. A worker started before its layer was read gets its setup first. */
-export type ToWorker = { type: 'setup'; setup: WorkerSetup } | { type: 'job'; id: number; job: TileJob };
+/**
+ * Messages between the pool and a tiling worker. A worker started before its layer was
+ * read gets its setup first; before that, it may be asked to read the layer's records
+ * (read-geojson-thread.ts, which answers with messages of its own).
+ */
+export type ToWorker = { type: 'setup'; setup: WorkerSetup } | { type: 'job'; id: number; job: TileJob } | { type: 'read'; request: ReadRequest };
 export type FromWorker =
   | { type: 'tiles'; id: number; tiles: TileOutput[] }
   | { type: 'done'; id: number }
@@ -29,6 +34,11 @@ if (port) {
   port.on('message', (msg: ToWorker) => {
     if (msg.type === 'setup') {
       setup = msg.setup;
+      return;
+    }
+    if (msg.type === 'read') {
+      // Loaded only by the thread lent for it: a tiling thread does not load the reader.
+      void import('../ingest/read-geojson-thread.js').then(({ readRecordsHere }) => readRecordsHere(port, msg.request));
       return;
     }
     let batch: TileOutput[] = [];

@@ -1,0 +1,157 @@
+import { cpSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parcelRing, seededRandom } from '../../bench/generate-parcels.js';
+import { DIGEST_CHARS } from '../../pipeline/ingest/digest-index.js';
+import { MAX_FEATURE_BYTES } from '../../pipeline/ingest/parse-feature-json.js';
+import { readRecordsElsewhere, type DigestedRecord } from '../../pipeline/ingest/read-geojson-thread.js';
+import { recordDigest } from '../../pipeline/ingest/record-memo.js';
+import { FeatureCollectionScanner, JsonScanError, type ScanEvent } from '../../pipeline/ingest/scan-feature-collection.js';
+import { publishLayer } from '../../pipeline/publish/publish-layer.js';
+import { TilingThreads } from '../../pipeline/tile/run-jobs.js';
+import { openSqliteStore } from '../../src/store/sqlite-store.js';
+import { currentTileHashes, makeTempDir, removeDir, writeConfig } from '../helpers/test-node.js';
+
+/** Records as JSON texts, each on a line of its own (so edits below can find them). */
+function parcelTexts(count: number, seed: number): string[] {
+  const rnd = seededRandom(seed);
+  return Array.from({ length: count }, (_, i) => JSON.stringify({
+    type: 'Feature',
+    properties: { BSM: `371502${String(i + 1).padStart(12, '0')}`, DLMC: rnd() < 0.5 ? '水田' : '旱地' },
+    geometry: { type: 'Polygon', coordinates: [parcelRing(115.8 + rnd() * 0.3, 36.3 + rnd() * 0.3, 0.001, 0.0008, 5 + Math.floor(rnd() * 10), rnd)] },
+  }));
+}
+
+function collection(records: string[], before = '', after = ''): string {
+  return `{"type":"FeatureCollection",${before}"features":[\n${records.join(',\n')}\n]${after}}`;
+}
+
+/** What the publishing thread's own split makes of a document: its events, each feature with its digest and the memo record of that digest. */
+function splitHere(text: string, memo: string[]): { kind: string; text: string; digest?: string; previous?: number }[] {
+  const scanner = new FeatureCollectionScanner(MAX_FEATURE_BYTES);
+  const events = scanner.feed(Buffer.from(text));
+  scanner.finish();
+  return events.map((e) => {
+    if (e.kind === 'member') return { kind: e.key, text: e.bytes.toString() };
+    const digest = recordDigest(e.bytes);
+    return { kind: 'feature', text: e.bytes.toString(), digest, previous: memo.indexOf(digest) };
+  });
+}
+
+/** The memo columns a reading thread is given: each record's digest and byte length. */
+function memoOf(records: string[]): { digests: Uint8Array; lengths: Int32Array; list: string[] } {
+  const list = records.map((r) => recordDigest(Buffer.from(r)));
+  return { digests: new Uint8Array(Buffer.from(list.join(''), 'latin1')), lengths: Int32Array.from(records, (r) => Buffer.byteLength(r)), list };
+}
+
+describe('a GeoJSON source read on a tiling thread', () => {
+  let dir: string;
+  let threads: TilingThreads;
+  beforeAll(() => {
+    dir = makeTempDir();
+    threads = new TilingThreads(1);
+  });
+  afterAll(async () => {
+    await threads.close();
+    removeDir(dir);
+  });
+
+  const readThere = async (text: string, memo: { digests: Uint8Array; lengths: Int32Array }): Promise<ScanEvent<DigestedRecord>[]> => {
+    const file = path.join(dir, 'source.geojson');
+    writeFileSync(file, text);
+    const worker = threads.lend();
+    if (!worker) throw new Error('no thread to lend');
+    const read = readRecordsElsewhere(worker, file, memo);
+    const events: ScanEvent<DigestedRecord>[] = [];
+    for await (const batch of read.batches) events.push(...batch);
+    return events;
+  };
+
+  it('splits, digests and looks up the records as the publishing thread does, skipping known ones unscanned', async () => {
+    // Over 2 MB of records: several reads, with records across their ends.
+    const records = parcelTexts(4000, 11);
+    const memo = memoOf(records);
+    expect(memo.list[0]).toHaveLength(DIGEST_CHARS);
+    const edited = [...records];
+    edited[5] = (edited[5] as string).replace('水田', '果园').replace('旱地', '果园');
+    edited.splice(1000, 1);
+    edited.splice(2000, 0, parcelTexts(1, 99)[0] as string);
+    edited.push(records[3] as string); // a repeat of a record: found, as by the publishing thread
+    const text = collection(edited, '"crs":{"type":"name","properties":{"name":"EPSG:4326"}},', ',"name":"farmland"');
+    const events = await readThere(text, memo);
+    const got = events.map((e) => (e.kind === 'member' ? { kind: e.key, text: e.bytes.toString() } : {
+      kind: 'feature', text: e.bytes.toString(), digest: e.known?.digest, previous: e.known?.previous,
+    }));
+    const expected = splitHere(text, memo.list);
+    expect(got.length).toBe(edited.length + 2);
+    expect(got).toEqual(expected);
+    expect(events.filter((e) => e.kind === 'feature').map((e) => e.index)).toEqual(edited.map((_, i) => i));
+    expect(expected.filter((e) => e.previous === -1)).toHaveLength(2);
+  });
+
+  it('reports a broken document where the publishing thread does', async () => {
+    const records = parcelTexts(300, 12);
+    const memo = memoOf(records);
+    const broken = [
+      collection(records).slice(0, -40), // cut short inside the last record
+      `${collection(records)} x`,
+      '[1, 2, 3]',
+    ];
+    for (const text of broken) {
+      let here: JsonScanError | null = null;
+      try {
+        splitHere(text, memo.list);
+      } catch (err) {
+        here = err as JsonScanError;
+      }
+      expect(here).toBeInstanceOf(JsonScanError);
+      await expect(readThere(text, memo)).rejects.toMatchObject({ name: 'JsonScanError', message: here?.message, feature: here?.feature });
+    }
+  });
+
+  it('makes a republish fail, or succeed, exactly as reading on the publishing thread does', async () => {
+    const records = parcelTexts(600, 13);
+    const source = path.join(dir, 'parcels.geojson');
+    const config = writeConfig(dir, {
+      node: { id: 'n', title: 't' }, storage: { dir: 'store' },
+      layers: [{ id: 'parcels', source: 'parcels.geojson', idField: 'BSM', minzoom: 10, maxzoom: 12 }],
+    });
+    const layer = config.layers[0] as (typeof config.layers)[number];
+    const publishIn = async (storeDir: string, workers: number): Promise<{ state: string; recalled: number; hashes: Map<string, string> } | { error: string }> => {
+      const store = openSqliteStore(path.join(dir, storeDir));
+      try {
+        const result = await publishLayer(layer, { store, keepVersions: 5, defaultAttribution: 't', workers });
+        return { state: result.state, recalled: result.recalledFeatures, hashes: currentTileHashes(store, 'parcels') };
+      } catch (err) {
+        return { error: (err as Error).message };
+      } finally {
+        store.close();
+      }
+    };
+    writeFileSync(source, collection(records));
+    expect(await publishIn('store', 2)).toMatchObject({ state: 'published', recalled: 0 });
+    const nan = [...records];
+    nan[400] = (nan[400] as string).replace(/\d+\.\d+/, 'NaN');
+    const badRing = [...records];
+    badRing[77] = (badRing[77] as string).replace(/"coordinates":\[\[\[/, '"coordinates":[[[0,0],[1,1]],[[');
+    const variants: [string, string][] = [
+      ['an edit', collection([...records.slice(0, 10), (records[10] as string).replace('3715', '3716'), ...records.slice(11)])],
+      ['a record that is not JSON', collection(nan)],
+      ['a ring of two positions', collection(badRing)],
+      ['a file cut short', collection(records).slice(0, 5000)],
+      ['another CRS before the features', collection(records, '"crs":{"type":"name","properties":{"name":"EPSG:4490"}},')],
+      ['another CRS after the features', collection(records, '', ',"crs":{"type":"name","properties":{"name":"EPSG:4490"}}')],
+      ['no features', '{"type":"FeatureCollection"}'],
+    ];
+    for (const [name, text] of variants) {
+      writeFileSync(source, text);
+      cpSync(path.join(dir, 'store'), path.join(dir, 'here'), { recursive: true });
+      cpSync(path.join(dir, 'store'), path.join(dir, 'there'), { recursive: true });
+      const here = await publishIn('here', 0);
+      const there = await publishIn('there', 2);
+      expect(there, name).toEqual(here);
+      removeDir(path.join(dir, 'here'));
+      removeDir(path.join(dir, 'there'));
+    }
+  });
+});
