@@ -1,4 +1,3 @@
-import type { Worker } from 'node:worker_threads';
 import path from 'node:path';
 import { PipelineError } from '../pipeline-error.js';
 import { LayerAccumulator, type ActiveCrs, type IngestedFeature, type LayerShape } from './layer-accumulator.js';
@@ -7,6 +6,7 @@ import { explainCrsMismatch } from './explain-crs-mismatch.js';
 import { createTransform } from './reproject.js';
 import { CrsError, resolveCrs } from './resolve-crs.js';
 import { normaliseFields, type FieldMapping, type FieldsSpec } from './select-fields.js';
+import type { RecordsElsewhere } from './read-geojson-thread.js';
 import { recordDigest, type RecordMemo } from './record-memo.js';
 import type { RecordRecaller, SourceFeature, SourceInfo } from './source-feature.js';
 import { resolvePolicies, type OnInvalid } from './validation-policy.js';
@@ -36,8 +36,8 @@ export interface IngestOptions {
    * an idField) and takes the records a previous ingest made into clean features from `memo`.
    */
   remember?: { memo: RecordMemo | null } | undefined;
-  /** An idle worker thread the reader may split and digest records on (see ReaderOptions.thread). */
-  thread?: Worker | undefined;
+  /** The source's records as another thread reads them (see ReaderOptions.elsewhere). */
+  elsewhere?: RecordsElsewhere | undefined;
 }
 
 /** What ingest hands over for each kept record: a feature it made, or memo feature `recalled` taken as it is. */
@@ -91,7 +91,6 @@ export async function ingestStream(options: IngestOptions, onRecord: (record: In
         return accept(digest, memo ? memo.find(digest) : -1);
       },
       accept,
-      memoRecords: () => memo?.records() ?? null,
       nextLengths: () => {
         if (!memo || memoServes === false) return [];
         const lengths: number[] = [];
@@ -100,7 +99,7 @@ export async function ingestStream(options: IngestOptions, onRecord: (record: In
       },
     }
     : undefined;
-  const opened = await openSource(options.source, { encoding: options.encoding, sourceLayer: options.sourceLayer, crsFromConfig: options.crs !== undefined, recall, thread: options.thread });
+  const opened = await openSource(options.source, { encoding: options.encoding, sourceLayer: options.sourceLayer, crsFromConfig: options.crs !== undefined, recall, elsewhere: options.elsewhere });
   try {
     const fields = normaliseFields(options.fields);
     checkDeclaredFields(opened.info, options.idField, fields, file);

@@ -12,6 +12,11 @@ export const SOURCE_EXTENSIONS = {
   geopackage: ['.gpkg'],
 } as const;
 
+/** Whether a source is a GeoJSON FeatureCollection file, by its extension. */
+export function isGeojsonSource(file: string): boolean {
+  return (SOURCE_EXTENSIONS.geojson as readonly string[]).includes(path.extname(file).toLowerCase());
+}
+
 /** Opens a layer source by its file extension. */
 export async function openSource(file: string, options: ReaderOptions): Promise<OpenedSource> {
   const name = path.basename(file);
@@ -24,7 +29,7 @@ export async function openSource(file: string, options: ReaderOptions): Promise<
   // not load the Shapefile, zip and GeoPackage code (some 50 ms of a process's start).
   if (is(SOURCE_EXTENSIONS.shapefile)) return (await import('./read-shapefile.js')).readShapefile(file, options);
   if (is(SOURCE_EXTENSIONS.zippedShapefile)) return (await import('./read-zipped-shapefile.js')).readZippedShapefile(file, options);
-  if (is(SOURCE_EXTENSIONS.geojson)) return (await import('./read-geojson.js')).readGeojson(file, options);
+  if (isGeojsonSource(file)) return (await import('./read-geojson.js')).readGeojson(file, options);
   if (is(SOURCE_EXTENSIONS.geojsonSeq)) return (await import('./read-geojson-seq.js')).readGeojsonSeq(file, options);
   if (is(SOURCE_EXTENSIONS.geopackage)) return (await import('./read-gpkg.js')).readGeopackage(file, options);
   if (ext === '.dbf' || ext === '.shx') throw new PipelineError({ file: name }, 'is part of a Shapefile: point the layer\'s source at the .shp');

@@ -4,17 +4,16 @@ import { PipelineError } from '../pipeline-error.js';
 import { normaliseCrsName } from './crs-registry.js';
 import { decodeFeatureBytes, FeatureJsonError, MAX_FEATURE_BYTES, parseFeatureJson } from './parse-feature-json.js';
 import { FeatureCollectionScanner, JsonScanError, type ScanEvent } from './scan-feature-collection.js';
-import { readRecordsElsewhere, type DigestedRecord } from './read-geojson-thread.js';
+import type { DigestedRecord } from './read-geojson-thread.js';
 import type { OpenedSource, ReaderOptions, RecordRecall, RecordRecaller, SourceFeature, SourceInfo } from './source-feature.js';
 
 /** Opens a GeoJSON FeatureCollection file; features are streamed, the file is never held whole. */
 export async function readGeojson(file: string, options: ReaderOptions): Promise<OpenedSource> {
   const name = path.basename(file);
   const info: SourceInfo = { crs: null, crsOrigin: `the crs member of ${name}`, defaultCrs: 'EPSG:4326', fieldNames: null };
-  // Records a memo may recall are split and digested on the thread lent for it, if any.
-  const memo = options.thread ? options.recall?.memoRecords() ?? null : null;
-  const scan = options.thread && memo ? readRecordsElsewhere(options.thread, file, memo) : scanHere(file, options.recall);
-  const batches = readBatches(scan, name, info, options, memo !== null);
+  // Records a memo may recall may have been split and digested on another thread.
+  const scan = options.elsewhere ?? scanHere(file, options.recall);
+  const batches = readBatches(scan, name, info, options, options.elsewhere !== undefined);
   return {
     info,
     features: (async function* () {

@@ -15,8 +15,6 @@ export interface RecordMemo {
   readonly count: number;
   /** Byte length of the source record memo feature j was made from. */
   length(j: number): number;
-  /** Every record's digest (DIGEST_CHARS latin1 bytes each, spaces for none) and byte length, for a reader on another thread. */
-  records(): { digests: Uint8Array; lengths: Int32Array };
   /** Memo feature j's MVT id. */
   id(j: number): number;
   kind(j: number): GeometryKind;

@@ -1,4 +1,4 @@
-import type { Worker } from 'node:worker_threads';
+import type { RecordsElsewhere } from './read-geojson-thread.js';
 
 /** A property value kept in tiles. Nulls are dropped (absent), dates become ISO strings. */
 export type PropertyValue = string | number | boolean;
@@ -49,8 +49,6 @@ export interface RecordRecaller {
    * memo feature found, -1 for none), in source order: what `recall` would have said.
    */
   accept(digest: string, previous: number): RecordRecall;
-  /** The memo's record digests and lengths, for a reader that digests and looks records up on another thread; null without a memo. */
-  memoRecords(): { digests: Uint8Array; lengths: Int32Array } | null;
 }
 
 /** What a reader knows about a source besides its features. */
@@ -101,10 +99,10 @@ export interface ReaderOptions {
    */
   recall?: RecordRecaller | undefined;
   /**
-   * An idle worker thread (a tiling thread, before its setup) on which a reader that can
-   * (GeoJSON) splits and digests the records a memo may recall.
+   * The source's records as another thread splits, digests and looks them up in the memo
+   * (GeoJSON only: read-geojson-thread.ts), started before the memo was read whole.
    */
-  thread?: Worker | undefined;
+  elsewhere?: RecordsElsewhere | undefined;
 }
 
 /** Turns a raw attribute into a tile property value, or undefined to drop it. */

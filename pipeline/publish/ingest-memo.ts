@@ -7,6 +7,7 @@ import type { RecordMemo } from '../ingest/record-memo.js';
 import type { PropertyValue } from '../ingest/source-feature.js';
 import { GeometryCode } from '../tile/feature-geometry.js';
 import type { FeatureTable } from '../tile/feature-table.js';
+import type { IngestMemoFile } from '../../src/store/tile-store.js';
 
 // The ingest memo of a layer: its last ingest's packed features (the FeatureTable the
 // tiler read), with the digest of the source record each came from and its attribute
@@ -58,10 +59,6 @@ export class IngestMemo implements RecordMemo {
     readonly context: string, readonly table: FeatureTable, private readonly digests: Buffer, private readonly signatures: Signature[],
     private readonly signatureOf: Int32Array, private readonly lengths: Int32Array,
   ) {}
-
-  records(): { digests: Uint8Array; lengths: Int32Array } {
-    return { digests: this.digests, lengths: this.lengths };
-  }
 
   get count(): number {
     return this.table.count;
@@ -176,33 +173,58 @@ export class MemoWriter {
   }
 }
 
+/** A memo's header and where each column starts; null when it was made under another key (other ingest options or format) or its layout does not hold together. */
+function memoLayout(read: (position: number, length: number) => Uint8Array, size: number, key: string): { header: MemoHeader; body: number; starts: number[] } | null {
+  const lead = Buffer.from(read(0, MAGIC.length + 4));
+  if (lead.length < MAGIC.length + 4 || !lead.subarray(0, MAGIC.length).equals(MAGIC)) return null;
+  const jsonLength = lead.readUInt32LE(MAGIC.length);
+  let header: MemoHeader;
+  try {
+    header = JSON.parse(Buffer.from(read(MAGIC.length + 4, jsonLength)).toString('utf8')) as MemoHeader;
+  } catch {
+    return null;
+  }
+  if (header.format !== MEMO_FORMAT || header.key !== key || !Array.isArray(header.columns) || header.columns.length !== 16) return null;
+  const body = align8(MAGIC.length + 4 + jsonLength);
+  let at = body;
+  const starts: number[] = [];
+  for (const length of header.columns) {
+    if (!Number.isInteger(length) || length < 0 || at + length > size) return null;
+    starts.push(at);
+    at = align8(at + length);
+  }
+  return at === size ? { header, body, starts } : null;
+}
+
+/**
+ * The record digests and lengths of a memo made under `key`, read ahead of the rest and
+ * unchecked: a reader on another thread looks records up in them while the memo is read
+ * whole and checked (readIngestMemo) from the same open file. Null as readIngestMemo.
+ */
+export function readMemoRecords(file: IngestMemoFile, key: string): { digests: Uint8Array; lengths: Int32Array } | null {
+  const layout = memoLayout(file.read, file.size, key);
+  if (!layout) return null;
+  const { header: { count, columns }, starts } = layout;
+  if (columns[13] !== count * DIGEST_CHARS || columns[15] !== count * 4) return null;
+  const digests = file.read(starts[13] as number, columns[13]);
+  const lengths = new Uint8Array(file.read(starts[15] as number, columns[15])); // a copy of its own: aligned
+  return { digests, lengths: new Int32Array(lengths.buffer, 0, count) };
+}
+
 /**
  * Reads a memo back; null when it was made under another key (other ingest options or
  * format) or does not hold together. The table's columns are views of `data`.
  */
 export function readIngestMemo(data: Uint8Array, key: string): IngestMemo | null {
   const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  if (buf.length < MAGIC.length + 4 || !buf.subarray(0, MAGIC.length).equals(MAGIC)) return null;
-  const jsonLength = buf.readUInt32LE(MAGIC.length);
-  let header: MemoHeader;
-  try {
-    header = JSON.parse(buf.toString('utf8', MAGIC.length + 4, MAGIC.length + 4 + jsonLength)) as MemoHeader;
-  } catch {
-    return null;
-  }
-  if (header.format !== MEMO_FORMAT || header.key !== key || !Array.isArray(header.columns) || header.columns.length !== 16) return null;
-  let at = align8(MAGIC.length + 4 + jsonLength);
-  if (at > buf.length || crc32(buf.subarray(at), crc32(headerText(header))) !== header.body) return null;
+  const layout = memoLayout((position, length) => buf.subarray(position, position + length), buf.length, key);
+  if (!layout) return null;
+  const { header } = layout;
+  if (crc32(buf.subarray(layout.body), crc32(headerText(header))) !== header.body) return null;
   // Columns are views of the memo's bytes (the memo serves only this thread: ingest and
   // the packer, which copies what it recalls); bytes not 8-aligned are copied once.
   const bytes = data.byteOffset % 8 === 0 ? data : new Uint8Array(data);
-  const starts: number[] = [];
-  for (const length of header.columns) {
-    if (!Number.isInteger(length) || length < 0 || at + length > buf.length) return null;
-    starts.push(bytes.byteOffset + at);
-    at = align8(at + length);
-  }
-  if (at !== buf.length) return null;
+  const starts = layout.starts.map((at) => bytes.byteOffset + at);
   const n = header.count;
   const len = header.columns;
   const view = <T>(k: number, ctor: new (buffer: ArrayBufferLike, offset: number, length: number) => T, bytesPer: number): T =>

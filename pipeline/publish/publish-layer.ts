@@ -3,6 +3,8 @@ import type { VersionMeta } from '../../src/domain/catalog.js';
 import path from 'node:path';
 import type { TileStore } from '../../src/store/tile-store.js';
 import { ingestStream } from '../ingest/ingest-layer.js';
+import { isGeojsonSource } from '../ingest/open-source.js';
+import { readRecordsElsewhere, type RecordsElsewhere } from '../ingest/read-geojson-thread.js';
 import type { ValidationSummary } from '../ingest/validation-policy.js';
 import { FeaturePacker } from '../tile/feature-packer.js';
 import { propertiesOf } from '../tile/feature-table.js';
@@ -10,7 +12,7 @@ import { TilingThreads } from '../tile/run-jobs.js';
 import { defaultWorkers } from '../tile/tile-layer.js';
 import { resolveTilingOptions } from '../tile/tile-options.js';
 import { buildTiles, type BudgetReport } from './build-tiles.js';
-import { ingestMemoKey, MemoWriter, readIngestMemo, type IngestMemo } from './ingest-memo.js';
+import { ingestMemoKey, MemoWriter, readIngestMemo, readMemoRecords, type IngestMemo } from './ingest-memo.js';
 import type { FeatureChanges } from './plan-republish.js';
 
 /** Stage of a publish, for progress reports. */
@@ -89,7 +91,8 @@ async function publishWith(layer: LayerConfig, ctx: PublishContext, threads: Til
     onInvalid: layer.onInvalid, maxVertices: layer.maxVertices, sourceLayer: layer.sourceLayer,
   };
   const memoKey = ingestMemoKey(settings);
-  let memo = layer.idField === undefined ? null : loadMemo(ctx.store, layer.id, memoKey);
+  const loaded = layer.idField === undefined ? { memo: null } : loadMemo(ctx.store, layer.id, memoKey, layer.source, threads);
+  let memo = loaded.memo;
   const memoWriter = new MemoWriter(memo);
   const packer = new FeaturePacker();
   if (memo) packer.expect(memo.table);
@@ -103,8 +106,7 @@ async function publishWith(layer: LayerConfig, ctx: PublishContext, threads: Til
   const ingested = await ingestStream({
     source: layer.source, ...settings,
     remember: layer.idField === undefined ? undefined : { memo },
-    // A tiling thread waits for the table meanwhile: it splits and digests the records a memo may recall.
-    thread: memo ? threads?.lend() : undefined,
+    elsewhere: loaded.elsewhere,
     onProgress: (n) => report('ingest', 0.05, `${n} features read`),
   }, (record) => {
     if (record.recalled === undefined) {
@@ -119,7 +121,7 @@ async function publishWith(layer: LayerConfig, ctx: PublishContext, threads: Til
       }
     }
     memoWriter.add(record, memo);
-  });
+  }).finally(() => loaded.elsewhere?.stop());
   flushRun();
   memo = null; // the previous memo's features (as large as the layer's) are let go before tiling
   const table = packer.finish();
@@ -167,10 +169,27 @@ async function publishWith(layer: LayerConfig, ctx: PublishContext, threads: Til
   }
 }
 
-/** The layer's ingest memo if it was made under `key` (its columns are views of the file's bytes). */
-function loadMemo(store: TileStore, layer: string, key: string): IngestMemo | null {
-  const stored = store.readIngestMemo(layer);
-  return stored ? readIngestMemo(stored, key) : null;
+/**
+ * The layer's ingest memo if it was made under `key` (its columns are views of the file's
+ * bytes). For a GeoJSON source, a tiling thread (waiting for the table meanwhile) is first
+ * set to split the source and digest and look up its records, with the memo's digests
+ * read ahead of the rest: the source is read there while the memo is read here.
+ */
+function loadMemo(store: TileStore, layer: string, key: string, source: string, threads: TilingThreads | undefined): { memo: IngestMemo | null; elsewhere?: RecordsElsewhere } {
+  const file = store.openIngestMemo(layer);
+  if (!file) return { memo: null };
+  let elsewhere: RecordsElsewhere | undefined;
+  try {
+    const thread = isGeojsonSource(source) ? threads?.lend() : undefined;
+    const records = thread ? readMemoRecords(file, key) : null;
+    if (thread && records) elsewhere = readRecordsElsewhere(thread, source, records);
+    return { memo: readIngestMemo(file.read(0, file.size), key), ...(elsewhere ? { elsewhere } : {}) };
+  } catch (err) {
+    elsewhere?.stop();
+    throw err;
+  } finally {
+    file.close();
+  }
 }
 
 /** "BSM=3715…" when the layer has an id field, else the feature's position in the source. */

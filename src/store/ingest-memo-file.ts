@@ -1,8 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { isLayerId } from '../domain/layer-id.js';
 import { isProcessAlive } from './process-alive.js';
+import type { IngestMemoFile } from './tile-store.js';
 
 // The SQLite store keeps each layer's ingest memo as a file beside the database
 // (memo/<layer>.memo): it is large (the layer's packed features), only a cache, and
@@ -14,16 +15,31 @@ function memoPath(dir: string, layer: string): string | null {
   return isLayerId(layer) ? path.join(dir, MEMO_DIR, `${layer}.memo`) : null;
 }
 
-/** The memo file's bytes, or null when there is none. */
-export function readIngestMemo(dir: string, layer: string): Uint8Array | null {
+/** The memo file, open, or null when there is none. */
+export function openIngestMemo(dir: string, layer: string): IngestMemoFile | null {
   const file = memoPath(dir, layer);
   if (!file) return null;
+  let fd: number;
   try {
-    return readFileSync(file);
+    fd = openSync(file, 'r');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw err;
   }
+  return {
+    size: fstatSync(fd).size,
+    read: (position, length) => {
+      const out = Buffer.allocUnsafeSlow(length);
+      let done = 0;
+      while (done < length) {
+        const n = readSync(fd, out, done, length - done, position + done);
+        if (n === 0) break;
+        done += n;
+      }
+      return done === length ? out : out.subarray(0, done);
+    },
+    close: () => closeSync(fd),
+  };
 }
 
 /**

@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { readIngestMemo, writeIngestMemo } from './ingest-memo-file.js';
+import { openIngestMemo, writeIngestMemo } from './ingest-memo-file.js';
 import { isProcessAlive } from './process-alive.js';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -8,7 +8,7 @@ import { SqliteBuild } from './sqlite-build.js';
 import { assertBuildAllowed, clearStaged, missingBlobs, stageBlobs } from './sqlite-import.js';
 import { migrateSchema, SCHEMA_SQL, SCHEMA_VERSION } from './sqlite-schema.js';
 import type {
-  ChangeEvent, DiffEntry, FeatureSet, ImportOptions, LayerRecord, StagedBlob, StoredTile, StoredTileAt, TileStore, VersionBuild, VersionRecord,
+  ChangeEvent, DiffEntry, FeatureSet, ImportOptions, IngestMemoFile, LayerRecord, StagedBlob, StoredTile, StoredTileAt, TileStore, VersionBuild, VersionRecord,
 } from './tile-store.js';
 import { StoreError } from './store-error.js';
 import { countDiff, insertEvent } from './sqlite-queries.js';
@@ -117,8 +117,8 @@ export class SqliteStore implements TileStore {
     return readFeatureSet(this.db, vid);
   }
 
-  readIngestMemo(layer: string): Uint8Array | null {
-    return this.dir === null ? null : readIngestMemo(this.dir, layer);
+  openIngestMemo(layer: string): IngestMemoFile | null {
+    return this.dir === null ? null : openIngestMemo(this.dir, layer);
   }
 
   async writeIngestMemo(layer: string, parts: readonly Uint8Array[]): Promise<void> {

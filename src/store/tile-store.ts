@@ -128,6 +128,14 @@ export interface VersionBuild {
   abort(): void;
 }
 
+/** An ingest memo file, open: every read is of the same file, even if a publish replaces it meanwhile. */
+export interface IngestMemoFile {
+  readonly size: number;
+  /** `length` bytes from `position` (fewer past the end). */
+  read(position: number, length: number): Uint8Array;
+  close(): void;
+}
+
 /** The catalog and tile store. The SQLite implementation is the embedded default. */
 export interface TileStore {
   listLayers(): LayerRecord[];
@@ -151,10 +159,10 @@ export interface TileStore {
   /** The per-feature fingerprints kept with a version, or null when it has none. */
   readFeatureSet(vid: number): FeatureSet | null;
   /**
-   * The layer's ingest memo: what its last ingest made of each source record, so the next
-   * one skips records that did not change. A cache: null whenever there is none.
+   * The layer's ingest memo, open: what its last ingest made of each source record, so the
+   * next one skips records that did not change. A cache: null whenever there is none.
    */
-  readIngestMemo(layer: string): Uint8Array | null;
+  openIngestMemo(layer: string): IngestMemoFile | null;
   /** Replaces the layer's ingest memo with the concatenation of `parts`, whole or not at all (asynchronously: a publish writes it while tiling). */
   writeIngestMemo(layer: string, parts: readonly Uint8Array[]): Promise<void>;
   /** Change events with seq > since, oldest first. */
