@@ -5,10 +5,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { stringify } from 'yaml';
-import { publishLayer, type PublishStage } from '../pipeline/publish/publish-layer.js';
-import { loadConfig } from '../src/config/load-config.js';
 import { openSqliteStore } from '../src/store/sqlite-store.js';
 import { editParcels, type EditCounts, type ParcelEdit } from './generate-parcels.js';
+import type { PublishStage } from '../pipeline/publish/publish-layer.js';
+import type { PublishFigures } from './publish-child.js';
 import type { BenchContext, BenchSection } from './section.js';
 
 /** The tile-size budget every tool is judged against (plantiles' default, 500 KiB gzipped). */
@@ -26,54 +26,6 @@ interface Figures {
   bytes: number;
   largest: number;
   overBudget: number;
-}
-
-/** What the publish child reports besides the tiles. */
-interface PublishFigures {
-  seconds: number;
-  cpuSeconds: number;
-  peakRss: number;
-  /** Seconds spent in each stage. */
-  stages: Partial<Record<PublishStage, number>>;
-  mode: string;
-  tiles: number;
-  recomputedTiles: number;
-  reusedFeatures: number;
-  recalledFeatures: number;
-  changedTiles: number;
-  featureChanges: Record<string, number> | null;
-  adjusted: number;
-}
-
-/** In the child: publishes one layer of a config as the CLI does, prints figures as JSON. */
-async function runChild(configFile: string, layerId: string): Promise<void> {
-  const config = loadConfig(configFile, {});
-  const layer = config.layers.find((l) => l.id === layerId);
-  if (!layer) throw new Error(`no layer ${layerId} in ${configFile}`);
-  const store = openSqliteStore(config.storage.dir);
-  const start = performance.now();
-  const cpu = process.cpuUsage();
-  const stages: Partial<Record<PublishStage, number>> = {};
-  let stage: PublishStage = 'ingest';
-  let since = start;
-  const result = await publishLayer(layer, {
-    store, keepVersions: config.storage.keepVersions, defaultAttribution: 'bench',
-    onProgress: (p) => {
-      if (p.stage === stage) return;
-      const now = performance.now();
-      stages[stage] = (now - since) / 1000;
-      [stage, since] = [p.stage, now];
-    },
-  });
-  store.close();
-  const used = process.cpuUsage(cpu);
-  const figures: PublishFigures = {
-    seconds: (performance.now() - start) / 1000, cpuSeconds: (used.user + used.system) / 1e6,
-    peakRss: process.resourceUsage().maxRSS * 1024, stages, mode: result.mode, tiles: result.tiles,
-    recomputedTiles: result.recomputedTiles, reusedFeatures: result.reusedFeatures, recalledFeatures: result.recalledFeatures, changedTiles: result.changedTiles,
-    featureChanges: result.featureChanges as Record<string, number> | null, adjusted: result.budget.adjusted.length,
-  };
-  console.log(JSON.stringify(figures));
 }
 
 /** Runs a command, timing it and following its peak RSS (VmHWM) until it exits; returns its stdout. */
@@ -106,7 +58,7 @@ function measure(command: string, args: string[], timeoutMs = 0): Promise<{ seco
 
 /** Publishes `layer` of `configFile` in a child process. */
 async function publishInChild(configFile: string, layer: string): Promise<Published> {
-  const run = await measure(process.execPath, [fileURLToPath(import.meta.url), '--child', configFile, layer]);
+  const run = await measure(process.execPath, [fileURLToPath(new URL('./publish-child.js', import.meta.url)), configFile, layer]);
   const figures = JSON.parse(run.stdout.trim().split('\n').pop() ?? '{}') as PublishFigures;
   return { ...figures, vmHwm: run.peakRss, load: run.load };
 }
@@ -285,6 +237,3 @@ function stageRow(label: string, p: PublishFigures): string {
  */
 export const tilingBench: BenchSection = { name: 'tiling', run: runTiling };
 
-if (process.argv[2] === '--child' && process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  await runChild(process.argv[3] as string, process.argv[4] as string);
-}
