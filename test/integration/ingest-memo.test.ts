@@ -25,33 +25,38 @@ function makeParcels(count: number, seed: number): Parcel[] {
 }
 
 
+let dir: string;
+beforeEach(() => {
+  dir = makeTempDir();
+});
+afterEach(() => removeDir(dir));
+
+type Published = { result: PublishResult; hashes: Map<string, string>; version: string };
+
+/** Publishes the layer `parcels` (from `source` in the test's folder) into a store in it, with `workers` tiling threads. */
+async function publishWith(workers: number, storeDir: string, layerExtra: Record<string, unknown> = {}, source = 'parcels.geojson'): Promise<Published> {
+  const config = writeConfig(dir, {
+    node: { id: 'n', title: 't' }, storage: { dir: storeDir },
+    layers: [{ id: 'parcels', source, idField: 'BSM', minzoom: 10, maxzoom: 13, ...layerExtra }],
+  });
+  const store = openSqliteStore(path.join(dir, storeDir));
+  try {
+    const result = await publishLayer(config.layers[0] as (typeof config.layers)[number], { store, keepVersions: 5, defaultAttribution: 't', workers });
+    return { result, hashes: currentTileHashes(store, 'parcels'), version: result.version };
+  } finally {
+    store.close();
+  }
+}
+
 // A republish takes records whose bytes did not change from the layer's ingest memo
 // instead of reading them again; what it publishes must be what reading them gives.
 // With tiling threads, a GeoJSON source's records are split and digested on one of them
 // (read-geojson-thread.ts): the same records, recalled the same.
-describe.each([0, 2])('ingest memo, %i tiling threads', (workers) => {
-  let dir: string;
-  beforeEach(() => {
-    dir = makeTempDir();
-  });
-  afterEach(() => removeDir(dir));
-
-  const publish = async (storeDir: string, layerExtra: Record<string, unknown> = {}, source = 'parcels.geojson'): Promise<{ result: PublishResult; hashes: Map<string, string>; version: string }> => {
-    const config = writeConfig(dir, {
-      node: { id: 'n', title: 't' }, storage: { dir: storeDir },
-      layers: [{ id: 'parcels', source, idField: 'BSM', minzoom: 10, maxzoom: 13, ...layerExtra }],
-    });
-    const store = openSqliteStore(path.join(dir, storeDir));
-    try {
-      const result = await publishLayer(config.layers[0] as (typeof config.layers)[number], { store, keepVersions: 5, defaultAttribution: 't', workers });
-      return { result, hashes: currentTileHashes(store, 'parcels'), version: result.version };
-    } finally {
-      store.close();
-    }
-  };
+describe.each([0, 2])('ingest memo of a GeoJSON source, %i tiling threads', (workers) => {
+  const publish = (storeDir: string, layerExtra: Record<string, unknown> = {}): Promise<Published> => publishWith(workers, storeDir, layerExtra);
 
   /** Publishes `parcels` in a fresh store with no memo: what a first read of them gives. */
-  const reference = async (parcels: Parcel[], name: string, layerExtra: Record<string, unknown> = {}): Promise<{ result: PublishResult; hashes: Map<string, string> }> => {
+  const reference = async (parcels: Parcel[], name: string, layerExtra: Record<string, unknown> = {}): Promise<Published> => {
     writeGeojson(path.join(dir, 'parcels.geojson'), { type: 'FeatureCollection', features: parcels } as FeatureCollection);
     return publish(`fresh-${name}`, layerExtra);
   };
@@ -131,8 +136,13 @@ describe.each([0, 2])('ingest memo, %i tiling threads', (workers) => {
     expect(second.hashes).toEqual(fresh.hashes);
   });
 
-  // Read on the publishing thread whatever the threads: one run covers them.
-  it.skipIf(workers > 0)('recalls the records of a GeoJSONSeq source', async () => {
+});
+
+// These formats are read on the publishing thread whatever the tiling threads.
+describe('ingest memo of other formats', () => {
+  const publish = (storeDir: string, layerExtra: Record<string, unknown>, source: string): Promise<Published> => publishWith(0, storeDir, layerExtra, source);
+
+  it('recalls the records of a GeoJSONSeq source', async () => {
     const parcels = makeParcels(120, 6);
     const seq = (list: Parcel[]): void => writeFileSync(path.join(dir, 'parcels.geojsonl'), list.map((p) => JSON.stringify(p)).join('\n'));
     seq(parcels);
@@ -146,7 +156,7 @@ describe.each([0, 2])('ingest memo, %i tiling threads', (workers) => {
     expect((await publish('fresh-seq', {}, 'parcels.geojsonl')).hashes).toEqual(second.hashes);
   });
 
-  it.skipIf(workers > 0)('recalls the records of a Shapefile with a fixed encoding, and none when the encoding is left to detection', async () => {
+  it('recalls the records of a Shapefile with a fixed encoding, and none when the encoding is left to detection', async () => {
     const grid = makeGridParcels(12, 10);
     const base = path.join(dir, 'parcels');
     const extra = {};
@@ -173,7 +183,7 @@ describe.each([0, 2])('ingest memo, %i tiling threads', (workers) => {
     expect((await publish('store', extra, 'parcels.shp')).result.recalledFeatures).toBe(0);
   });
 
-  it.skipIf(!hasOgr2ogr || workers > 0)('recalls the rows of a GeoPackage', async () => {
+  it.skipIf(!hasOgr2ogr)('recalls the rows of a GeoPackage', async () => {
     const parcels = makeParcels(150, 7);
     const gpkg = path.join(dir, 'parcels.gpkg');
     const write = (list: Parcel[]): void => {
