@@ -3,8 +3,6 @@ import { tableCapacity } from '../tile/id-index.js';
 /** Length of a record digest (SHA-256 in base64, recordDigest). */
 export const DIGEST_CHARS = 44;
 const SPACE = 0x20;
-/** Characters of a digest its slot is made from (find makes it the same way, inline). */
-const SLOT_CHARS = 8;
 
 /**
  * A memo's features by record digest (open addressing over its digest column, no
@@ -45,9 +43,7 @@ export class DigestIndex {
   /** The feature whose record has this digest, or -1 (none, or more than one). */
   find(digest: string): number {
     if (digest.length !== DIGEST_CHARS) return -1;
-    let h = 0x811c9dc5;
-    for (let k = 0; k < SLOT_CHARS; k++) h = Math.imul(h ^ digest.charCodeAt(k), 0x01000193);
-    for (h = (h ^ (h >>> 15)) & this.mask; ; h = (h + 1) & this.mask) {
+    for (let h = this.slotOf((k) => digest.charCodeAt(k)); ; h = (h + 1) & this.mask) {
       const at = this.slots[h] as number;
       if (at < 0) return -1;
       if (this.equals(at, digest)) return this.twice[at] ? -1 : at;
@@ -73,7 +69,7 @@ export class DigestIndex {
   /** A slot from the first characters of a digest (base64 of SHA-256: evenly spread). */
   private slotOf(code: (k: number) => number): number {
     let h = 0x811c9dc5;
-    for (let k = 0; k < SLOT_CHARS; k++) h = Math.imul(h ^ code(k), 0x01000193);
+    for (let k = 0; k < 8; k++) h = Math.imul(h ^ code(k), 0x01000193);
     return (h ^ (h >>> 15)) & this.mask;
   }
 }

@@ -77,10 +77,10 @@ export async function ingestStream(options: IngestOptions, onRecord: (record: In
   let memoServes: boolean | null = null;
   let memoContext = (): string => '';
   let last = -1; // the memo feature recalled last
+  // The memo serves only records read under its context (CRS, table schema, encoding), known once a record arrives.
+  const serves = (): boolean => (memoServes ??= memo !== null && memoContext() === memo.context);
   const accept = (digest: string, found: number): { digest: string; previous: number } => {
-    // The memo serves only records read under its context (CRS, table schema, encoding), known once a record arrives.
-    memoServes ??= memo !== null && memoContext() === memo.context;
-    const previous = memoServes ? found : -1;
+    const previous = serves() ? found : -1;
     if (previous >= 0) last = previous;
     return { digest, previous };
   };
@@ -88,7 +88,7 @@ export async function ingestStream(options: IngestOptions, onRecord: (record: In
     ? {
       recall: (raw) => {
         const digest = recordDigest(raw);
-        return accept(digest, memo ? memo.find(digest) : -1);
+        return accept(digest, serves() ? (memo as RecordMemo).find(digest) : -1);
       },
       accept,
       nextLengths: () => {

@@ -143,7 +143,10 @@ export interface RecordsElsewhere {
   stop(): void;
 }
 
-/** Starts reading `file`'s records on `worker` (a tiling thread not yet set up), with the memo's record digests and lengths. */
+/**
+ * Starts reading `file`'s records on `worker` (a tiling thread not yet set up), with the
+ * memo's record digests and lengths, whose buffers are moved to it (they are of no use here).
+ */
 export function readRecordsElsewhere(worker: Worker, file: string, memo: { digests: Uint8Array; lengths: Int32Array }): RecordsElsewhere {
   const control = new Int32Array(new SharedArrayBuffer(8));
   const queue: ReaderMessage[] = [];
@@ -170,11 +173,9 @@ export function readRecordsElsewhere(worker: Worker, file: string, memo: { diges
     worker.off('error', onError);
     worker.off('exit', onExit);
   };
-  // The memo's columns are views of its whole file: the thread gets copies of these two.
-  const digests = new Uint8Array(memo.digests);
-  const lengths = new Int32Array(memo.lengths);
+  const { digests, lengths } = memo;
   const request: ReadRequest = { file, digests, lengths, control };
-  worker.postMessage({ type: 'read', request }, [digests.buffer, lengths.buffer]);
+  worker.postMessage({ type: 'read', request }, [digests.buffer, lengths.buffer] as ArrayBuffer[]);
   async function* batches(): AsyncGenerator<ScanEvent<DigestedRecord>[]> {
     let index = 0;
     try {

@@ -13,7 +13,7 @@ export async function readGeojson(file: string, options: ReaderOptions): Promise
   const info: SourceInfo = { crs: null, crsOrigin: `the crs member of ${name}`, defaultCrs: 'EPSG:4326', fieldNames: null };
   // Records a memo may recall may have been split and digested on another thread.
   const scan = options.elsewhere ?? scanHere(file, options.recall);
-  const batches = readBatches(scan, name, info, options, options.elsewhere !== undefined);
+  const batches = readBatches(scan, name, info, options);
   return {
     info,
     features: (async function* () {
@@ -24,12 +24,9 @@ export async function readGeojson(file: string, options: ReaderOptions): Promise
   };
 }
 
-/** A record the scanner took whole, unscanned, or one digested as it was scanned. */
-type KnownRecord = DigestedRecord;
-
 /** A FeatureCollection split into scan events, a read at a time. */
 interface RecordScan {
-  batches: AsyncIterable<ScanEvent<KnownRecord>[]>;
+  batches: AsyncIterable<ScanEvent<DigestedRecord>[]>;
   /** Whether the document had a features array (once the batches ended). */
   sawFeatures(): boolean;
   stop(): void;
@@ -42,7 +39,7 @@ function scanHere(file: string, recaller: RecordRecaller | undefined): RecordSca
   // A record starting with the bytes of a memo record is taken whole, unscanned: those bytes
   // were once scanned as one record. Not before a first feature was handed over, which
   // means the members before the features (the CRS) have been taken into account.
-  const known = recaller ? (chunk: Buffer, at: number): KnownRecord | null => {
+  const known = recaller ? (chunk: Buffer, at: number): DigestedRecord | null => {
     if (!handed) return null;
     for (const length of recaller.nextLengths()) {
       if (at + length > chunk.length || chunk[at + length - 1] !== 0x7d) continue;
@@ -52,8 +49,8 @@ function scanHere(file: string, recaller: RecordRecaller | undefined): RecordSca
     return null;
   } : undefined;
   // Records are looked up as soon as they are scanned, so the memo's place is known for the next one.
-  const scanned = recaller ? (bytes: Buffer): KnownRecord | undefined => (handed ? { length: bytes.length, ...recaller.recall(bytes) } : undefined) : undefined;
-  const scanner = new FeatureCollectionScanner<KnownRecord>(MAX_FEATURE_BYTES, { known, scanned });
+  const scanned = recaller ? (bytes: Buffer): DigestedRecord | undefined => (handed ? { length: bytes.length, ...recaller.recall(bytes) } : undefined) : undefined;
+  const scanner = new FeatureCollectionScanner<DigestedRecord>(MAX_FEATURE_BYTES, { known, scanned });
   let saw = false;
   return {
     batches: (async function* () {
@@ -71,17 +68,18 @@ function scanHere(file: string, recaller: RecordRecaller | undefined): RecordSca
 
 /**
  * The features of each read, made as the batch is iterated. Records digested on another
- * thread (`elsewhere`) were looked up there before ingest knew whether its memo serves,
- * which it decides now, in order.
+ * thread (`options.elsewhere`) were looked up there before ingest knew whether its memo
+ * serves, which it decides now, in order.
  */
-async function* readBatches(scan: RecordScan, name: string, info: SourceInfo, options: ReaderOptions, elsewhere: boolean): AsyncGenerator<Iterable<SourceFeature>> {
+async function* readBatches(scan: RecordScan, name: string, info: SourceInfo, options: ReaderOptions): AsyncGenerator<Iterable<SourceFeature>> {
   const recaller = options.recall;
+  const elsewhere = options.elsewhere !== undefined;
   let yielded = 0;
   const fail = (problem: string, feature?: number): never => {
     throw new PipelineError({ file: name, ...(feature === undefined ? {} : { feature: `#${feature}` }) }, problem);
   };
   try {
-    const features = function* (events: ScanEvent<KnownRecord>[]): Generator<SourceFeature> {
+    const features = function* (events: ScanEvent<DigestedRecord>[]): Generator<SourceFeature> {
       for (const event of events) {
         if (event.kind === 'member') {
           takeMember(event, info, yielded > 0 && !options.crsFromConfig, fail);

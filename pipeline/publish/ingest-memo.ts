@@ -206,9 +206,9 @@ export function readMemoRecords(file: IngestMemoFile, key: string): { digests: U
   if (!layout) return null;
   const { header: { count, columns }, starts } = layout;
   if (columns[13] !== count * DIGEST_CHARS || columns[15] !== count * 4) return null;
-  const digests = file.read(starts[13] as number, columns[13]);
-  const lengths = new Uint8Array(file.read(starts[15] as number, columns[15])); // a copy of its own: aligned
-  return { digests, lengths: new Int32Array(lengths.buffer, 0, count) };
+  // Each read is a buffer of its own (aligned, and free to move to another thread).
+  const lengths = file.read(starts[15] as number, columns[15]);
+  return { digests: file.read(starts[13] as number, columns[13]), lengths: new Int32Array(lengths.buffer, lengths.byteOffset, count) };
 }
 
 /**

@@ -131,7 +131,7 @@ export interface VersionBuild {
 /** An ingest memo file, open: every read is of the same file, even if a publish replaces it meanwhile. */
 export interface IngestMemoFile {
   readonly size: number;
-  /** `length` bytes from `position` (fewer past the end). */
+  /** `length` bytes from `position` (fewer past the end), in a buffer of their own. */
   read(position: number, length: number): Uint8Array;
   close(): void;
 }

@@ -1,6 +1,7 @@
 import { cpSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Worker } from 'node:worker_threads';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parcelRing, seededRandom } from '../../bench/generate-parcels.js';
 import { DIGEST_CHARS } from '../../pipeline/ingest/digest-index.js';
 import { MAX_FEATURE_BYTES } from '../../pipeline/ingest/parse-feature-json.js';
@@ -105,7 +106,7 @@ describe('a GeoJSON source read on a tiling thread', () => {
         here = err as JsonScanError;
       }
       expect(here).toBeInstanceOf(JsonScanError);
-      await expect(readThere(text, memo)).rejects.toMatchObject({ name: 'JsonScanError', message: here?.message, feature: here?.feature });
+      await expect(readThere(text, memoOf(records))).rejects.toMatchObject({ name: 'JsonScanError', message: here?.message, feature: here?.feature });
     }
   });
 
@@ -143,15 +144,21 @@ describe('a GeoJSON source read on a tiling thread', () => {
       ['another CRS after the features', collection(records, '', ',"crs":{"type":"name","properties":{"name":"EPSG:4490"}}')],
       ['no features', '{"type":"FeatureCollection"}'],
     ];
+    // The republish with threads asks one of them to read the source.
+    const posted = vi.spyOn(Worker.prototype, 'postMessage');
+    const readRequests = (): number => posted.mock.calls.filter(([msg]) => (msg as { type?: string }).type === 'read').length;
     for (const [name, text] of variants) {
       writeFileSync(source, text);
       cpSync(path.join(dir, 'store'), path.join(dir, 'here'), { recursive: true });
       cpSync(path.join(dir, 'store'), path.join(dir, 'there'), { recursive: true });
       const here = await publishIn('here', 0);
+      posted.mockClear();
       const there = await publishIn('there', 2);
+      expect(readRequests(), name).toBe(1);
       expect(there, name).toEqual(here);
       removeDir(path.join(dir, 'here'));
       removeDir(path.join(dir, 'there'));
     }
+    posted.mockRestore();
   });
 });
