@@ -43,6 +43,12 @@ export interface PublishResult {
   reusedFeatures: number;
   /** Features taken from the layer's ingest memo: their source records were unchanged since the last ingest, so not read again. */
   recalledFeatures: number;
+  /**
+   * Whether this publish wrote the layer's ingest memo anew. A memo that served all but a
+   * few records is kept as it is (see memoStillServes): the next republish reads those
+   * few again, which costs less than writing the whole layer out after every small edit.
+   */
+  memoWritten: boolean;
   /** Added, removed, changed and reordered features against the previous version, when its fingerprints could be compared. */
   featureChanges: FeatureChanges | null;
   /** Tiles the size budget changed, and any still over it. */
@@ -93,6 +99,7 @@ async function publishWith(layer: LayerConfig, ctx: PublishContext, threads: Til
   const memoKey = ingestMemoKey(settings);
   const loaded = layer.idField === undefined ? { memo: null } : loadMemo(ctx.store, layer.id, memoKey, layer.source, threads);
   let memo = loaded.memo;
+  const memoCount = memo?.count ?? null;
   const memoWriter = new MemoWriter(memo);
   const packer = new FeaturePacker();
   if (memo) packer.expect(memo.table);
@@ -125,9 +132,10 @@ async function publishWith(layer: LayerConfig, ctx: PublishContext, threads: Til
   flushRun();
   memo = null; // the previous memo's features (as large as the layer's) are let go before tiling
   const table = packer.finish();
+  const writeMemo = layer.idField !== undefined && !memoStillServes(memoCount, table.count, recalled);
   // The memo is made and written while the workers tile (from the first moment this thread
   // waits for them); a failure to write it fails the publish after tiling.
-  const memoWritten: Promise<unknown> = layer.idField === undefined ? Promise.resolve(null)
+  const memoWritten: Promise<unknown> = !writeMemo ? Promise.resolve(null)
     : new Promise((resolve) => setImmediate(resolve))
       .then(() => ctx.store.writeIngestMemo(layer.id, memoWriter.serialize(memoKey, ingested.memoContext, table)))
       .then(() => null, (err: unknown) => err);
@@ -159,7 +167,7 @@ async function publishWith(layer: LayerConfig, ctx: PublishContext, threads: Til
       previous: result.state === 'published' ? result.previous : result.version,
       features: featureCount, tiles,
       changedTiles: result.state === 'published' ? result.changedTiles : 0, pruned,
-      mode: tiled.mode, recomputedTiles: tiled.recomputedTiles, reusedFeatures: tiled.reusedFeatures, recalledFeatures: recalled, featureChanges: tiled.changes, budget: tiled.budget,
+      mode: tiled.mode, recomputedTiles: tiled.recomputedTiles, reusedFeatures: tiled.reusedFeatures, recalledFeatures: recalled, memoWritten: writeMemo, featureChanges: tiled.changes, budget: tiled.budget,
       validation: ingested.validation,
     };
   } catch (err) {
@@ -167,6 +175,25 @@ async function publishWith(layer: LayerConfig, ctx: PublishContext, threads: Til
     await memoWritten;
     throw err;
   }
+}
+
+/** Share of a layer's records that may be read again, rather than recalled, before its memo is written anew. */
+const MEMO_STALE_SHARE = 0.05;
+
+/**
+ * Whether the memo a publish recalled from (`memoCount` features; null for none) can stay
+ * as it is for the next one: the memo is a cache keyed by each record's bytes, so records
+ * it holds are recalled correctly however old it is, and records it lacks are read. It is
+ * kept while the records read again (`kept - recalled`: changed or added since it was
+ * made) and the memo features no record took (changed or removed) are each at most
+ * MEMO_STALE_SHARE of the whole. Writing it costs as much as the layer is large (a copy of
+ * every feature's coordinates and attributes, on a core the tiling threads need), reading
+ * a few thousand records again far less. A memo made under other settings or another CRS
+ * recalls nothing, so it is always written anew.
+ */
+export function memoStillServes(memoCount: number | null, kept: number, recalled: number): boolean {
+  if (memoCount === null || recalled === 0) return false;
+  return kept - recalled <= MEMO_STALE_SHARE * kept && memoCount - recalled <= MEMO_STALE_SHARE * memoCount;
 }
 
 /**

@@ -100,8 +100,9 @@ describe('incremental republish equals a full rebuild', () => {
           writeGeojson(source, { type: 'FeatureCollection', features: parcels } as FeatureCollection);
           const inc = await publish(store, 2);
           expect(inc.mode).toBe('incremental');
-          // Unchanged records come from the ingest memo, not read again.
-          expect(inc.recalledFeatures).toBeGreaterThan(parcels.length - 20);
+          // Unchanged records come from the ingest memo, not read again. The memo is kept while
+          // a few records change (memoStillServes), so records edited in earlier rounds may be read again too.
+          expect(inc.recalledFeatures).toBeGreaterThan(parcels.length - 20 * round);
           expect(inc.recalledFeatures).toBeLessThan(parcels.length);
           expect(inc.featureChanges).toMatchObject({ added: 3, removed: 3 });
           expect(inc.featureChanges?.changed).toBeGreaterThan(0);

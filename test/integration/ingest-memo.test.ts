@@ -1,4 +1,4 @@
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Feature, FeatureCollection, Polygon } from 'geojson';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -79,11 +79,46 @@ describe.each([0, 2])('ingest memo of a GeoJSON source, %i tiling threads', (wor
     expect(second.hashes).toEqual(fresh.hashes);
     expect(second.result.validation).toEqual(fresh.result.validation);
     expect(second.result.featureChanges).toMatchObject({ added: 1, removed: 1, changed: 1 });
+    // Three records of 400 read again: the memo was kept as it was, so the edited and the new
+    // record are read again next time too.
+    expect(second.result.memoWritten).toBe(false);
     // Other tiling settings: every tile is cut again from the recalled features, which must be the features themselves.
     const retiled = await publish('store', { maxzoom: 14 });
-    expect(retiled.result.recalledFeatures).toBe(400);
+    expect(retiled.result.recalledFeatures).toBe(398);
     expect(retiled.result.mode).toBe('full');
     expect(retiled.hashes).toEqual((await reference(edited, 'retiled', { maxzoom: 14 })).hashes);
+  });
+
+  it('keeps a memo that served all but a few records, and writes it anew once more have changed', async () => {
+    const parcels = makeParcels(400, 6);
+    writeGeojson(path.join(dir, 'parcels.geojson'), { type: 'FeatureCollection', features: parcels } as FeatureCollection);
+    expect((await publish('store')).result.memoWritten).toBe(true);
+    const memoFile = path.join(dir, 'store', 'memo', 'parcels.memo');
+    const made = { bytes: readFileSync(memoFile), ino: statSync(memoFile).ino };
+    // Edits add up: 8 records (2%), then 8 more (4% read again), then 8 more (6%).
+    const edited = parcels.map((p) => structuredClone(p));
+    const edit = (from: number): void => {
+      for (let k = from; k < from + 8; k++) (edited[k] as Parcel).properties.TBMJ = 1 + k;
+      writeGeojson(path.join(dir, 'parcels.geojson'), { type: 'FeatureCollection', features: edited } as FeatureCollection);
+    };
+    edit(0);
+    const first = await publish('store');
+    expect(first.result).toMatchObject({ recalledFeatures: 392, memoWritten: false });
+    expect(statSync(memoFile).ino).toBe(made.ino);
+    expect(readFileSync(memoFile).equals(made.bytes)).toBe(true);
+    edit(100);
+    const second = await publish('store');
+    // The records edited before are read again, from the source, and publish what reading them gives.
+    expect(second.result).toMatchObject({ recalledFeatures: 384, memoWritten: false, mode: 'incremental' });
+    expect(second.hashes).toEqual((await reference(edited, 'second')).hashes);
+    expect(readFileSync(memoFile).equals(made.bytes)).toBe(true);
+    edit(200);
+    const third = await publish('store');
+    expect(third.result).toMatchObject({ recalledFeatures: 376, memoWritten: true });
+    expect(third.hashes).toEqual((await reference(edited, 'third')).hashes);
+    // Written anew, the memo holds the edited records: the next republish recalls all of them.
+    expect(readFileSync(memoFile).equals(made.bytes)).toBe(false);
+    expect((await publish('store')).result).toMatchObject({ recalledFeatures: 400, memoWritten: false, state: 'unchanged' });
   });
 
   it('ignores a memo that is damaged on disk, and one made under other settings', async () => {
