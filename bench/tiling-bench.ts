@@ -212,6 +212,8 @@ function render(m: Measured): string {
     '',
     ...m.incremental.map((i) => `The ${i.label}: ${i.edit.reshaped} reshaped, ${i.edit.moved} moved, ${i.edit.attributes} with a changed attribute, ${i.edit.deleted} deleted and replaced by new parcels.`),
     '',
+    'The edits follow one another: the second is made to the source as the first left it. After a small edit the ingest memo is kept as it was (it is written anew once more than 5% of the records have changed), so the second republish reads again the records the first edit changed as well as its own.',
+    '',
     '### Urban boundaries',
     '',
     '12 urban development boundaries of 20,000 vertices each, same zooms and tools:',
