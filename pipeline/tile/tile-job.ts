@@ -44,6 +44,11 @@ export interface BudgetNote {
   simplifiedTo: number;
   /** Candidate features left out, smallest first (some would not have shown anyway); 0 for drop: never layers. */
   dropped: number;
+  /**
+   * Features the simplification removed (rings smaller than the tolerance squared, lines
+   * shorter than it), besides `dropped`; 0 on drop: never layers, where they come back as stand-ins.
+   */
+  simplifiedAway: number;
   /** True when the tile is still over the budget (a drop: never layer that cannot shrink enough). */
   over: boolean;
 }

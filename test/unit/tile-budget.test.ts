@@ -3,10 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { fitBudget, type BudgetContext, type TileFeatureSource } from '../../pipeline/tile/fit-budget.js';
 import { encodeTile } from '../../pipeline/tile/encode-tile.js';
 
-/** n polygons of growing size (feature i has side 4 + i % 40 units and 24 vertices), ids = indices. */
-function polygons(n: number): GeoJSONVTFeature[] {
+/** n polygons of growing size (feature i has side `smallest` + i % 40 units and 24 vertices), ids = indices. */
+function polygons(n: number, smallest = 4): GeoJSONVTFeature[] {
   return Array.from({ length: n }, (_, i) => {
-    const side = 4 + (i % 40);
+    const side = smallest + (i % 40);
     const x0 = (i * 37) % 3900;
     const y0 = (i * 91) % 3900;
     const ring: [number, number][] = [];
@@ -86,6 +86,39 @@ describe('the tile size budget', () => {
     expect(fitted?.encoded.gz.length).toBeLessThanOrEqual(4096);
     expect(source.asked).not.toContain('all');
     expect(Math.max(...source.asked.map(Number))).toBeLessThan(3000);
+  });
+
+  it('thins a tile of features smaller than the simplification, which would erase them, and reports what simplifying removed', () => {
+    // 1,200 rings 5 units across: simplifying at 4x the tolerance (12 units) removes every one
+    // (area under 12^2); a few large ones survive it.
+    const tiny = (i: number): GeoJSONVTFeature => {
+      const [x, y] = [(i * 37) % 4000, (i * 91) % 4000];
+      const size = i % 100 === 0 ? 60 : 5;
+      return { id: i, type: 3, tags: null, geometry: [[[x, y], [x + size, y], [x + size, y + size], [x, y + size], [x, y]]] };
+    };
+    const all = Array.from({ length: 1200 }, (_, i) => tiny(i));
+    const size = Float64Array.from({ length: 1200 }, (_, i) => (i % 100 === 0 ? 3600 : 25));
+    const plain = encodeTile('l', finalize(all)).gz.length;
+    // Just over the budget (at most 1.5x), where simplification is tried first.
+    const maxBytes = Math.floor(plain / 1.3);
+    const fitted = fitBudget(sourceOf(all), context(1200, { maxBytes, size }));
+    expect(fitted?.encoded.gz.length).toBeLessThanOrEqual(maxBytes);
+    expect(fitted?.note).toMatchObject({ simplifiedTo: 0, simplifiedAway: 0 });
+    // Thinning keeps most of them (about 1/1.3 of the bytes); simplifying would have kept 12.
+    expect(fitted?.features.length).toBeGreaterThan(600);
+    expect(fitted?.note?.dropped).toBe(1200 - (fitted?.features.length ?? 0));
+
+    // Where simplifying removes a few features only, it is taken, and says how many it removed.
+    // Wound as exteriors (positive area in y-down tile space), which cleaning keeps.
+    const large = polygons(600, 40).map((f) => ({ ...f, geometry: (f.geometry as [number, number][][]).map((ring) => [...ring].reverse()) }));
+    const mixed = large.concat(Array.from({ length: 20 }, (_, k) => ({ ...tiny(601 + k * 100), id: 600 + k })));
+    const mixedSize = Float64Array.from({ length: 620 }, (_, i) => (i < 600 ? (40 + (i % 40)) ** 2 : 25));
+    const mixedBytes = encodeTile('l', finalize(mixed)).gz.length;
+    const simplified = fitBudget(sourceOf(mixed), context(620, { maxBytes: Math.floor(mixedBytes / 1.1), size: mixedSize }));
+    expect(simplified?.note?.simplifiedTo).toBe(12);
+    expect(simplified?.note?.dropped).toBe(0);
+    expect(simplified?.note?.simplifiedAway).toBe(620 - (simplified?.features.length ?? 0));
+    expect(simplified?.note?.simplifiedAway).toBeGreaterThanOrEqual(20);
   });
 
   it('on a drop: never layer, simplifies instead, keeps every feature, and says when the tile stays over', () => {
