@@ -39,7 +39,7 @@ export interface TilingOptions {
 export const SAMPLE_BYTES_PER_FEATURE = 32;
 
 /** Version of the tiling rules; part of `tilingKey`, so a change of the rules forces a full rebuild. */
-export const TILING_RULES_VERSION = 2;
+export const TILING_RULES_VERSION = 3;
 
 /** Resolves a layer's configuration into per-zoom tiling options. */
 export function resolveTilingOptions(layer: LayerConfig): TilingOptions {
