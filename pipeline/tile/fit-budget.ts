@@ -80,6 +80,12 @@ const SIMPLIFY_FIRST_RATIO = 1.5;
 const SAMPLE_SIZE = 3000;
 /** Estimated overshoot above which the tile is cut from the largest candidates only. */
 const PREDROP_RATIO = 2;
+/**
+ * Estimated overshoot above which a sampled tile is also cut from its largest candidates
+ * straight away when simplifying would erase it (simplifyingErases). The estimate runs a
+ * few percent high (see SAMPLED_AIM), so below this the tile may yet fit and is encoded whole.
+ */
+const ERASED_PREDROP_RATIO = 1.25;
 /** Most plain bytes a position takes in a tile: two varints of at most 5 bytes. */
 const MAX_POSITION_BYTES = 10;
 /** Most plain bytes of a feature besides its positions and attribute text: message header, id, type, command and tag varints per attribute. */
@@ -114,7 +120,9 @@ export function fitBudget(source: TileFeatureSource, ctx: BudgetContext): Fitted
   if (ctx.drop === 'smallest' && ctx.candidates.length > ctx.sampleAbove) {
     const estimate = estimateBytes(source, ctx);
     sample = estimate.sample;
-    if (estimate.bytes > PREDROP_RATIO * ctx.maxBytes) return withSample(dropToFit(source, ctx, estimate.bytes, Math.floor((ctx.candidates.length * ctx.maxBytes) / estimate.bytes), SAMPLED_AIM), sample);
+    const predrop = estimate.bytes > PREDROP_RATIO * ctx.maxBytes
+      || (estimate.bytes > ERASED_PREDROP_RATIO * ctx.maxBytes && simplifyingErases(estimate.features, ctx, estimate.bytes));
+    if (predrop) return withSample(dropToFit(source, ctx, estimate.bytes, Math.floor((ctx.candidates.length * ctx.maxBytes) / estimate.bytes), SAMPLED_AIM), sample);
   }
   const features = source.features(null);
   if (!features.length) return null;
@@ -197,12 +205,23 @@ function positions(features: readonly GeoJSONVTFeature[]): number {
  * chosen by id, so a republish finds most of it in the previous version's sample), with
  * the sample's gzip body (none when it has no features).
  */
-function estimateBytes(source: TileFeatureSource, ctx: BudgetContext): { bytes: number; sample?: Uint8Array } {
+function estimateBytes(source: TileFeatureSource, ctx: BudgetContext): { bytes: number; features: GeoJSONVTFeature[]; sample?: Uint8Array } {
   const sample = sampleCandidates(ctx.candidates, ctx.ids, Math.min(SAMPLE_SIZE, Math.ceil(ctx.sampleAbove / 4)));
   const features = source.sample?.(sample) ?? source.features(sample);
-  if (!features.length) return { bytes: 0 };
+  if (!features.length) return { bytes: 0, features };
   const gz = ctx.encode(features).gz;
-  return { bytes: (gz.length * ctx.candidates.length) / sample.length, sample: gz };
+  return { bytes: (gz.length * ctx.candidates.length) / sample.length, features, sample: gz };
+}
+
+/**
+ * Whether the budget's simplification would keep fewer of a sampled tile's features than
+ * thinning keeps (about the share of the estimated bytes that fit), judged on its sample:
+ * then simplifying is not tried (simplifyToFit would reject it), and the tile is thinned
+ * without cutting and encoding every candidate first.
+ */
+function simplifyingErases(sample: readonly GeoJSONVTFeature[], ctx: BudgetContext, bytes: number): boolean {
+  const simpler = cleanTileFeatures(simplifyFeatures(sample, smallestSimplification(ctx.tolerance)));
+  return simpler.length < (sample.length * ctx.maxBytes) / bytes;
 }
 
 /**

@@ -108,6 +108,16 @@ describe('the tile size budget', () => {
     expect(fitted?.features.length).toBeGreaterThan(600);
     expect(fitted?.note?.dropped).toBe(1200 - (fitted?.features.length ?? 0));
 
+    // Sized from a sample, the same tile is thinned without cutting every candidate: the sample
+    // shows that simplifying would erase it.
+    const sampled = sourceOf(all);
+    const fromSample = fitBudget(sampled, context(1200, { maxBytes, size, sampleAbove: 400 }));
+    expect(sampled.asked).not.toContain('all');
+    expect(fromSample?.note?.before).toBeGreaterThan(maxBytes * 1.25);
+    expect(fromSample?.note?.before).toBeLessThan(maxBytes * 2);
+    expect(fromSample?.features.length).toBeGreaterThan(600);
+    expect(fromSample?.encoded.gz.length).toBeLessThanOrEqual(maxBytes);
+
     // Where simplifying removes a few features only, it is taken, and says how many it removed.
     // Wound as exteriors (positive area in y-down tile space), which cleaning keeps.
     const large = polygons(600, 40).map((f) => ({ ...f, geometry: (f.geometry as [number, number][][]).map((ring) => [...ring].reverse()) }));
