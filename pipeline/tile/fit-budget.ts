@@ -155,7 +155,7 @@ function simplifyToFit(source: TileFeatureSource, features: GeoJSONVTFeature[], 
     // small would be all but erased (two z9 tiles of the 200k-parcel benchmark kept 71 of 22,618
     // and 48 of 18,574). Where that keeps fewer features than keeping the largest would (about
     // the share of the bytes that fit), the tile is thinned instead.
-    if (ctx.drop === 'smallest' && simpler.length < (features.length * ctx.maxBytes) / before) break;
+    if (ctx.drop === 'smallest' && keepsFewerThanThinning(simpler.length, features.length, before, ctx.maxBytes)) break;
     // Where thinning may follow, a simplification that cannot save enough bytes to fit is
     // not encoded (dense low-zoom tiles of small parcels, whose simplification saves well
     // under 1%): the bound is the most a removed position or feature can take, at the
@@ -221,7 +221,12 @@ function estimateBytes(source: TileFeatureSource, ctx: BudgetContext): { bytes: 
  */
 function simplifyingErases(sample: readonly GeoJSONVTFeature[], ctx: BudgetContext, bytes: number): boolean {
   const simpler = cleanTileFeatures(simplifyFeatures(sample, smallestSimplification(ctx.tolerance)));
-  return simpler.length < (sample.length * ctx.maxBytes) / bytes;
+  return keepsFewerThanThinning(simpler.length, sample.length, bytes, ctx.maxBytes);
+}
+
+/** Whether a simplification keeping `kept` of `of` features keeps fewer than thinning a tile of `bytes` to `maxBytes` would (about the share of the bytes that fit). */
+function keepsFewerThanThinning(kept: number, of: number, bytes: number, maxBytes: number): boolean {
+  return kept < (of * maxBytes) / bytes;
 }
 
 /**
