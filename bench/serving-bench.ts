@@ -4,7 +4,7 @@ import { gunzipSync } from 'node:zlib';
 import { installTileserver, tileserverArgs } from './peers/tileserver-gl.js';
 import type { BenchContext, BenchSection } from './section.js';
 import {
-  BARE_SERVER, CLI_MAIN, pickTiles, PUBLISH_NICE, PUBLISH_POLICY, publishContinuously, PUBLISHED_LAYER, PUBLISHED_LAYERS, runCli, SERVED_LAYER, SERVED_ZOOMS, tileStats, writeServingConfig, writeStaticTiles, type Xyz,
+  BARE_SERVER, BENCH_ADMIN_TOKEN_ENV, CLI_MAIN, JOB_LAYERS, pickTiles, PUBLISH_NICE, PUBLISH_POLICY, publishContinuously, publishJobsContinuously, PUBLISHED_LAYER, PUBLISHED_LAYERS, runCli, SERVED_LAYER, SERVED_ZOOMS, tileStats, writeServingConfig, writeStaticTiles, type Xyz,
 } from './serving-data.js';
 import { proxyConf, startNginx, staticConf } from './serving-nginx.js';
 import { autogroupOf, threadNicesOf, threadPoliciesOf } from './serving-machine.js';
@@ -24,6 +24,9 @@ const AB = '(a) / (b): plantiles vs bare Node';
 const ED = '(e) / (d): nginx cache over plantiles vs nginx static';
 const AB_BUSY = '(a) while publishing / (b) while publishing (both under the same publish)';
 const ED_BUSY = '(e) while publishing / (d) while publishing (both under the same publish)';
+const AB_JOB = '(a) while its own publish job runs / (b) under that job';
+/** The admin token (a) is started with, to publish through its own job system. */
+const JOB_TOKEN = 'serving-bench-job-token';
 
 /** `npm run bench -- serving`: plantiles against a bare Node server, tileserver-gl-light and nginx, on the same tiles. */
 export const servingBench: BenchSection = { name: 'serving', run: runServingBench };
@@ -32,7 +35,7 @@ async function runServingBench(ctx: BenchContext): Promise<string> {
   const parcels = await ctx.parcels();
   const dir = path.join(ctx.workDir, 'serving');
   mkdirSync(dir, { recursive: true });
-  const config = writeServingConfig(dir, parcels.file);
+  const config = writeServingConfig(dir, parcels.file, [...PUBLISHED_LAYERS, ...JOB_LAYERS]);
   ctx.log(`serving: publishing ${SERVED_LAYER} (${parcels.features} parcels, z${SERVED_ZOOMS.minzoom}–z${SERVED_ZOOMS.maxzoom})`);
   const publishSeconds = runCli(config, ['publish', SERVED_LAYER]);
   const mbtiles = path.join(dir, `${SERVED_LAYER}.mbtiles`);
@@ -67,6 +70,11 @@ async function runServingBench(ctx: BenchContext): Promise<string> {
     rows.push(...busy.rows);
     pairs.push({ label: AB_BUSY, paired: busy.nodes }, { label: ED_BUSY, paired: busy.caches });
     notes.push(...busy.notes);
+    ctx.log('serving: (a) publishing new layers as jobs of its own while measuring');
+    const job = await measureDuringJobs(dir, { a, b }, tiles, parcels.features);
+    rows.push(...job.rows);
+    pairs.push({ label: AB_JOB, paired: job.nodes });
+    notes.push(...job.notes);
   } finally {
     for (const p of processes.reverse()) await p.stop();
   }
@@ -98,6 +106,33 @@ async function measureWhilePublishing(dir: string, config: string, t: { a: Targe
   }
 }
 
+/**
+ * (a) and (b) in interleaved rounds while (a) publishes new layers, one after another, as
+ * jobs of its own (its default: the job runs in a publish thread at nice 10, which on two
+ * cores also cuts the tiles; see docs/operations.md) — what an administrator's publish or a
+ * scheduled one does to the server that runs it. (b) is measured under the same job.
+ */
+async function measureDuringJobs(dir: string, t: { a: Target; b: Target }, tiles: readonly Xyz[], parcels: number): Promise<{ rows: Row[]; nodes: Paired; notes: string[] }> {
+  const jobs = publishJobsContinuously(t.a.base, JOB_TOKEN, JOB_LAYERS);
+  try {
+    await jobs.started;
+    const nodes = await measurePaired(dir, t.a, t.b, tiles, ROUNDS, () => jobs.running());
+    const rows = [
+      // (a)'s process CPU here includes its own publish: not a serving figure.
+      { ...nodes.rows[0], key: 'a+job', label: `${t.a.label}, while it runs a publish job`, cpuUs: null },
+      { ...nodes.rows[1], key: 'b+job', label: `${t.b.label}, while (a) runs a publish job` },
+    ];
+    const took = jobs.durations.length ? `; each took ${jobs.durations.map((d) => d.toFixed(1)).join(', ')} s` : '';
+    const what = `publish jobs of new layers in (a) (${parcels} parcels each, one after another${took})`;
+    const notes = [jobs.running()
+      ? `A publish job ran in (a) through every "while it runs a publish job" run: ${what}.`
+      : `The publish jobs ran out before the last run ended (after ${nodes.ratios.length} of ${ROUNDS} rounds): ${what}.`];
+    return { rows, nodes, notes };
+  } finally {
+    await jobs.stop();
+  }
+}
+
 /** A row measured while the background publish ran, keyed `{key}+publish`. */
 function asPublishing(row: Row, t: Target): Row {
   return { ...row, key: `${t.key}+publish`, label: `${t.label}, while publishing` };
@@ -116,9 +151,9 @@ function describePublisher(publisher: number | undefined, server: number | undef
 /** Starts every server, each on its own loopback port; peers that cannot run are left out with a note. */
 async function startTargets(ctx: BenchContext, dir: string, config: string, mbtiles: string, first: Xyz, procs: BenchProcess[], notes: string[]): Promise<Target[]> {
   const [pa, pa2, pb, pc, pd, pe] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort()]) as [number, number, number, number, number, number];
-  const plantiles = (port: number, name: string): BenchProcess =>
-    startProcess(name, process.execPath, [CLI_MAIN, '--config', config, 'serve'], path.join(dir, `${name}.log`), { ...process.env, PORT: String(port) });
-  procs.push(plantiles(pa, 'plantiles-a'), plantiles(pa2, 'plantiles-b'));
+  const plantiles = (port: number, name: string, env: Record<string, string> = {}): BenchProcess =>
+    startProcess(name, process.execPath, [CLI_MAIN, '--config', config, 'serve'], path.join(dir, `${name}.log`), { ...process.env, PORT: String(port), ...env });
+  procs.push(plantiles(pa, 'plantiles-a', { [BENCH_ADMIN_TOKEN_ENV]: JOB_TOKEN }), plantiles(pa2, 'plantiles-b'));
   procs.push(startProcess('bare', process.execPath, [BARE_SERVER, mbtiles, String(pb)], path.join(dir, 'bare.log')));
   procs.push(startNginx('nginx-static', path.join(dir, 'nginx-static'), staticConf(path.join(dir, 'nginx-static'), pd, path.join(dir, 'static'))));
   procs.push(startNginx('nginx-proxy', path.join(dir, 'nginx-proxy'), proxyConf(path.join(dir, 'nginx-proxy'), pe, [pa, pa2])));
@@ -166,7 +201,7 @@ function machineNotes(rows: readonly Row[]): string[] {
     `${x.label}: event-loop delay p99 ${x.loopDelay?.p99.toFixed(1)} ms, max ${x.loopDelay?.max.toFixed(1)} ms (prom-client's 10 ms-resolution monitor${x.rounds > 1 ? `; medians of ${x.rounds} rounds` : ''}) against a wrk p99 of ${x.p99ms.toFixed(1)} ms.`);
   const busy = rows.filter((x) => x.otherShare >= 0.05 || x.stealShare >= 0.05);
   if (busy.length) {
-    notes.push(`Not alone on the machine: ${busy.map((x) => `${x.label.split(' ')[0]}${x.key.endsWith('+publish') ? ' while publishing' : ''} (other sessions ${pct(x.otherShare)}, steal ${pct(x.stealShare)})`).join('; ')}.`);
+    notes.push(`Not alone on the machine: ${busy.map((x) => `${x.label.split(' ')[0]}${x.key.endsWith('+publish') ? ' while publishing' : x.key.endsWith('+job') ? ' during the job' : ''} (other sessions ${pct(x.otherShare)}, steal ${pct(x.stealShare)})`).join('; ')}.`);
   } else {
     notes.push('Other sessions used under 5% of the CPU, and the hypervisor withheld (steal) under 5%, during every run.');
   }
@@ -235,6 +270,9 @@ function render(r: Report): string {
   p99('(a) while publishing, p99', 'a+publish', AB_BUSY);
   ratio('(e) while publishing / (d)', 'e+publish', 'd', 0.8);
   paired(ED_BUSY, 0.8);
+  ratio('(a) while its own publish job runs / (b)', 'a+job', 'b', 0.8);
+  paired(AB_JOB, 0.8);
+  p99('(a) while its own publish job runs, p99', 'a+job', AB_JOB);
   const notes = [...r.notes, ...machineNotes(r.rows)];
   if (notes.length) lines.push('', ...notes.map((n) => `- ${n}`));
   return lines.join('\n') + '\n';

@@ -17,6 +17,8 @@ export const PUBLISHED_LAYER = 'farmland-next';
 
 /** Layers published one after another while measuring (each a full publish), so a publish runs through every "while publishing" run. */
 export const PUBLISHED_LAYERS = Array.from({ length: 8 }, (_, k) => (k === 0 ? PUBLISHED_LAYER : `${PUBLISHED_LAYER}-${k + 1}`));
+/** New layers (a) publishes as jobs of its own, through its admin API, while it is measured. */
+export const JOB_LAYERS = Array.from({ length: 8 }, (_, k) => `farmland-job-${k + 1}`);
 
 /** The nice level of the background publish. */
 export const PUBLISH_NICE = 10;
@@ -125,6 +127,52 @@ export function publishContinuously(config: string, layers: readonly string[], l
     stop: async () => {
       stopped = true;
       current?.stop();
+      await loop;
+    },
+  };
+}
+
+/**
+ * Has a running `plantiles serve` publish `layers` one after another as jobs of its own
+ * (POST /admin/layers/{id}/publish, as an administrator or the scheduler would), until
+ * stopped. `started` resolves once the first job runs; `durations` are the finished jobs'
+ * seconds; `running()` is false once the last ended.
+ */
+export function publishJobsContinuously(base: string, token: string, layers: readonly string[]): { started: Promise<void>; stop(): Promise<void>; durations: number[]; running(): boolean } {
+  const headers = { authorization: `Bearer ${token}` };
+  let stopped = false;
+  let ended = false;
+  const durations: number[] = [];
+  let markStarted: () => void = () => undefined;
+  const started = new Promise<void>((resolve) => { markStarted = resolve; });
+  const loop = (async (): Promise<void> => {
+    try {
+      for (const layer of layers) {
+        if (stopped) break;
+        const res = await fetch(`${base}/admin/layers/${layer}/publish`, { method: 'POST', headers });
+        if (res.status !== 202) throw new Error(`publish job of ${layer}: ${res.status} ${await res.text()}`);
+        const { id } = (await res.json()) as { id: number };
+        for (;;) {
+          const job = (await (await fetch(`${base}/admin/jobs/${id}`, { headers })).json()) as { state: string; startedAt: string | null; finishedAt: string | null; error: string | null };
+          if (job.state === 'running') markStarted();
+          if (job.state !== 'queued' && job.state !== 'running') {
+            if (job.state !== 'succeeded') throw new Error(`publish job of ${layer} ended ${job.state}: ${job.error ?? ''}`);
+            durations.push((Date.parse(job.finishedAt ?? '') - Date.parse(job.startedAt ?? '')) / 1000);
+            break;
+          }
+          await new Promise((r) => setTimeout(r, 250));
+        }
+      }
+    } finally {
+      ended = true;
+      markStarted();
+    }
+  })();
+  return {
+    started, durations,
+    running: () => !ended,
+    stop: async () => {
+      stopped = true;
       await loop;
     },
   };
