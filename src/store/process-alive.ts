@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 /**
  * True when a process with this pid exists on this machine (the store is a local
  * directory) and has not ended. An ended process whose parent has not collected it yet
- * (a zombie; a publish process outliving its killed server is one until init reaps it)
+ * (a zombie: a killed `plantiles publish` is one until its parent, or init, collects it)
  * still answers signal 0, so on Linux its state is read too.
  */
 export function isProcessAlive(pid: number): boolean {
@@ -24,6 +24,7 @@ function hasEnded(pid: number): boolean {
   } catch {
     return true; // gone between the signal and the read
   }
-  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  // The command name (field 2) is in parentheses and may hold any character; the state follows ") ".
+  const state = stat.charAt(stat.lastIndexOf(')') + 2);
   return state === 'Z' || state === 'X';
 }
