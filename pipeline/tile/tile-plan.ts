@@ -2,8 +2,14 @@ import type { FeatureTable } from './feature-table.js';
 import { tileNumber, type TileJob, type TileKey } from './tile-job.js';
 import { maxBuffer, TILE_EXTENT, zoomSettings, type TilingOptions } from './tile-options.js';
 
-/** Features (at most) a subtree piece holds; a tile touched by more is "heavy" and cut in a band. */
-export const PIECE_FEATURES = 14_000;
+/**
+ * Features (at most) a subtree piece holds; a tile touched by more is "heavy" and cut in a band.
+ * Two pieces are cut at once on two cores, and a piece's geojson-vt index down to maxzoom is
+ * most of a worker's memory: on the 200k-parcel benchmark (z10 tiles of 13,860 parcels, so
+ * 14,000 made them pieces) the full publish peaked at 860-980 MiB, with 10,000 (a z10 tile
+ * is cut alone, its z11 children are pieces) at 780-790 MiB, in the same time.
+ */
+export const PIECE_FEATURES = 10_000;
 
 /** Widening of every box test (world units, ~1 cm at the equator), so rounding never leaves a feature out. */
 const EPSILON = 1e-9;
