@@ -7,7 +7,7 @@ import { maxBuffer, TILE_EXTENT, zoomSettings, type TilingOptions } from './tile
  * Two pieces are cut at once on two cores, and a piece's geojson-vt index down to maxzoom is
  * most of a worker's memory: on the 200k-parcel benchmark (z10 tiles of 13,860 parcels, so
  * 14,000 made them pieces) the full publish peaked at 860-980 MiB, with 10,000 (a z10 tile
- * is cut alone, its z11 children are pieces) at 780-790 MiB, in the same time.
+ * is cut alone, its z11 children are pieces) at 780-810 MiB, in the same time.
  */
 export const PIECE_FEATURES = 10_000;
 
