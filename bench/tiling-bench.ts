@@ -93,7 +93,7 @@ async function publishRepeated(configFile: string, layer: string, reset: () => v
 }
 
 /** The share of a version's plain tile bytes held by tiles that differ from the version before it: what a republish had to encode and compress again. */
-function changedShare(storeDir: string, layer: string): { tiles: number; bytes: number } {
+function changedShare(storeDir: string, layer: string): { tiles: number; byteShare: number } {
   const store = openSqliteStore(storeDir);
   try {
     const versions = store.getLayer(layer)?.versions ?? [];
@@ -111,7 +111,7 @@ function changedShare(storeDir: string, layer: string): { tiles: number; bytes: 
       changed += plain;
       tiles++;
     }
-    return { tiles, bytes: all ? changed / all : 0 };
+    return { tiles, byteShare: all ? changed / all : 0 };
   } finally {
     store.close();
   }
@@ -227,7 +227,7 @@ interface Measured {
   parcels: number;
   full: Repeated;
   fullTiles: TileFigures;
-  incremental: { label: string; edit: EditCounts; run: Repeated; tiles: TileFigures; changed: { tiles: number; bytes: number } }[];
+  incremental: { label: string; edit: EditCounts; run: Repeated; tiles: TileFigures; changed: { tiles: number; byteShare: number } }[];
   naive: Figures;
   gdal: Figures | null;
   ubound: { name: string; f: Figures }[];
@@ -274,7 +274,7 @@ function render(m: Measured): string {
     stageRow('full publish', m.full),
     ...m.incremental.map((i) => stageRow(i.label, i.run)),
     '',
-    ...m.incremental.map((i) => `The ${i.label}: ${i.edit.reshaped} reshaped, ${i.edit.moved} moved, ${i.edit.attributes} with a changed attribute, ${i.edit.deleted} deleted and replaced by new parcels. The ${i.changed.tiles} tiles it changed hold ${(100 * i.changed.bytes).toFixed(0)}% of the new version's plain tile bytes: every incremental method must encode and compress those again.`),
+    ...m.incremental.map((i) => `The ${i.label}: ${i.edit.reshaped} reshaped, ${i.edit.moved} moved, ${i.edit.attributes} with a changed attribute, ${i.edit.deleted} deleted and replaced by new parcels. The ${i.changed.tiles} tiles it changed hold ${(100 * i.changed.byteShare).toFixed(0)}% of the new version's plain tile bytes: every incremental method must encode and compress those again.`),
     '',
     'The edits follow one another: the second is made to the source as the first left it. After a small edit the ingest memo is kept as it was (it is written anew once more than 5% of the records have changed), so the second republish reads again the records the first edit changed as well as its own.',
     '',
