@@ -110,7 +110,8 @@ export class JobSystem implements Jobs {
     const { config, logger } = this.deps;
     if (config.schedule.scan) assertSchedule(config.schedule.scan);
     await this.recover();
-    this.pool = new WorkerPool(config.schedule.concurrency, config.storage.dir, logger, this.deps.threads);
+    const threads = this.deps.threads ?? { nice: config.schedule.nice, tilingThreads: config.schedule.tilingThreads };
+    this.pool = new WorkerPool(config.schedule.concurrency, config.storage.dir, logger, threads);
     await this.pool.start();
     this.runner = new JobRunner({
       config, jobs: this.table, sources: this.sources, pool: this.pool, runnerId: this.runnerId, logger,

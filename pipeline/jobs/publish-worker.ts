@@ -2,6 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { SqliteJobs } from '../../src/store/sqlite-jobs.js';
 import { openSqliteStore } from '../../src/store/sqlite-store.js';
 import type { PublishProgress } from '../publish/publish-layer.js';
+import { KEEP_TILING_THREADS_MS, TilingPool } from '../tile/tiling-pool.js';
 import { describeFailure, isTransient, runJob } from './run-job.js';
 import { lowerThreadPriority } from './thread-priority.js';
 import type { FromWorker, JobTask, ToWorker, WorkerSetup } from './worker-protocol.js';
@@ -19,6 +20,8 @@ const priority = lowerThreadPriority(nice);
 const store = openSqliteStore(dataDir);
 const jobs = new SqliteJobs(store.db);
 const cancelled = new Set<number>();
+// Tiling threads stay from one job to the next (for a while), so a republish finds them warm.
+const tilingPool = new TilingPool(KEEP_TILING_THREADS_MS);
 /** Progress is sent at most this often (and at every stage change). */
 const PROGRESS_INTERVAL_MS = 100;
 
@@ -59,7 +62,7 @@ async function handle(task: JobTask): Promise<void> {
   };
   try {
     const result = await runJob(task, {
-      store, report, tilingThreads,
+      store, report, tilingThreads, tilingPool,
       readingSource: (fingerprint) => send({ type: 'source', jobId: task.jobId, fingerprint }),
       cancelled: () => cancelled.has(task.jobId),
     });

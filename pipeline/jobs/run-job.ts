@@ -8,6 +8,7 @@ import type { SqliteStore } from '../../src/store/sqlite-store.js';
 import { unzipSafely, type UnzipLimits } from '../ingest/unzip-safely.js';
 import { PipelineError } from '../pipeline-error.js';
 import { publishLayer, type PublishProgress, type PublishResult } from '../publish/publish-layer.js';
+import type { TilingPool } from '../tile/tiling-pool.js';
 import { withCommitHook } from './commit-hook.js';
 import { fingerprintSource } from './fingerprint-source.js';
 import type { JobFailure, JobTask, TaskRevision } from './worker-protocol.js';
@@ -27,6 +28,8 @@ export interface JobContext {
   cancelled(): boolean;
   /** Tiling threads to spawn; default: the cores beyond one for serving and one for this thread. */
   tilingThreads?: number;
+  /** Where the tiling threads come from and go back to between jobs. */
+  tilingPool?: TilingPool;
 }
 
 /** A failure with the fingerprint of the source it read, when it got that far. */
@@ -57,7 +60,7 @@ export async function runJob(task: JobTask, ctx: JobContext): Promise<PublishRes
       sources.recordPublished(task.layer.id, fp);
     });
     return await publishLayer(layer, {
-      store, keepVersions: task.keepVersions, defaultAttribution: task.defaultAttribution, workers: ctx.tilingThreads ?? defaultTilingThreads(),
+      store, keepVersions: task.keepVersions, defaultAttribution: task.defaultAttribution, workers: ctx.tilingThreads ?? defaultTilingThreads(), tilingPool: ctx.tilingPool,
       onProgress: (p) => {
         if (ctx.cancelled()) throw new JobCancelledError('the job was stopped');
         ctx.report(p);

@@ -9,6 +9,7 @@ import type { ValidationSummary } from '../ingest/validation-policy.js';
 import { FeaturePacker } from '../tile/feature-packer.js';
 import { propertiesOf } from '../tile/feature-table.js';
 import { TilingThreads } from '../tile/run-jobs.js';
+import type { TilingPool } from '../tile/tiling-pool.js';
 import { defaultWorkers } from '../tile/tile-layer.js';
 import { resolveTilingOptions } from '../tile/tile-options.js';
 import { buildTiles, type BudgetReport } from './build-tiles.js';
@@ -68,6 +69,8 @@ export interface PublishContext {
   workers?: number;
   /** Most features one tiling job holds, bounding a worker's memory; never changes the tiles. */
   pieceFeatures?: number;
+  /** Where tiling threads come from and go back to (a long-lived publishing thread keeps them warm); default: started for this publish and ended after it. */
+  tilingPool?: TilingPool;
 }
 
 /**
@@ -78,11 +81,15 @@ export interface PublishContext {
 export async function publishLayer(layer: LayerConfig, ctx: PublishContext): Promise<PublishResult> {
   // The tiling threads load their code while the source is read.
   const workers = ctx.workers ?? defaultWorkers();
-  const threads = workers > 0 ? new TilingThreads(workers) : undefined;
+  const threads = workers > 0 ? new TilingThreads(workers, ctx.tilingPool) : undefined;
+  let settled = false;
   try {
-    return await publishWith(layer, { ...ctx, workers }, threads);
+    const result = await publishWith(layer, { ...ctx, workers }, threads);
+    settled = true;
+    return result;
   } finally {
-    await threads?.close();
+    // After a failure, a thread lent for reading the source may still be reading.
+    await threads?.close(settled);
   }
 }
 

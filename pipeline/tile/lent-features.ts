@@ -121,3 +121,8 @@ export function lendingScratch(tableSize: number): LendingScratch {
   }
   return scratch.lending;
 }
+
+/** Lets go of this thread's lending scratch (a thread kept between publishes, sized for the last layer). */
+export function releaseLendingScratch(): void {
+  scratch = null;
+}

@@ -1,12 +1,11 @@
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { cutJob, type Carry } from './cut-job.js';
 import type { FeatureTable } from './feature-table.js';
 import { tileNumber, type TileJob, type TileOutput } from './tile-job.js';
 import type { TilingOptions } from './tile-options.js';
 import type { FromWorker, ToWorker, WorkerSetup } from './tile-worker.js';
 import { TilingError } from './tiling-error.js';
+import { startTilingWorker, TilingPool } from './tiling-pool.js';
 
 /** Where jobs run and what happens to their tiles. */
 export interface RunOptions {
@@ -25,25 +24,18 @@ export interface RunOptions {
 }
 
 /**
- * Heap of a worker's old generation, MB. Jobs are sized to need far less; the cap makes
- * V8 collect early instead of letting garbage grow, which keeps the process small. A job
- * that does outgrow it is run again on a worker without the cap.
- */
-const WORKER_HEAP_MB = 512;
-/** Young generation of a worker, MB: tiling allocates many short-lived arrays. */
-const WORKER_YOUNG_MB = 64;
-
-/**
  * Runs tiling jobs to the end: on `workers` threads sharing the feature table, each
  * taking the next job when it finishes one. Which worker cuts which job never changes
- * a tile's bytes. The first failure stops the run (workers are terminated).
+ * a tile's bytes. The first failure stops the run (workers are terminated); after a
+ * run that ends well, workers from `run.threads` go back to it.
  */
 export async function runJobs(table: FeatureTable, options: TilingOptions, jobs: readonly TileJob[], run: RunOptions): Promise<void> {
   if (run.workers <= 0) return runHere(table, options, jobs, run);
   const count = Math.min(run.workers, jobs.length);
   const setup: WorkerSetup = { table, options, carry: run.carry };
   const early = run.threads?.take(count, setup) ?? [];
-  const slots = Array.from({ length: count }, (_, k) => early[k] ?? startWorker(setup, true));
+  const slots = Array.from({ length: count }, (_, k) => early[k] ?? startTilingWorker(setup, true));
+  let finished = false;
   try {
     let next = 0;
     await Promise.all(slots.map(async (_, s) => {
@@ -66,14 +58,18 @@ export async function runJobs(table: FeatureTable, options: TilingOptions, jobs:
           await runOnWorker(slots[s] as Worker, id, job, options.layerName, onTiles);
         } catch (err) {
           if (!(err instanceof OutOfMemory)) throw err;
-          slots[s] = startWorker(setup, false);
+          await (slots[s] as Worker).terminate();
+          slots[s] = startTilingWorker(setup, false);
           await runOnWorker(slots[s] as Worker, id, job, options.layerName, onTiles);
         }
         run.onJobDone?.(job);
       }
     }));
+    finished = true;
   } finally {
-    await Promise.all(slots.map((w) => w.terminate()));
+    // Every worker is idle once all jobs are done; after a failure some may still be cutting.
+    if (finished && run.threads) await run.threads.giveBack(slots);
+    else await Promise.all(slots.map((w) => w.terminate()));
   }
 }
 
@@ -125,41 +121,23 @@ function runOnWorker(worker: Worker, id: number, job: TileJob, layer: string, on
   });
 }
 
-/** A tiling worker, given its setup now or (null) in a message later. */
-function startWorker(setup: WorkerSetup | null, capped: boolean): Worker {
-  const compiled = new URL('./tile-worker.js', import.meta.url);
-  const useCompiled = !import.meta.url.endsWith('.ts') && existsSync(fileURLToPath(compiled));
-  // Run from TypeScript sources (tests), the worker starts through a loader shim: on Node 20 a
-  // worker's execArgv --import does not reach its own entry module.
-  return new Worker(useCompiled ? compiled : new URL('./tile-worker-dev.mjs', import.meta.url), {
-    workerData: setup,
-    resourceLimits: capped ? { maxYoungGenerationSizeMb: WORKER_YOUNG_MB, maxOldGenerationSizeMb: WORKER_HEAP_MB } : { maxYoungGenerationSizeMb: WORKER_YOUNG_MB },
-  });
-}
-
 /**
- * Tiling workers started before their layer is read, so that loading their code (0.15-0.3 s
- * for two, on two cores) overlaps the read instead of delaying the first tile. runJobs takes
- * them, sets them up with the table and ends them; `close` ends any it did not take. A
- * worker that failed or exited while it waited is not handed out.
+ * Tiling threads for one publish, started (or taken from a pool that kept them) before
+ * its layer is read, so that loading their code (0.15-0.3 s for two, on two cores)
+ * overlaps the read instead of delaying the first tile. runJobs takes them, sets them up
+ * with the table and gives them back when its jobs are done; `close` gives back or ends
+ * any it did not take. A worker that failed or exited while it waited is not handed out.
  */
 export class TilingThreads {
   private idle: Worker[];
-  private readonly lost = new Set<Worker>();
 
-  constructor(count: number) {
-    this.idle = Array.from({ length: Math.max(0, count) }, () => {
-      const w = startWorker(null, true);
-      // Until a job listens, a failure is only noted (an unheard 'error' would end the process).
-      w.on('error', () => this.lost.add(w));
-      w.on('exit', () => this.lost.add(w));
-      return w;
-    });
+  constructor(count: number, private readonly pool: TilingPool = new TilingPool(0)) {
+    this.idle = pool.take(count);
   }
 
-  /** Up to `n` waiting workers, set up with `setup`; they are the caller's to end. */
+  /** Up to `n` waiting workers, set up with `setup`; they are the caller's until it gives them back. */
   take(n: number, setup: WorkerSetup): Worker[] {
-    const live = this.idle.filter((w) => !this.lost.has(w));
+    const live = this.idle.filter((w) => !this.pool.isLost(w));
     const taken = live.slice(0, n);
     this.idle = live.slice(n);
     for (const w of taken) w.postMessage({ type: 'setup', setup } satisfies ToWorker);
@@ -172,18 +150,27 @@ export class TilingThreads {
    * before runJobs takes it (its messages queue behind the work).
    */
   lend(): Worker | undefined {
-    return this.idle.find((w) => !this.lost.has(w));
+    return this.idle.find((w) => !this.pool.isLost(w));
   }
 
   /** Workers still waiting to be taken. */
   get waiting(): number {
-    return this.idle.filter((w) => !this.lost.has(w)).length;
+    return this.idle.filter((w) => !this.pool.isLost(w)).length;
   }
 
-  /** Ends the workers not taken. */
-  async close(): Promise<void> {
+  /** Takes back taken workers whose jobs are all done, for the pool (which keeps or ends them). */
+  giveBack(workers: readonly Worker[]): Promise<void> {
+    return this.pool.giveBack(workers);
+  }
+
+  /**
+   * Gives back the workers not taken when none can still be working for the publish
+   * (`idle`: the read a worker was lent for is over); otherwise ends them.
+   */
+  async close(idle: boolean): Promise<void> {
     const rest = this.idle;
     this.idle = [];
-    await Promise.all(rest.map((w) => w.terminate()));
+    if (idle) await this.pool.giveBack(rest);
+    else await Promise.all(rest.map((w) => w.terminate()));
   }
 }

@@ -2,6 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { cutJob, type Carry } from './cut-job.js';
 import type { FeatureTable } from './feature-table.js';
 import type { ReadRequest } from '../ingest/read-geojson-thread.js';
+import { releaseLendingScratch } from './lent-features.js';
 import type { TileJob, TileOutput } from './tile-job.js';
 import type { TilingOptions } from './tile-options.js';
 
@@ -15,9 +16,14 @@ export interface WorkerSetup {
 /**
  * Messages between the pool and a tiling worker. A worker started before its layer was
  * read gets its setup first; before that, it may be asked to read the layer's records
- * (read-geojson-thread.ts, which answers with messages of its own).
+ * (read-geojson-thread.ts, which answers with messages of its own). A worker kept for the
+ * next publish is told to release its layer, and is set up again by the next.
  */
-export type ToWorker = { type: 'setup'; setup: WorkerSetup } | { type: 'job'; id: number; job: TileJob } | { type: 'read'; request: ReadRequest };
+export type ToWorker =
+  | { type: 'setup'; setup: WorkerSetup }
+  | { type: 'job'; id: number; job: TileJob }
+  | { type: 'read'; request: ReadRequest }
+  | { type: 'release' };
 export type FromWorker =
   | { type: 'tiles'; id: number; tiles: TileOutput[] }
   | { type: 'done'; id: number }
@@ -26,14 +32,21 @@ export type FromWorker =
 /** Tiles a worker sends back at once: few messages, and memory stays bounded. */
 const SEND_EVERY = 64;
 
-// The entry of a tiling worker: its setup arrives once (as workerData, or as the first
-// message when the worker was started ahead of the layer), then jobs.
+// The entry of a tiling worker: its setup arrives (as workerData, or as the first message
+// when the worker was started ahead of the layer), then jobs; a kept worker gets a release,
+// then the next publish's setup.
 const port = parentPort;
 if (port) {
   let setup = (workerData as WorkerSetup | null) ?? null;
   port.on('message', (msg: ToWorker) => {
     if (msg.type === 'setup') {
       setup = msg.setup;
+      return;
+    }
+    if (msg.type === 'release') {
+      // The table's shared memory and the previous version's index go with the last reference.
+      setup = null;
+      releaseLendingScratch();
       return;
     }
     if (msg.type === 'read') {

@@ -53,7 +53,7 @@ describe('a GeoJSON source read on a tiling thread', () => {
     threads = new TilingThreads(1);
   });
   afterAll(async () => {
-    await threads.close();
+    await threads.close(false);
     removeDir(dir);
   });
 

@@ -28,7 +28,8 @@ function threadNices(): Map<number, number> {
   return nices;
 }
 
-const NICE = 10;
+/** Not the default (10), so that the test shows the configured level is the one applied. */
+const NICE = 12;
 
 // A publish must not stall serving: the publish thread, and the tiling threads it starts, run below the serving thread.
 describe.skipIf(process.platform !== 'linux')('publish thread priority (Linux per-thread nice)', () => {
@@ -42,13 +43,13 @@ describe.skipIf(process.platform !== 'linux')('publish thread priority (Linux pe
     removeDir(dir);
   });
 
-  it('runs a publish job on a thread at nice 10, whose tiling threads inherit it, while the main thread keeps its own', async () => {
+  it('runs publish jobs on a thread at the configured nice, whose tiling threads inherit it and are kept for the next job, while the main thread keeps its own', async () => {
     dir = makeTempDir();
     writeGeojson(path.join(dir, 'parcels.geojson'), makeParcels(40, 30));
-    const config = writeConfig(dir, parcelConfig());
-    store = openSqliteStore(config.storage.dir);
     // One tiling thread whatever the machine's cores, so there is a thread for the publish thread to start.
-    jobs = new JobSystem({ config, db: store.db, audit: new SqliteAudit(store.db), logger: pino({ level: 'silent' }), threads: { nice: NICE, tilingThreads: 1 } });
+    const config = writeConfig(dir, { ...parcelConfig(), schedule: { nice: NICE, tilingThreads: 1 } });
+    store = openSqliteStore(config.storage.dir);
+    jobs = new JobSystem({ config, db: store.db, audit: new SqliteAudit(store.db), logger: pino({ level: 'silent' }) });
     // libuv starts its thread pool on first use; start it here so that every thread appearing later belongs to the jobs.
     await readFile(config.file);
     const mainNice = threadNices().get(process.pid);
@@ -63,21 +64,35 @@ describe.skipIf(process.platform !== 'linux')('publish thread priority (Linux pe
 
     // Sample the threads while the job runs: every thread that appears is started by the publish thread.
     const appeared = new Map<number, number>();
+    let known = afterStart;
     const sample = (): void => {
-      for (const [tid, nice] of threadNices()) if (!afterStart.has(tid)) appeared.set(tid, nice);
+      for (const [tid, nice] of threadNices()) if (!known.has(tid)) appeared.set(tid, nice);
     };
-    const sampler = setInterval(sample, 1);
-    const finished = new Promise<Job>((resolve) => {
-      jobs?.subscribe((job) => { if (job.state !== 'queued' && job.state !== 'running') resolve(job); });
-    });
-    const { job } = jobs.enqueuePublish('parcels', 'test');
-    const done = await finished;
-    clearInterval(sampler);
+    const runJob = async (): Promise<Job> => {
+      const sampler = setInterval(sample, 1);
+      // Subscribed before the job can end: its events come from the publish thread, after this turn.
+      const { job } = (jobs as JobSystem).enqueuePublish('parcels', 'test');
+      const done = await new Promise<Job>((resolve) => {
+        jobs?.subscribe((j) => { if (j.id === job.id && j.state !== 'queued' && j.state !== 'running') resolve(j); });
+      });
+      clearInterval(sampler);
+      return done;
+    };
 
-    expect(done).toMatchObject({ id: job.id, state: 'succeeded', version: '1.0.0' });
+    expect(await runJob()).toMatchObject({ state: 'succeeded', version: '1.0.0' });
     expect(appeared.size).toBeGreaterThan(0);
     expect([...appeared.values()].every((nice) => nice === expected)).toBe(true);
     expect(threadNices().get(process.pid)).toBe(mainNice);
+
+    // The next job tiles on the thread the first one left: no thread appears, and it is still at the publish's level.
+    const firstJobs = new Map(appeared);
+    appeared.clear();
+    known = threadNices();
+    writeGeojson(path.join(dir, 'parcels.geojson'), makeParcels(41, 30));
+    expect(await runJob()).toMatchObject({ state: 'succeeded', version: '1.1.0' });
+    expect(appeared.size).toBe(0);
+    const now = threadNices();
+    expect([...firstJobs.keys()].filter((tid) => now.get(tid) === expected).length).toBeGreaterThan(0);
   });
 });
 

@@ -32,9 +32,18 @@ describe('config', () => {
     [{ layers: [{ id: 'a', source: 'a.shp' }, { id: 'a', source: 'b.shp' }] }, /layers\[1\]\.id: duplicate layer id "a"/],
     [{ layers: [{ id: 'a', source: 'a.shp', colour: 'red' }] }, /layers\[0\]\.colour: unknown key/],
     [{ admin: { tokens: [{ name: 'x', env: 'not valid' }] } }, /admin\.tokens\[0\]\.env: /],
+    [{ schedule: { nice: 20 } }, /schedule\.nice: /],
+    [{ schedule: { tilingThreads: -1 } }, /schedule\.tilingThreads: /],
   ])('names the key of an invalid config %#', (doc, message) => {
     expect(() => parseConfig(doc, 'x.yaml', {})).toThrow(ConfigError);
     expect(() => parseConfig(doc, 'x.yaml', {})).toThrow(message);
+  });
+
+  it('reads how publish jobs run, and leaves the defaults to the job system when unset', () => {
+    expect(parseConfig({ schedule: { tilingThreads: 2, nice: 0 } }, 'x.yaml', {}).schedule).toMatchObject({ concurrency: 1, tilingThreads: 2, nice: 0 });
+    const unset = parseConfig({}, 'x.yaml', {}).schedule;
+    expect(unset.tilingThreads).toBeUndefined();
+    expect(unset.nice).toBeUndefined();
   });
 
   it('reports YAML syntax errors with the file and line', () => {

@@ -32,7 +32,7 @@ describe('tiling threads started ahead of their layer', () => {
     expect(threads.waiting).toBe(3);
     const ahead = await tiles({ workers: 2, threads, pieceFeatures: 500 });
     expect(threads.waiting).toBe(1);
-    await threads.close();
+    await threads.close(true);
     expect(threads.waiting).toBe(0);
     expect(here.size).toBeGreaterThan(50);
     expect(ahead).toEqual(here);
