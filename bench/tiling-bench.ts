@@ -11,6 +11,7 @@ import { editParcels, type EditCounts, type ParcelEdit } from './generate-parcel
 import type { PublishStage } from '../pipeline/publish/publish-layer.js';
 import type { PublishFigures } from './publish-child.js';
 import type { BenchContext, BenchSection } from './section.js';
+import { POLL_MS, publishInServer, type ServerRuns } from './tiling-server.js';
 
 /** The tile-size budget every tool is judged against (plantiles' default, 500 KiB gzipped). */
 const BUDGET = 512_000;
@@ -173,8 +174,11 @@ async function runTiling(ctx: BenchContext): Promise<string> {
   const fullTiles = storeFigures(storeDir, 'farmland');
   const incremental: Measured['incremental'] = [];
   const before = path.join(dir, 'tiling-store-before');
+  const sources = [parcels.file];
   for (const edit of [{ share: 0.01, layout: 'patches', seed: 41 }, { share: 0.01, layout: 'scattered', seed: 42 }] as ParcelEdit[]) {
     const counts = await editParcels(source, source, edit);
+    sources.push(path.join(dir, `tiling-farmland-${edit.layout}.geojson`));
+    copyFileSync(source, sources[sources.length - 1] as string);
     ctx.log(`tiling: plantiles republish after a 1% edit (${edit.layout}), ${RUNS} runs`);
     rmSync(before, { recursive: true, force: true });
     cpSync(storeDir, before, { recursive: true });
@@ -188,13 +192,15 @@ async function runTiling(ctx: BenchContext): Promise<string> {
     });
   }
   rmSync(before, { recursive: true, force: true });
+  const server = await publishInServer(ctx, sources, storeDir, RUNS);
   ctx.log('tiling: naive loop');
   const naive = await runNaive(parcels.file, path.join(dir, 'naive.sqlite'));
   ctx.log('tiling: GDAL ogr2ogr -f MBTILES');
   const gdal = hasGdal ? await runGdal(parcels.file, path.join(dir, 'gdal.mbtiles')) : null;
   const ubound = await runUrbanBoundaries(ctx);
-  return render({ parcels: parcels.features, full, fullTiles, incremental, naive, gdal, ubound });
+  return render({ parcels: parcels.features, full, fullTiles, incremental, server, naive, gdal, ubound });
 }
+
 
 async function runNaive(file: string, out: string): Promise<Figures> {
   const script = fileURLToPath(new URL('./naive-loop.js', import.meta.url));
@@ -228,6 +234,7 @@ interface Measured {
   full: Repeated;
   fullTiles: TileFigures;
   incremental: { label: string; edit: EditCounts; run: Repeated; tiles: TileFigures; changed: { tiles: number; byteShare: number } }[];
+  server: ServerRuns;
   naive: Figures;
   gdal: Figures | null;
   ubound: { name: string; f: Figures }[];
@@ -278,6 +285,7 @@ function render(m: Measured): string {
     '',
     'The edits follow one another: the second is made to the source as the first left it. After a small edit the ingest memo is kept as it was (it is written anew once more than 5% of the records have changed), so the second republish reads again the records the first edit changed as well as its own.',
     '',
+    ...serverLines(m),
     '### Urban boundaries',
     '',
     '12 urban development boundaries of 20,000 vertices each, same zooms and tools:',
@@ -288,6 +296,28 @@ function render(m: Measured): string {
     '',
   ];
   return lines.join('\n');
+}
+
+/** The same publishes as jobs of a running server. */
+function serverLines(m: Measured): string[] {
+  const s = m.server;
+  const chains = s.chains.map((c) => [c.full, ...c.republish].map((t) => t.toFixed(1)).join(', ')).join('; ');
+  return [
+    '### In a running server',
+    '',
+    `The same publishes, as an administrator or the scheduler makes them: jobs of a running \`plantiles serve\` (POST /admin/layers/farmland/publish, timed from the request to the end of the job as a poller every ${POLL_MS} ms sees it), the full publish into an empty store and then the republish after each edit, in one server process. Its publish jobs tile with one thread per core at nice 0, as the CLI does (\`schedule.tilingThreads\`, \`schedule.nice\`); they keep their tiling threads from one job to the next, so the republishes find them warm, where each CLI publish is a new process. ${RUNS} chains, each in a fresh server; per step the median. The server's tiles equal the CLI's, tile for tile.`,
+    '',
+    '| job | wall s | / full publish job | target |',
+    '| --- | ---: | ---: | --- |',
+    `| full publish | ${s.full.toFixed(1)} | | |`,
+    ...m.incremental.map((i, k) => {
+      const r = (s.republish[k] ?? 0) / s.full;
+      return `| republish after the ${i.label} | ${(s.republish[k] ?? 0).toFixed(1)} | ${r.toFixed(3)} x | <= 0.10 x: ${check(r <= 0.1)} |`;
+    }),
+    '',
+    `The chains, in seconds (full publish, then each republish): ${chains}. Peak RSS of the server over a chain: ${mib(s.peakRss)} MiB.`,
+    '',
+  ];
 }
 
 function stageRow(label: string, p: PublishFigures): string {
