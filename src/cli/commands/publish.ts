@@ -2,6 +2,7 @@ import cliProgress from 'cli-progress';
 import type { Config } from '../../config/load-config.js';
 import { publishLayer, type PublishResult } from '../../../pipeline/publish/publish-layer.js';
 import { describeValidation, type ValidationSummary } from '../../../pipeline/ingest/validation-policy.js';
+import { KEEP_TILING_THREADS_MS, TilingPool } from '../../../pipeline/tile/tiling-pool.js';
 import type { Runtime } from '../runtime.js';
 import { CliError, UsageError } from '../cli-error.js';
 
@@ -23,8 +24,20 @@ export function selectLayers(config: Config, names: string[], all: boolean): Con
   });
 }
 
-/** Publishes layers one after another; a failure stops with CliError naming file, feature and problem. */
+/**
+ * Publishes layers one after another, on tiling threads that go from one layer to the
+ * next (started once, and warm); a failure stops with CliError naming file, feature and problem.
+ */
 export async function publishLayers(rt: Runtime, layers: Config['layers'], opts: PublishCommandOptions): Promise<PublishResult[]> {
+  const pool = new TilingPool(KEEP_TILING_THREADS_MS);
+  try {
+    return await publishEach(rt, layers, opts, pool);
+  } finally {
+    await pool.close();
+  }
+}
+
+async function publishEach(rt: Runtime, layers: Config['layers'], opts: PublishCommandOptions, tilingPool: TilingPool): Promise<PublishResult[]> {
   const results: PublishResult[] = [];
   const tty = !opts.json && process.stderr.isTTY;
   for (const layer of layers) {
@@ -35,6 +48,7 @@ export async function publishLayers(rt: Runtime, layers: Config['layers'], opts:
         store: rt.store,
         keepVersions: rt.config.storage.keepVersions,
         defaultAttribution: rt.config.node.attribution ?? rt.config.node.title,
+        tilingPool,
         onProgress: (p) => {
           bar?.update(Math.round(p.progress * 100), { stage: p.stage, detail: p.detail });
           if (opts.json) console.log(JSON.stringify({ event: 'progress', layer: layer.id, ...p }));
