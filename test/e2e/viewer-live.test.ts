@@ -127,7 +127,8 @@ describe.skipIf(!hasChromium)(browserSuiteTitle('viewer follows new versions liv
     expect(job).toMatchObject({ state: 'succeeded', version: '1.2.0' });
     const version = '1.2.0';
     await page.waitForFunction((v) => (window as unknown as ViewerWindow).plantilesViewer.state.events.some((e) => e.version === v), version);
-    await expect.poll(() => page.locator('#layer-list select[data-layer="heritage"] option').first().innerText()).toContain('1.2.0');
+    // The label follows once the viewer has fetched the catalog the event prompts (over a second on a loaded machine).
+    await expect.poll(() => page.locator('#layer-list select[data-layer="heritage"] option').first().innerText(), { timeout: 10_000 }).toContain('1.2.0');
     expect(await shownVersion(page, 'heritage')).toBe('1.0.0');
     expect(await clickedName()).toBe(originalName);
 
