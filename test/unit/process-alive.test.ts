@@ -18,8 +18,10 @@ describe('isProcessAlive', () => {
   // An abandoned build is dropped only when its writer is gone; a writer that ended but
   // was not collected yet (its parent killed, init not yet round) must count as gone.
   it.skipIf(process.platform !== 'linux')('is false for a zombie: a process that ended and was not collected', async () => {
-    // The shell starts `true` in the background and becomes `sleep`, which never waits for it.
-    const parent = spawn('sh', ['-c', 'true & echo $!; exec sleep 5'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    // The shell starts a background subshell and becomes `sleep`, which never waits for it. The
+    // subshell ends half a second later, well after the exec: a child that ended before it
+    // could be collected by the shell itself (it was, once, in a full run).
+    const parent = spawn('sh', ['-c', '(sleep 0.5) & echo $!; exec sleep 5'], { stdio: ['ignore', 'pipe', 'ignore'] });
     try {
       const zombie = Number(await new Promise<string>((resolve) => parent.stdout.once('data', (d: Buffer) => resolve(d.toString()))));
       for (let i = 0; i < 200 && stateOf(zombie) !== 'Z'; i++) await new Promise((r) => setTimeout(r, 10));
