@@ -10,6 +10,7 @@ import { recordDigest } from '../../pipeline/ingest/record-memo.js';
 import { FeatureCollectionScanner, JsonScanError, type ScanEvent } from '../../pipeline/ingest/scan-feature-collection.js';
 import { publishLayer } from '../../pipeline/publish/publish-layer.js';
 import { TilingThreads } from '../../pipeline/tile/run-jobs.js';
+import type { Config } from '../../src/config/load-config.js';
 import { openSqliteStore } from '../../src/store/sqlite-store.js';
 import { currentTileHashes, makeTempDir, removeDir, writeConfig } from '../helpers/test-node.js';
 
@@ -110,32 +111,26 @@ describe('a GeoJSON source read on a tiling thread', () => {
     }
   });
 
-  it('makes a republish fail, or succeed, exactly as reading on the publishing thread does', async () => {
-    const records = parcelTexts(600, 13);
-    const source = path.join(dir, 'parcels.geojson');
-    const config = writeConfig(dir, {
-      node: { id: 'n', title: 't' }, storage: { dir: 'store' },
-      layers: [{ id: 'parcels', source: 'parcels.geojson', idField: 'BSM', minzoom: 10, maxzoom: 12 }],
-    });
-    const layer = config.layers[0] as (typeof config.layers)[number];
-    const publishIn = async (storeDir: string, workers: number): Promise<{ state: string; recalled: number; hashes: Map<string, string> } | { error: string }> => {
-      const store = openSqliteStore(path.join(dir, storeDir));
-      try {
-        const result = await publishLayer(layer, { store, keepVersions: 5, defaultAttribution: 't', workers });
-        return { state: result.state, recalled: result.recalledFeatures, hashes: currentTileHashes(store, 'parcels') };
-      } catch (err) {
-        return { error: (err as Error).message };
-      } finally {
-        store.close();
-      }
-    };
-    writeFileSync(source, collection(records));
-    expect(await publishIn('store', 2)).toMatchObject({ state: 'published', recalled: 0 });
+  /** A publish of `layer` into `storeDir` (under dir) with `workers` threads: its state and tiles, or its error. */
+  const publishIn = async (layer: Config['layers'][number], storeDir: string, workers: number): Promise<{ state: string; recalled: number; hashes: Map<string, string> } | { error: string }> => {
+    const store = openSqliteStore(path.join(dir, storeDir));
+    try {
+      const result = await publishLayer(layer, { store, keepVersions: 5, defaultAttribution: 't', workers });
+      return { state: result.state, recalled: result.recalledFeatures, hashes: currentTileHashes(store, 'parcels') };
+    } catch (err) {
+      return { error: (err as Error).message };
+    } finally {
+      store.close();
+    }
+  };
+
+  /** Sources that publish, and sources that fail in each way the reading thread must report as this thread does. */
+  const variantsOf = (records: string[]): [string, string][] => {
     const nan = [...records];
     nan[400] = (nan[400] as string).replace(/\d+\.\d+/, 'NaN');
     const badRing = [...records];
     badRing[77] = (badRing[77] as string).replace(/"coordinates":\[\[\[/, '"coordinates":[[[0,0],[1,1]],[[');
-    const variants: [string, string][] = [
+    return [
       ['an edit', collection([...records.slice(0, 10), (records[10] as string).replace('3715', '3716'), ...records.slice(11)])],
       ['a record that is not JSON', collection(nan)],
       ['a ring of two positions', collection(badRing)],
@@ -144,21 +139,50 @@ describe('a GeoJSON source read on a tiling thread', () => {
       ['another CRS after the features', collection(records, '', ',"crs":{"type":"name","properties":{"name":"EPSG:4490"}}')],
       ['no features', '{"type":"FeatureCollection"}'],
     ];
-    // The republish with threads asks one of them to read the source.
+  };
+
+  /**
+   * Publishes each variant from a copy of `from` (null: an empty store) on this thread and
+   * with two threads, one of which reads the source: the outcomes must be the same.
+   */
+  const compareReads = async (layer: Config['layers'][number], variants: [string, string][], from: string | null): Promise<void> => {
     const posted = vi.spyOn(Worker.prototype, 'postMessage');
     const readRequests = (): number => posted.mock.calls.filter(([msg]) => (msg as { type?: string }).type === 'read').length;
-    for (const [name, text] of variants) {
-      writeFileSync(source, text);
-      cpSync(path.join(dir, 'store'), path.join(dir, 'here'), { recursive: true });
-      cpSync(path.join(dir, 'store'), path.join(dir, 'there'), { recursive: true });
-      const here = await publishIn('here', 0);
-      posted.mockClear();
-      const there = await publishIn('there', 2);
-      expect(readRequests(), name).toBe(1);
-      expect(there, name).toEqual(here);
-      removeDir(path.join(dir, 'here'));
-      removeDir(path.join(dir, 'there'));
+    try {
+      for (const [name, text] of variants) {
+        writeFileSync(path.join(dir, 'parcels.geojson'), text);
+        if (from) {
+          cpSync(path.join(dir, from), path.join(dir, 'here'), { recursive: true });
+          cpSync(path.join(dir, from), path.join(dir, 'there'), { recursive: true });
+        }
+        const here = await publishIn(layer, 'here', 0);
+        posted.mockClear();
+        const there = await publishIn(layer, 'there', 2);
+        expect(readRequests(), name).toBe(1);
+        expect(there, name).toEqual(here);
+        removeDir(path.join(dir, 'here'));
+        removeDir(path.join(dir, 'there'));
+      }
+    } finally {
+      posted.mockRestore();
     }
-    posted.mockRestore();
+  };
+
+  const parcelsLayer = (): Config['layers'][number] => writeConfig(dir, {
+    node: { id: 'n', title: 't' }, storage: { dir: 'store' },
+    layers: [{ id: 'parcels', source: 'parcels.geojson', idField: 'BSM', minzoom: 10, maxzoom: 12 }],
+  }).layers[0] as Config['layers'][number];
+
+  it('makes a republish fail, or succeed, exactly as reading on the publishing thread does', async () => {
+    const records = parcelTexts(600, 13);
+    const layer = parcelsLayer();
+    writeFileSync(path.join(dir, 'parcels.geojson'), collection(records));
+    expect(await publishIn(layer, 'store', 2)).toMatchObject({ state: 'published', recalled: 0 });
+    await compareReads(layer, variantsOf(records), 'store');
+  });
+
+  // With no memo, the thread still splits and digests (the digests make the first memo).
+  it('makes a first publish fail, or succeed, exactly as reading on the publishing thread does', async () => {
+    await compareReads(parcelsLayer(), variantsOf(parcelTexts(600, 14)), null);
   });
 });
