@@ -6,11 +6,24 @@ interface Segments {
   n: number;
   /** ax, ay, bx, by per segment. */
   xy: Float64Array;
+  /** minX, maxX, minY, maxY per segment: each pair test starts with them. */
+  box: Float64Array;
   ring: Int32Array;
   index: Int32Array;
   /** Segments in the segment's ring (a closed ring of n points has n - 1). */
   ringSize: Int32Array;
 }
+
+function segmentsFor(capacity: number): Segments {
+  return { n: 0, xy: new Float64Array(4 * capacity), box: new Float64Array(4 * capacity), ring: new Int32Array(capacity), index: new Int32Array(capacity), ringSize: new Int32Array(capacity) };
+}
+
+/**
+ * The segments of the polygon being checked, reused from polygon to polygon (grown when
+ * one needs more): the check is synchronous, and allocating them per polygon cost as
+ * much as the tests on 200k small parcels.
+ */
+let scratch = segmentsFor(256);
 
 /** Up to this many segments every pair is tested; beyond, a sweep over x-sorted segments. */
 const BRUTE_FORCE_SEGMENTS = 64;
@@ -54,20 +67,15 @@ function bruteForce(s: Segments): Hit | null {
 }
 
 function sweep(s: Segments): Hit | null {
-  const minX = new Float64Array(s.n);
-  const maxX = new Float64Array(s.n);
-  for (let k = 0; k < s.n; k++) {
-    minX[k] = Math.min(s.xy[4 * k] as number, s.xy[4 * k + 2] as number);
-    maxX[k] = Math.max(s.xy[4 * k] as number, s.xy[4 * k + 2] as number);
-  }
-  const order = Uint32Array.from({ length: s.n }, (_, k) => k).sort((a, b) => (minX[a] as number) - (minX[b] as number));
+  const box = s.box;
+  const order = Uint32Array.from({ length: s.n }, (_, k) => k).sort((a, b) => (box[4 * a] as number) - (box[4 * b] as number));
   let tests = 0;
   for (let a = 0; a < order.length; a++) {
     const i = order[a] as number;
-    const right = maxX[i] as number;
+    const right = box[4 * i + 1] as number;
     for (let b = a + 1; b < order.length; b++) {
       const j = order[b] as number;
-      if ((minX[j] as number) > right) break;
+      if ((box[4 * j] as number) > right) break;
       if (++tests > MAX_PAIR_TESTS) return null;
       const at = test(s, i, j);
       if (at) return [i, j, at[0], at[1]];
@@ -78,32 +86,41 @@ function sweep(s: Segments): Hit | null {
 
 function collectSegments(rings: Position[][]): Segments {
   const total = rings.reduce((sum, r) => sum + Math.max(0, r.length - 1), 0);
-  const s: Segments = { n: 0, xy: new Float64Array(4 * total), ring: new Int32Array(total), index: new Int32Array(total), ringSize: new Int32Array(total) };
-  rings.forEach((ring, r) => {
+  if (total > scratch.ring.length) scratch = segmentsFor(Math.max(total, 2 * scratch.ring.length));
+  const s = scratch;
+  s.n = 0;
+  for (let r = 0; r < rings.length; r++) {
+    const ring = rings[r] as Position[];
     for (let k = 0; k + 1 < ring.length; k++) {
       const a = ring[k] as Position;
       const b = ring[k + 1] as Position;
-      if (a[0] === b[0] && a[1] === b[1]) continue; // repeated points make no segment
+      const ax = a[0] as number, ay = a[1] as number, bx = b[0] as number, by = b[1] as number;
+      if (ax === bx && ay === by) continue; // repeated points make no segment
       const n = s.n++;
-      s.xy[4 * n] = a[0] as number;
-      s.xy[4 * n + 1] = a[1] as number;
-      s.xy[4 * n + 2] = b[0] as number;
-      s.xy[4 * n + 3] = b[1] as number;
+      s.xy[4 * n] = ax;
+      s.xy[4 * n + 1] = ay;
+      s.xy[4 * n + 2] = bx;
+      s.xy[4 * n + 3] = by;
+      s.box[4 * n] = Math.min(ax, bx);
+      s.box[4 * n + 1] = Math.max(ax, bx);
+      s.box[4 * n + 2] = Math.min(ay, by);
+      s.box[4 * n + 3] = Math.max(ay, by);
       s.ring[n] = r;
       s.index[n] = k;
       s.ringSize[n] = ring.length - 1;
     }
-  });
+  }
   return s;
 }
 
 /** The crossing point of segments i and j when they cross properly or overlap along a line. */
 function test(s: Segments, i: number, j: number): [number, number] | null {
+  const box = s.box;
+  if ((box[4 * i + 1] as number) < (box[4 * j] as number) || (box[4 * j + 1] as number) < (box[4 * i] as number)) return null;
+  if ((box[4 * i + 3] as number) < (box[4 * j + 2] as number) || (box[4 * j + 3] as number) < (box[4 * i + 2] as number)) return null;
   const xy = s.xy;
   const ax = xy[4 * i] as number, ay = xy[4 * i + 1] as number, bx = xy[4 * i + 2] as number, by = xy[4 * i + 3] as number;
   const cx = xy[4 * j] as number, cy = xy[4 * j + 1] as number, dx = xy[4 * j + 2] as number, dy = xy[4 * j + 3] as number;
-  if (Math.max(ax, bx) < Math.min(cx, dx) || Math.max(cx, dx) < Math.min(ax, bx)) return null;
-  if (Math.max(ay, by) < Math.min(cy, dy) || Math.max(cy, dy) < Math.min(ay, by)) return null;
   if (s.ring[i] === s.ring[j]) {
     const d = Math.abs((s.index[i] as number) - (s.index[j] as number));
     if (d === 1 || d === (s.ringSize[i] as number) - 1) return null; // neighbours share a vertex
