@@ -132,14 +132,43 @@ export function publishContinuously(config: string, layers: readonly string[], l
   };
 }
 
+/** A publish job as the admin API shows it, once ended. */
+export interface EndedJob {
+  state: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  error: string | null;
+}
+
 /**
- * Has a running `plantiles serve` publish `layers` one after another as jobs of its own
- * (POST /admin/layers/{id}/publish, as an administrator or the scheduler would), until
- * stopped. `started` resolves once the first job runs; `durations` are the finished jobs'
- * seconds; `running()` is false once the last ended.
+ * Runs a publish job of `layer` on a running `plantiles serve` (POST
+ * /admin/layers/{id}/publish, as an administrator or the scheduler would) and asks how it
+ * is going every `pollMs` until it ends; throws unless it succeeded. Returns the job and
+ * the seconds from the request to the end as the poller saw it (at most `pollMs` late).
+ */
+export async function runPublishJob(base: string, token: string, layer: string, pollMs: number, onRunning?: () => void): Promise<{ job: EndedJob; seconds: number }> {
+  const headers = { authorization: `Bearer ${token}` };
+  const start = performance.now();
+  const res = await fetch(`${base}/admin/layers/${layer}/publish`, { method: 'POST', headers });
+  if (res.status !== 202) throw new Error(`publish job of ${layer}: ${res.status} ${await res.text()}`);
+  const { id } = (await res.json()) as { id: number };
+  for (;;) {
+    const job = (await (await fetch(`${base}/admin/jobs/${id}`, { headers })).json()) as EndedJob;
+    if (job.state === 'running') onRunning?.();
+    if (job.state !== 'queued' && job.state !== 'running') {
+      if (job.state !== 'succeeded') throw new Error(`publish job of ${layer} ended ${job.state}: ${job.error ?? ''}`);
+      return { job, seconds: (performance.now() - start) / 1000 };
+    }
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
+}
+
+/**
+ * Has a running `plantiles serve` publish `layers` one after another as jobs of its own,
+ * until stopped. `started` resolves once the first job runs; `durations` are the finished
+ * jobs' seconds, by the server's clock; `running()` is false once the last ended.
  */
 export function publishJobsContinuously(base: string, token: string, layers: readonly string[]): { started: Promise<void>; stop(): Promise<void>; durations: number[]; running(): boolean } {
-  const headers = { authorization: `Bearer ${token}` };
   let stopped = false;
   let ended = false;
   const durations: number[] = [];
@@ -149,19 +178,8 @@ export function publishJobsContinuously(base: string, token: string, layers: rea
     try {
       for (const layer of layers) {
         if (stopped) break;
-        const res = await fetch(`${base}/admin/layers/${layer}/publish`, { method: 'POST', headers });
-        if (res.status !== 202) throw new Error(`publish job of ${layer}: ${res.status} ${await res.text()}`);
-        const { id } = (await res.json()) as { id: number };
-        for (;;) {
-          const job = (await (await fetch(`${base}/admin/jobs/${id}`, { headers })).json()) as { state: string; startedAt: string | null; finishedAt: string | null; error: string | null };
-          if (job.state === 'running') markStarted();
-          if (job.state !== 'queued' && job.state !== 'running') {
-            if (job.state !== 'succeeded') throw new Error(`publish job of ${layer} ended ${job.state}: ${job.error ?? ''}`);
-            durations.push((Date.parse(job.finishedAt ?? '') - Date.parse(job.startedAt ?? '')) / 1000);
-            break;
-          }
-          await new Promise((r) => setTimeout(r, 250));
-        }
+        const { job } = await runPublishJob(base, token, layer, 250, markStarted);
+        durations.push((Date.parse(job.finishedAt ?? '') - Date.parse(job.startedAt ?? '')) / 1000);
       }
     } finally {
       ended = true;

@@ -177,8 +177,10 @@ async function runTiling(ctx: BenchContext): Promise<string> {
   const sources = [parcels.file];
   for (const edit of [{ share: 0.01, layout: 'patches', seed: 41 }, { share: 0.01, layout: 'scattered', seed: 42 }] as ParcelEdit[]) {
     const counts = await editParcels(source, source, edit);
-    sources.push(path.join(dir, `tiling-farmland-${edit.layout}.geojson`));
-    copyFileSync(source, sources[sources.length - 1] as string);
+    // The edited source as this edit left it, for the server's chain below.
+    const edited = path.join(dir, `tiling-farmland-${edit.layout}.geojson`);
+    copyFileSync(source, edited);
+    sources.push(edited);
     ctx.log(`tiling: plantiles republish after a 1% edit (${edit.layout}), ${RUNS} runs`);
     rmSync(before, { recursive: true, force: true });
     cpSync(storeDir, before, { recursive: true });

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { stringify } from 'yaml';
 import { openSqliteStore } from '../src/store/sqlite-store.js';
 import type { BenchContext } from './section.js';
-import { BENCH_ADMIN_TOKEN_ENV, CLI_MAIN } from './serving-data.js';
+import { BENCH_ADMIN_TOKEN_ENV, CLI_MAIN, runPublishJob } from './serving-data.js';
 import { freePort, startProcess, waitForHttp } from './serving-procs.js';
 
 /** The admin token the bench's server is started with. */
@@ -45,11 +45,12 @@ export async function publishChainInServer(dir: string, sources: readonly string
   try {
     const base = `http://127.0.0.1:${port}`;
     await waitForHttp('plantiles serve', `${base}/healthz`);
-    const full = await publishJob(base);
+    const publishJob = async (): Promise<number> => (await runPublishJob(base, TOKEN, 'farmland', POLL_MS)).seconds;
+    const full = await publishJob();
     const republish: number[] = [];
     for (const next of sources.slice(1)) {
       copyFileSync(next, source);
-      republish.push(await publishJob(base));
+      republish.push(await publishJob());
     }
     return { full, republish, peakRss: peakRssOf(server.child.pid) };
   } finally {
@@ -57,21 +58,7 @@ export async function publishChainInServer(dir: string, sources: readonly string
   }
 }
 
-/** Runs a publish job of the farmland layer; its seconds from the request to the end its poller saw. */
-async function publishJob(base: string): Promise<number> {
-  const headers = { authorization: `Bearer ${TOKEN}` };
-  const start = performance.now();
-  const res = await fetch(`${base}/admin/layers/farmland/publish`, { method: 'POST', headers });
-  if (res.status !== 202) throw new Error(`publish job: ${res.status} ${await res.text()}`);
-  const { id } = (await res.json()) as { id: number };
-  for (;;) {
-    const job = (await (await fetch(`${base}/admin/jobs/${id}`, { headers })).json()) as { state: string; error: string | null };
-    if (job.state === 'succeeded') return (performance.now() - start) / 1000;
-    if (job.state !== 'queued' && job.state !== 'running') throw new Error(`publish job ended ${job.state}: ${job.error ?? ''}`);
-    await new Promise((r) => setTimeout(r, POLL_MS));
-  }
-}
-
+/** A process's peak RSS so far (VmHWM), bytes. */
 function peakRssOf(pid: number | undefined): number {
   const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return hwm ? Number(hwm[1]) * 1024 : 0;
