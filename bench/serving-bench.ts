@@ -108,7 +108,7 @@ async function measureWhilePublishing(dir: string, config: string, t: { a: Targe
 
 /**
  * (a) and (b) in interleaved rounds while (a) publishes new layers, one after another, as
- * jobs of its own (its default: the job runs in a publish thread at nice 10, which on two
+ * jobs of its own (its default: the job runs in a publish thread at nice 19, which on two
  * cores also cuts the tiles; see docs/operations.md) — what an administrator's publish or a
  * scheduled one does to the server that runs it. (b) is measured under the same job.
  */

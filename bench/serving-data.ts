@@ -20,8 +20,8 @@ export const PUBLISHED_LAYERS = Array.from({ length: 8 }, (_, k) => (k === 0 ? P
 /** New layers (a) publishes as jobs of its own, through its admin API, while it is measured. */
 export const JOB_LAYERS = Array.from({ length: 8 }, (_, k) => `farmland-job-${k + 1}`);
 
-/** The nice level of the background publish. */
-export const PUBLISH_NICE = 10;
+/** The nice level of the background publish: the lowest, as docs/operations.md advises for a CLI publish on a serving machine. */
+export const PUBLISH_NICE = 19;
 
 /** Zoom range of the served layer: that of the demo's farmland parcels (a parcel layer is not drawn below z10). */
 export const SERVED_ZOOMS = { minzoom: 10, maxzoom: 14 } as const;

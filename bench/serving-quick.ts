@@ -22,7 +22,7 @@ import { runWrk, writeWrkScript, type WrkOptions, type WrkResult } from './servi
  * separated by spaces (default `a=` this build); QUICK_DIR (default
  * $TMPDIR/plantiles-serving-quick); BENCH_PARCELS (200,000); QUICK_SECONDS (10 per run);
  * QUICK_NODE_ARGS (extra node flags for the plantiles processes, e.g. --cpu-prof).
- * --publish: a `plantiles publish` of a new layer runs in the background (at nice 10 as in
+ * --publish: a `plantiles publish` of a new layer runs in the background (at nice 19 as in
  * the full benchmark; BENCH_PUBLISH_POLICY=idle adds SCHED_IDLE) during a second set of
  * rounds; --job: the first target publishes it as a job of its own, through its admin API.
  */

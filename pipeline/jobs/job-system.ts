@@ -28,7 +28,7 @@ export interface JobSystemDeps {
   logger: Logger;
   /** Called when a job may have changed a current version (the change feed polls). */
   onPublished?: () => void;
-  /** How the publish threads run: their nice level (default 10, below serving) and tiling threads. */
+  /** How the publish threads run: their nice level (default 19, below serving) and tiling threads. */
   threads?: WorkerPoolOptions;
 }
 

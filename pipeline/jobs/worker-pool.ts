@@ -29,7 +29,7 @@ interface Slot {
 
 /** How publish threads run. */
 export interface WorkerPoolOptions {
-  /** Nice level of publish threads and the tiling threads they spawn (Linux); default 10. 0 leaves them as the server. */
+  /** Nice level of publish threads and the tiling threads they spawn (Linux); default 19. 0 leaves them as the server. */
   nice?: number;
   /** Tiling threads per job; default: the cores beyond one for serving and one for the publish thread. */
   tilingThreads?: number;

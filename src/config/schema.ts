@@ -149,7 +149,7 @@ export const configSchema = z
         concurrency: z.number().int().min(1).max(16).default(1),
         /** Tiling threads of each publish job; default: the cores beyond one for serving and one for the job's own thread. */
         tilingThreads: z.number().int().min(0).max(64).optional(),
-        /** Nice level of publish threads (Linux; default 10): serving, at 0, gets the CPU first. */
+        /** Nice level of publish threads (Linux; default 19): serving, at 0, gets the CPU first. */
         nice: z.number().int().min(0).max(19).optional(),
       })
       .default({ concurrency: 1 }),

@@ -4,7 +4,7 @@ import path from 'node:path';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { JobSystem } from '../../pipeline/jobs/job-system.js';
-import { lowerThreadPriority } from '../../pipeline/jobs/thread-priority.js';
+import { DEFAULT_PUBLISH_NICE, lowerThreadPriority } from '../../pipeline/jobs/thread-priority.js';
 import type { Job } from '../../src/jobs/jobs.js';
 import { SqliteAudit } from '../../src/store/sqlite-audit.js';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite-store.js';
@@ -28,7 +28,7 @@ function threadNices(): Map<number, number> {
   return nices;
 }
 
-/** Not the default (10), so that the test shows the configured level is the one applied. */
+/** Not the default (DEFAULT_PUBLISH_NICE, 19), so that the test shows the configured level is the one applied. */
 const NICE = 12;
 
 // A publish must not stall serving: the publish thread, and the tiling threads it starts, run below the serving thread.
@@ -93,6 +93,21 @@ describe.skipIf(process.platform !== 'linux')('publish thread priority (Linux pe
     expect(appeared.size).toBe(0);
     const now = threadNices();
     expect([...firstJobs.keys()].filter((tid) => now.get(tid) === expected).length).toBeGreaterThan(0);
+  });
+
+  it('runs the publish thread at the lowest priority, nice 19, when schedule.nice is not set', async () => {
+    expect(DEFAULT_PUBLISH_NICE).toBe(19);
+    dir = makeTempDir();
+    writeGeojson(path.join(dir, 'parcels.geojson'), makeParcels(40, 30));
+    const config = writeConfig(dir, parcelConfig());
+    store = openSqliteStore(config.storage.dir);
+    jobs = new JobSystem({ config, db: store.db, audit: new SqliteAudit(store.db), logger: pino({ level: 'silent' }) });
+    await readFile(config.file);
+    const beforeStart = threadNices();
+    await jobs.start();
+    const started = [...threadNices()].filter(([tid]) => !beforeStart.has(tid)).map(([, nice]) => nice);
+    expect(started).toContain(DEFAULT_PUBLISH_NICE);
+    expect(threadNices().get(process.pid)).toBe(beforeStart.get(process.pid));
   });
 });
 
