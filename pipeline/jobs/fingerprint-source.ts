@@ -53,6 +53,11 @@ export function statSourceSync(source: string): SourceFileStat[] | null {
 /** Stats and content hash of a source; stats are taken first, so a change during hashing shows up next time. */
 export async function fingerprintSource(source: string): Promise<SourceFingerprint> {
   const files = await statSource(source);
+  return { source, files, hash: await hashSource(source) };
+}
+
+/** SHA-256 of a source's files (each preceded by its lower-cased name), hex. */
+export async function hashSource(source: string): Promise<string> {
   const hash = createHash('sha256');
   for (const file of sourceFiles(source)) {
     hash.update(`${path.basename(file).toLowerCase()}\0`);
@@ -64,7 +69,7 @@ export async function fingerprintSource(source: string): Promise<SourceFingerpri
     });
     hash.update('\0');
   }
-  return { source, files, hash: hash.digest('hex') };
+  return hash.digest('hex');
 }
 
 /** True when two stat lists describe the same files with the same sizes and mtimes. */

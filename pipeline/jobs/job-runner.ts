@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../../src/config/load-config.js';
 import type { Job } from '../../src/jobs/jobs.js';
 import { INTERRUPTED, type SqliteJobs } from '../../src/store/sqlite-jobs.js';
-import type { SourceFingerprint, SqliteSources } from '../../src/store/sqlite-sources.js';
+import type { SourceRead, SqliteSources } from '../../src/store/sqlite-sources.js';
 import type { PublishProgress } from '../publish/publish-layer.js';
 import { uploadFileName } from './receive-upload.js';
 import type { WorkerOutcome, WorkerPool } from './worker-pool.js';
@@ -42,7 +42,7 @@ export interface RunnerDeps {
 export class JobRunner {
   private readonly running = new Set<number>();
   /** What each running job read, once it said. */
-  private readonly reading = new Map<number, SourceFingerprint>();
+  private readonly reading = new Map<number, SourceRead>();
   private stopped = false;
 
   constructor(private readonly deps: RunnerDeps) {}
@@ -68,8 +68,8 @@ export class JobRunner {
     this.stopped = true;
   }
 
-  /** The source a running job read; undefined until it has fingerprinted it. */
-  sourceReadBy(jobId: number): SourceFingerprint | undefined {
+  /** The source a running job reads; undefined until it has taken its stats. */
+  sourceReadBy(jobId: number): SourceRead | undefined {
     return this.reading.get(jobId);
   }
 
@@ -91,7 +91,7 @@ export class JobRunner {
     }
     const listener = {
       progress: (p: PublishProgress) => this.deps.events.progress(job.id, p),
-      source: (fp: SourceFingerprint) => this.reading.set(job.id, fp),
+      source: (read: SourceRead) => this.reading.set(job.id, read),
     };
     void this.deps.pool.run(task, listener).then((outcome) => this.settle(job, outcome));
   }

@@ -63,7 +63,7 @@ async function handle(task: JobTask): Promise<void> {
   try {
     const result = await runJob(task, {
       store, report, tilingThreads, tilingPool,
-      readingSource: (fingerprint) => send({ type: 'source', jobId: task.jobId, fingerprint }),
+      readingSource: (read) => send({ type: 'source', jobId: task.jobId, read }),
       cancelled: () => cancelled.has(task.jobId),
     });
     send({ type: 'done', jobId: task.jobId, result });

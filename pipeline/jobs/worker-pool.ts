@@ -3,7 +3,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import type { SourceFingerprint } from '../../src/store/sqlite-sources.js';
+import type { SourceRead } from '../../src/store/sqlite-sources.js';
 import type { PublishProgress, PublishResult } from '../publish/publish-layer.js';
 import { DEFAULT_PUBLISH_NICE } from './thread-priority.js';
 import type { FromWorker, JobFailure, JobTask, ToWorker, WorkerSetup } from './worker-protocol.js';
@@ -18,7 +18,7 @@ export type WorkerOutcome =
 /** What a running job reports before its outcome. */
 export interface JobListener {
   progress(p: PublishProgress): void;
-  source(fp: SourceFingerprint): void;
+  source(read: SourceRead): void;
 }
 
 interface Slot {
@@ -127,7 +127,7 @@ export class WorkerPool {
       return;
     }
     if (msg.type === 'source') {
-      job.listener.source(msg.fingerprint);
+      job.listener.source(msg.read);
       return;
     }
     slot.job = null;

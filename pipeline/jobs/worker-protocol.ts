@@ -1,6 +1,6 @@
 import type { LayerConfig } from '../../src/config/schema.js';
 import type { JobKind, UploadKind } from '../../src/jobs/jobs.js';
-import type { SourceFingerprint } from '../../src/store/sqlite-sources.js';
+import type { SourceFingerprint, SourceRead } from '../../src/store/sqlite-sources.js';
 import type { PublishProgress, PublishResult } from '../publish/publish-layer.js';
 import type { PriorityOutcome } from './thread-priority.js';
 
@@ -57,7 +57,7 @@ export type FromWorker =
   /** The thread opened the store; `priority` says whether it could lower its priority. */
   | { type: 'ready'; priority: PriorityOutcome }
   | { type: 'progress'; jobId: number; progress: PublishProgress }
-  /** The source the job reads, as fingerprinted before reading. */
-  | { type: 'source'; jobId: number; fingerprint: SourceFingerprint }
+  /** The source the job reads, with its files' stats taken before reading. */
+  | { type: 'source'; jobId: number; read: SourceRead }
   | { type: 'done'; jobId: number; result: PublishResult }
   | { type: 'failed'; jobId: number; failure: JobFailure };

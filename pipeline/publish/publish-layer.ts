@@ -71,6 +71,8 @@ export interface PublishContext {
   pieceFeatures?: number;
   /** Where tiling threads come from and go back to (a long-lived publishing thread keeps them warm); default: started for this publish and ended after it. */
   tilingPool?: TilingPool;
+  /** Awaited once the tiles are stored, just before the version commits (or is found unchanged). */
+  beforeCommit?: () => Promise<void>;
 }
 
 /**
@@ -158,6 +160,7 @@ async function publishWith(layer: LayerConfig, ctx: PublishContext, threads: Til
     const tiles = tiled.tiles;
     const memoFailure = await memoWritten;
     if (memoFailure) throw memoFailure;
+    await ctx.beforeCommit?.();
     report('commit', 0.96, `${tiles} tiles`);
     const meta: VersionMeta = {
       minzoom: layer.minzoom, maxzoom: layer.maxzoom, bounds: roundBounds(ingested.bounds),

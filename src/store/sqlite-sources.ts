@@ -9,11 +9,15 @@ export interface SourceFileStat {
 }
 
 /** A source as it was read: its files and the SHA-256 of their contents. */
-export interface SourceFingerprint {
+export interface SourceFingerprint extends SourceRead {
+  hash: string;
+}
+
+/** Which source a job reads, and its files' sizes and mtimes when it began. */
+export interface SourceRead {
   /** Absolute path of the layer's main source file. */
   source: string;
   files: SourceFileStat[];
-  hash: string;
 }
 
 /** What a layer's source looked like when it was last published, and when it last failed. */
