@@ -2,8 +2,8 @@ import os from 'node:os';
 
 /**
  * The nice level of publish threads by default, the lowest: serving (nice 0) gets the CPU
- * first. Against nice 10, a server on 2 cores answered 13-20% more requests a second while
- * a publish ran (in its own jobs and in a CLI process alike; see docs/operations.md).
+ * first. Against nice 10, a server on 2 cores kept about 12% more of its idle request rate
+ * during one of its own publish jobs, and about 15% more beside a CLI publish (see docs/operations.md).
  */
 export const DEFAULT_PUBLISH_NICE = 19;
 
