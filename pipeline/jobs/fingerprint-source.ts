@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { SourceFileStat, SourceFingerprint } from '../../src/store/sqlite-sources.js';
+import type { SourceFileStat, SourceFingerprint, SourceRead } from '../../src/store/sqlite-sources.js';
 import { PipelineError } from '../pipeline-error.js';
 
 /** Bytes read at a time while hashing: 1 MiB reads hash a 150 MB source in half the time 64 KiB reads take (0.1 s against 0.2 s). */
@@ -54,6 +54,20 @@ export function statSourceSync(source: string): SourceFileStat[] | null {
 export async function fingerprintSource(source: string): Promise<SourceFingerprint> {
   const files = await statSource(source);
   return { source, files, hash: await hashSource(source) };
+}
+
+/**
+ * The fingerprint of a source a publish is about to read: its stats now, its content hash
+ * while the publish reads it (the publishing thread has time to spare while a tiling
+ * thread splits the file; hashing the benchmark's 150 MB source first took 0.09 s before
+ * anything else). The caller awaits `fingerprint` before it records the source (its
+ * rejection before then is not unhandled).
+ */
+export async function fingerprintWhileReading(source: string): Promise<{ read: SourceRead; fingerprint: Promise<SourceFingerprint> }> {
+  const read: SourceRead = { source, files: await statSource(source) };
+  const fingerprint = hashSource(source).then((hash): SourceFingerprint => ({ ...read, hash }));
+  fingerprint.catch(() => undefined);
+  return { read, fingerprint };
 }
 
 /** SHA-256 of a source's files (each preceded by its lower-cased name), hex. */

@@ -10,7 +10,7 @@ import {
 } from '../../src/jobs/jobs.js';
 import type { SqliteAudit } from '../../src/store/sqlite-audit.js';
 import { INTERRUPTED, SqliteJobs } from '../../src/store/sqlite-jobs.js';
-import { SqliteSources } from '../../src/store/sqlite-sources.js';
+import { SqliteSources, type SourceFingerprint } from '../../src/store/sqlite-sources.js';
 import type { PublishProgress } from '../publish/publish-layer.js';
 import { sameStats, statSourceSync } from './fingerprint-source.js';
 import { JobRunner } from './job-runner.js';
@@ -126,6 +126,11 @@ export class JobSystem implements Jobs {
     });
     this.runner.kick();
     if (config.schedule.scan) this.scheduler = startScheduler(config.schedule.scan, () => this.scan(), logger);
+  }
+
+  /** Remembers the source a publish outside the job system (the CLI's) read, so a scan does not publish it again. */
+  recordPublishedSource(layer: string, fp: SourceFingerprint): void {
+    this.sources.recordPublished(layer, fp);
   }
 
   /** Looks for changed sources and queues their publish; returns what was queued. */

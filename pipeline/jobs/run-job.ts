@@ -10,7 +10,7 @@ import { PipelineError } from '../pipeline-error.js';
 import { publishLayer, type PublishProgress, type PublishResult } from '../publish/publish-layer.js';
 import type { TilingPool } from '../tile/tiling-pool.js';
 import { withCommitHook } from './commit-hook.js';
-import { hashSource, statSource } from './fingerprint-source.js';
+import { fingerprintWhileReading } from './fingerprint-source.js';
 import type { JobFailure, JobTask, TaskRevision } from './worker-protocol.js';
 
 /** A job stopped on request (the server is shutting down). */
@@ -43,20 +43,15 @@ class FailedWithSource extends Error {
  * Runs one job in the calling thread: prepares the source (unpacking an upload),
  * fingerprints it, publishes, and — inside the version's commit transaction —
  * records the job's outcome, activates the upload and remembers the source.
- * The source's stats are taken before it is read; its content hash while the publish
- * reads it (this thread has time to spare while a tiling thread splits the file: the
- * hash of the benchmark's 150 MB source took 0.09 s before anything else), and is
- * awaited before the version commits.
+ * The source's stats are taken before it is read, its content hash while the publish
+ * reads it (fingerprintWhileReading); the hash is awaited before the version commits.
  */
 export async function runJob(task: JobTask, ctx: JobContext): Promise<PublishResult> {
   let hashing: Promise<SourceFingerprint> | null = null;
   try {
     const layer = task.revision ? await prepareUpload(task, task.revision, ctx) : task.layer;
-    const read: SourceRead = { source: layer.source, files: await statSource(layer.source) };
+    const { read, fingerprint: hashed } = await fingerprintWhileReading(layer.source);
     ctx.readingSource(read);
-    const hashed = hashSource(layer.source).then((hash): SourceFingerprint => ({ ...read, hash }));
-    // Awaited before the commit, or on failure; a rejection before then is not unhandled.
-    hashed.catch(() => undefined);
     hashing = hashed;
     let fp: SourceFingerprint | null = null;
     const jobs = new SqliteJobs(ctx.store.db);

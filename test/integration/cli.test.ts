@@ -1,6 +1,12 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fingerprintSource } from '../../pipeline/jobs/fingerprint-source.js';
+import { scanSources } from '../../pipeline/jobs/scan-sources.js';
+import { loadConfig } from '../../src/config/load-config.js';
+import { SqliteSources } from '../../src/store/sqlite-sources.js';
+import { openSqliteStore } from '../../src/store/sqlite-store.js';
 import { makeParcels, parcelConfig, writeGeojson } from '../helpers/fixtures.js';
 import { makeTempDir, removeDir, writeConfig } from '../helpers/test-node.js';
 
@@ -36,6 +42,21 @@ describe('plantiles CLI', () => {
     expect(second.status).toBe(0);
     const result = second.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>).find((e) => e.event === 'result');
     expect(result).toMatchObject({ state: 'unchanged', version: '1.0.0', layer: 'parcels' });
+  });
+
+  it('records the source it published, so a scheduled scan does not publish it again', async () => {
+    const config = loadConfig(configFile, {});
+    const store = openSqliteStore(config.storage.dir);
+    try {
+      const sources = new SqliteSources(store.db);
+      const published = sources.state('parcels').published;
+      const now = await fingerprintSource(path.join(dir, 'parcels.geojson'));
+      expect(published).toMatchObject({ source: now.source, files: now.files, hash: now.hash });
+      const changed = await scanSources({ config, sources, hasActiveJob: () => false, logger: pino({ level: 'silent' }) });
+      expect(changed.map((c) => c.layer)).toEqual(['broken']);
+    } finally {
+      store.close();
+    }
   });
 
   it('lists versions, current marked', () => {

@@ -2,6 +2,7 @@ import cliProgress from 'cli-progress';
 import type { Config } from '../../config/load-config.js';
 import { publishLayer, type PublishResult } from '../../../pipeline/publish/publish-layer.js';
 import { describeValidation, type ValidationSummary } from '../../../pipeline/ingest/validation-policy.js';
+import { fingerprintWhileReading } from '../../../pipeline/jobs/fingerprint-source.js';
 import { KEEP_TILING_THREADS_MS, TilingPool } from '../../../pipeline/tile/tiling-pool.js';
 import type { Runtime } from '../runtime.js';
 import { CliError, UsageError } from '../cli-error.js';
@@ -44,6 +45,9 @@ async function publishEach(rt: Runtime, layers: Config['layers'], opts: PublishC
     const bar = tty ? new cliProgress.SingleBar({ format: `${layer.id.padEnd(14)} [{bar}] {percentage}% {stage} {detail}`, stream: process.stderr }, cliProgress.Presets.shades_classic) : null;
     bar?.start(100, 0, { stage: 'ingest', detail: '' });
     try {
+      // Recorded after the publish, so that a scheduled scan does not publish the same source again.
+      // A source that cannot be read is left to the publish to report.
+      const source = await fingerprintWhileReading(layer.source).catch(() => null);
       const result = await publishLayer(layer, {
         store: rt.store,
         keepVersions: rt.config.storage.keepVersions,
@@ -54,6 +58,8 @@ async function publishEach(rt: Runtime, layers: Config['layers'], opts: PublishC
           if (opts.json) console.log(JSON.stringify({ event: 'progress', layer: layer.id, ...p }));
         },
       });
+      const fingerprint = await source?.fingerprint.catch(() => null);
+      if (fingerprint) rt.jobs.recordPublishedSource(layer.id, fingerprint);
       bar?.stop();
       results.push(result);
       if (opts.json) console.log(JSON.stringify({ event: 'result', ...result }));
