@@ -307,7 +307,7 @@ function serverLines(m: Measured): string[] {
   return [
     '### In a running server',
     '',
-    `The same publishes, as an administrator or the scheduler makes them: jobs of a running \`plantiles serve\` (POST /admin/layers/farmland/publish, timed from the request to the end of the job as a poller every ${POLL_MS} ms sees it), the full publish into an empty store and then the republish after each edit, in one server process. Its publish jobs tile with one thread per core at nice 0, as the CLI does (\`schedule.tilingThreads\`, \`schedule.nice\`); they keep their tiling threads from one job to the next, so the republishes find them warm, where each CLI publish is a new process. ${RUNS} chains, each in a fresh server; per step the median. The server's tiles equal the CLI's, tile for tile.`,
+    `The same publishes, as an administrator or the scheduler makes them: jobs of a running \`plantiles serve\` (POST /admin/layers/farmland/publish; each timed from the job's start to its end by the server's clock, its \`startedAt\` and \`finishedAt\`, the end being the commit that makes the version current, with a poller asking every ${POLL_MS} ms), the full publish into an empty store and then the republish after each edit, in one server process. Its publish jobs tile with one thread per core at nice 0, as the CLI does (\`schedule.tilingThreads\`, \`schedule.nice\`); they keep their tiling threads from one job to the next, so the republishes find them warm, where each CLI publish is a new process. ${RUNS} chains, each in a fresh server; per step the median. The server's tiles equal the CLI's, tile for tile.`,
     '',
     '| job | wall s | / full publish job | target |',
     '| --- | ---: | ---: | --- |',
