@@ -38,32 +38,50 @@ export async function runJobs(table: FeatureTable, options: TilingOptions, jobs:
   let finished = false;
   try {
     let next = 0;
+    // Each worker holds its next job while it cuts one: it starts the next as soon as it is
+    // done, instead of waiting for this thread to take its tiles (a batch write of dense
+    // tiles, 20-80 ms) and hand it another. Measured on a 1% republish of 200k parcels,
+    // workers waited that way for 150 ms of the 1.2 s they cut.
+    const runJob = async (s: number, id: number): Promise<void> => {
+      const job = jobs[id] as TileJob;
+      const delivered = new Set<number>();
+      // Tiles a failed attempt already delivered are not delivered twice (a rerun cuts them identically).
+      const onTiles = (tiles: TileOutput[]): void => {
+        const fresh = tiles.filter((t) => {
+          const key = tileNumber(t.z, t.x, t.y);
+          if (delivered.has(key)) return false;
+          delivered.add(key);
+          return true;
+        });
+        run.onTiles(fresh);
+      };
+      const worker = slots[s] as Worker;
+      try {
+        await runOnWorker(worker, id, job, options.layerName, onTiles);
+      } catch (err) {
+        if (!(err instanceof OutOfMemory)) throw err;
+        // The job queued behind this one failed with it: whichever of the two comes first
+        // replaces the worker (before it waits), and both rerun on the new one.
+        if (slots[s] === worker) {
+          slots[s] = startTilingWorker(setup, false);
+          await worker.terminate();
+        }
+        await runOnWorker(slots[s] as Worker, id, job, options.layerName, onTiles);
+      }
+      run.onJobDone?.(job);
+    };
     await Promise.all(slots.map(async (_, s) => {
+      let running: Promise<void> | null = null;
       while (next < jobs.length) {
         const id = next++;
-        const job = jobs[id] as TileJob;
-        run.prepare?.(job);
-        const delivered = new Set<number>();
-        // Tiles a failed attempt already delivered are not delivered twice (a rerun cuts them identically).
-        const onTiles = (tiles: TileOutput[]): void => {
-          const fresh = tiles.filter((t) => {
-            const key = tileNumber(t.z, t.x, t.y);
-            if (delivered.has(key)) return false;
-            delivered.add(key);
-            return true;
-          });
-          run.onTiles(fresh);
-        };
-        try {
-          await runOnWorker(slots[s] as Worker, id, job, options.layerName, onTiles);
-        } catch (err) {
-          if (!(err instanceof OutOfMemory)) throw err;
-          await (slots[s] as Worker).terminate();
-          slots[s] = startTilingWorker(setup, false);
-          await runOnWorker(slots[s] as Worker, id, job, options.layerName, onTiles);
-        }
-        run.onJobDone?.(job);
+        run.prepare?.(jobs[id] as TileJob);
+        const queued = runJob(s, id);
+        // Until the running job ends, a rejection of the queued one is handled below.
+        queued.catch(() => undefined);
+        if (running) await running;
+        running = queued;
       }
+      await running;
     }));
     finished = true;
   } finally {
