@@ -6,7 +6,7 @@ import { tileNumber, type BudgetNote, type TileKey, type TileOutput } from '../t
 import type { TilingThreads } from '../tile/run-jobs.js';
 import { tileLayer } from '../tile/tile-layer.js';
 import { tilingKey, type TilingOptions } from '../tile/tile-options.js';
-import { packFeatureSet, unpackFeatureSet } from './feature-set.js';
+import { packBudget, packFingerprints, unpackFeatureSet } from './feature-set.js';
 import { planRepublish, type FeatureChanges } from './plan-republish.js';
 
 /** A tile the size budget changed, as the publish result reports it. */
@@ -91,6 +91,12 @@ export async function buildTiles(build: VersionBuild, table: FeatureTable, optio
   const unsimplifiedBefore = previous?.budget?.unsimplified ?? new Map<number, Uint8Array>();
   const samplesBefore = previous?.budget?.samples ?? new Map<number, Uint8Array>();
   const lend = plan && currentVid !== null && lends;
+  // The fingerprints are stored while the tiles are cut (this thread mostly waits for the
+  // workers then), from the first moment it waits; what the budget did follows them. Left
+  // to the end, the 9.6 MB of 200k parcels took 15-60 ms more of a republish.
+  const fingerprintsWritten: Promise<unknown> = new Promise((resolve) => setImmediate(resolve))
+    .then(() => build.putFeatureSet(packFingerprints(table, key)))
+    .then(() => null, (err: unknown) => err);
   await tileLayer(table, options, {
     workers: ctx.workers,
     threads: ctx.threads,
@@ -125,7 +131,9 @@ export async function buildTiles(build: VersionBuild, table: FeatureTable, optio
     for (const n of droppedBefore) if (!recomputed.has(n)) dropped.push(n);
     for (const [n, body] of samplesBefore) if (!recomputed.has(n)) samples.set(n, body);
   }
-  build.putFeatureSet(packFeatureSet(table, key, { simplified, dropped, unsimplified, samples }));
+  const fingerprintFailure = await fingerprintsWritten;
+  if (fingerprintFailure) throw fingerprintFailure;
+  build.appendFeatureSet(packBudget({ simplified, dropped, unsimplified, samples }));
   return {
     mode: plan ? 'incremental' : 'full',
     tiles: carried + sink.count,

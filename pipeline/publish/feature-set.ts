@@ -45,25 +45,44 @@ export interface BudgetTileLists {
  * after the hashes; one written before samples were kept ends after the unsimplified
  * bodies, so its size is exactly what its simplified list says, while a set with the
  * sample list (even an empty one) is at least 8 bytes longer.
+ *
+ * The set is the two parts packFingerprints and packBudget make, one after the other: a
+ * publish stores the first while its tiles are cut, the second once they are.
  */
 export function packFeatureSet(table: FeatureTable, tilingKey: string, budget: BudgetTileLists): FeatureSet {
+  const head = packFingerprints(table, tilingKey);
+  const tail = packBudget(budget);
+  const data = new Uint8Array(head.data.byteLength + tail.byteLength);
+  data.set(head.data, 0);
+  data.set(tail, head.data.byteLength);
+  return { ...head, data };
+}
+
+/** The first part of a feature set: the table's ids, boxes and hashes. */
+export function packFingerprints(table: FeatureTable, tilingKey: string): FeatureSet {
   const n = table.count;
+  const data = new Uint8Array(n * 48);
+  data.set(new Uint8Array(table.ids.buffer, table.ids.byteOffset, n * 8), 0);
+  data.set(new Uint8Array(table.bbox.buffer, table.bbox.byteOffset, n * 32), n * 8);
+  data.set(new Uint8Array(table.hashes.buffer, table.hashes.byteOffset, n * 8), n * 40);
+  return { tilingKey, count: n, data };
+}
+
+/** The second part of a feature set: what the budget did, and the bodies it kept. */
+export function packBudget(budget: BudgetTileLists): Uint8Array {
   const [simplified, dropped] = [budget.simplified, budget.dropped].map((l) => [...new Set(l)].sort((a, b) => a - b)) as [number[], number[]];
   const sampled = [...budget.samples.keys()].sort((a, b) => a - b);
   const bodies = [...simplified.map((t) => budget.unsimplified.get(t) ?? EMPTY), ...sampled.map((t) => budget.samples.get(t) ?? EMPTY)];
   const lengths = bodies.map((b) => b.byteLength);
   const tail = [simplified.length, ...simplified, dropped.length, ...dropped, ...lengths.slice(0, simplified.length), sampled.length, ...sampled, ...lengths.slice(simplified.length)];
-  const data = new Uint8Array(n * 48 + 8 * tail.length + lengths.reduce((sum, l) => sum + l, 0));
-  data.set(new Uint8Array(table.ids.buffer, table.ids.byteOffset, n * 8), 0);
-  data.set(new Uint8Array(table.bbox.buffer, table.bbox.byteOffset, n * 32), n * 8);
-  data.set(new Uint8Array(table.hashes.buffer, table.hashes.byteOffset, n * 8), n * 40);
-  new Float64Array(data.buffer, n * 48, tail.length).set(tail);
-  let at = n * 48 + 8 * tail.length;
+  const data = new Uint8Array(8 * tail.length + lengths.reduce((sum, l) => sum + l, 0));
+  new Float64Array(data.buffer, 0, tail.length).set(tail);
+  let at = 8 * tail.length;
   for (const b of bodies) {
     data.set(b, at);
     at += b.byteLength;
   }
-  return { tilingKey, count: n, data };
+  return data;
 }
 
 /** Reads packed fingerprints back (copied, so the typed arrays are aligned). */

@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import type { VersionMeta } from '../domain/catalog.js';
 import { formatVersionTag, nextVersionTag, type VersionTag } from '../domain/version-tag.js';
 import { checkImportTotals, finishImport, importedTag, insertTileRefs } from './sqlite-import.js';
-import { carryOverTiles, writeFeatureSet } from './sqlite-features.js';
+import { appendFeatureSet, carryOverTiles, writeFeatureSet } from './sqlite-features.js';
 import { countDiff, insertEvent } from './sqlite-queries.js';
 import type { CommitResult, FeatureSet, ImportOptions, LayerDescription, TileAddress, TileRecord, TileRef, VersionBuild } from './tile-store.js';
 
@@ -53,6 +53,11 @@ export class SqliteBuild implements VersionBuild {
   putFeatureSet(set: FeatureSet): void {
     this.assertOpen();
     writeFeatureSet(this.db, this.vid, this.layer, set);
+  }
+
+  appendFeatureSet(tail: Uint8Array): void {
+    this.assertOpen();
+    appendFeatureSet(this.db, this.vid, tail);
   }
 
   commit(meta: VersionMeta, schemaKey: string, description: LayerDescription): CommitResult {

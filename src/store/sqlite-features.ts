@@ -6,25 +6,44 @@ import type { FeatureSet, TileAddress } from './tile-store.js';
 // tiles into a new build: the store side of incremental republish.
 
 /**
- * Stores the fingerprints of a build. Sets of versions that no longer exist or were pruned
- * (a dropped or crashed build, an unchanged publish) are removed here, for the same layer.
+ * Stores the fingerprints of a build (or their first part, see appendFeatureSet). Sets of
+ * versions that no longer exist or were pruned (a dropped or crashed build, an unchanged
+ * publish) are removed here, for the same layer.
  */
 export function writeFeatureSet(db: Database.Database, vid: number, layer: string, set: FeatureSet): void {
   db.transaction(() => {
     db.prepare(
       "DELETE FROM feature_sets WHERE layer = ? AND vid != ? AND vid NOT IN (SELECT vid FROM versions WHERE layer = ? AND state != 'pruned')",
     ).run(layer, vid, layer);
+    db.prepare('DELETE FROM feature_set_tails WHERE vid = ? OR vid NOT IN (SELECT vid FROM feature_sets)').run(vid);
     db.prepare('INSERT OR REPLACE INTO feature_sets (vid, layer, tiling_key, count, data) VALUES (?, ?, ?, ?, ?)')
-      .run(vid, layer, set.tilingKey, set.count, Buffer.from(set.data.buffer, set.data.byteOffset, set.data.byteLength));
+      .run(vid, layer, set.tilingKey, set.count, asBuffer(set.data));
   }).immediate();
+}
+
+/**
+ * Adds the rest of a build's feature set, written after its tiles: what the size budget
+ * did to them. Writing the fingerprints (48 bytes a feature) while the tiles are cut
+ * leaves only this part to the end of a publish.
+ */
+export function appendFeatureSet(db: Database.Database, vid: number, tail: Uint8Array): void {
+  db.prepare('INSERT OR REPLACE INTO feature_set_tails (vid, data) VALUES (?, ?)').run(vid, asBuffer(tail));
 }
 
 /** The fingerprints stored with a version, or null when it has none (published before they were kept, or mirrored). */
 export function readFeatureSet(db: Database.Database, vid: number): FeatureSet | null {
-  const row = db.prepare('SELECT tiling_key, count, data FROM feature_sets WHERE vid = ?').get(vid) as
-    | { tiling_key: string; count: number; data: Buffer }
+  const row = db.prepare('SELECT s.tiling_key, s.count, s.data, t.data AS tail FROM feature_sets s LEFT JOIN feature_set_tails t ON t.vid = s.vid WHERE s.vid = ?').get(vid) as
+    | { tiling_key: string; count: number; data: Buffer; tail: Buffer | null }
     | undefined;
-  return row ? { tilingKey: row.tiling_key, count: row.count, data: new Uint8Array(row.data) } : null;
+  if (!row) return null;
+  const data = new Uint8Array(row.data.length + (row.tail?.length ?? 0));
+  data.set(row.data, 0);
+  if (row.tail) data.set(row.tail, row.data.length);
+  return { tilingKey: row.tiling_key, count: row.count, data };
+}
+
+function asBuffer(data: Uint8Array): Buffer {
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }
 
 /**

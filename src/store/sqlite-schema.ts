@@ -128,6 +128,12 @@ CREATE TABLE IF NOT EXISTS feature_sets (
   data BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS feature_sets_layer ON feature_sets (layer);
+-- The rest of a version's feature set, written after its tiles (what the budget did); the
+-- set is feature_sets.data followed by this. Sets written in one piece have none.
+CREATE TABLE IF NOT EXISTS feature_set_tails (
+  vid INTEGER PRIMARY KEY,
+  data BLOB NOT NULL
+);
 `;
 
 /** Columns added after schema version 1: `CREATE TABLE IF NOT EXISTS` leaves an existing table as it was. */

@@ -117,8 +117,14 @@ export interface VersionBuild {
   putTileRefs(refs: readonly TileRef[]): void;
   /** Copies every tile of version `fromVid` except `except` (recomputed by the caller); returns how many. */
   carryOver(fromVid: number, except: readonly TileAddress[]): number;
-  /** Keeps the per-feature fingerprints of this build (they become the version's when it commits). */
+  /**
+   * Keeps the per-feature fingerprints of this build (they become the version's when it
+   * commits). A set may come in two parts: `set` (written while tiles are still being
+   * cut), then `appendFeatureSet` with the rest; readers get the two as one.
+   */
   putFeatureSet(set: FeatureSet): void;
+  /** Adds the rest of the build's feature set, after putFeatureSet. */
+  appendFeatureSet(tail: Uint8Array): void;
   /**
    * Makes the build the layer's current version in one transaction, or drops it
    * when every tile equals the current version's. `schemaKey` changes bump the major.

@@ -67,3 +67,44 @@ describe('the store file', () => {
     reopened.close();
   });
 });
+
+// A publish stores a version's feature set in two parts: the fingerprints while its tiles
+// are cut, what the budget did once they are. Readers get the two as one.
+describe('feature sets', () => {
+  let dir: string;
+  beforeEach(() => { dir = makeTempDir(); });
+  afterEach(() => removeDir(dir));
+
+  const META = { minzoom: 0, maxzoom: 0, bounds: [0, 0, 1, 1] as [number, number, number, number], center: [0.5, 0.5, 0] as [number, number, number], geometryKind: 'polygon' as const, vectorLayer: 'parcels', fields: {}, featureCount: 1 };
+  const DESCRIPTION = { title: 'parcels', attribution: '', style: { color: '#000000', fillOpacity: 0, lineWidth: 1 } };
+  const publish = (s: ReturnType<typeof openSqliteStore>, tile: string, head: number[], tail: number[] | null): number => {
+    const build = s.beginBuild('parcels');
+    build.putTiles([{ z: 0, x: 0, y: 0, hash: tile.repeat(32), gz: Buffer.from(tile), plainSize: 1 }]);
+    build.putFeatureSet({ tilingKey: 'k', count: 1, data: Uint8Array.from(head) });
+    if (tail) build.appendFeatureSet(Uint8Array.from(tail));
+    build.commit(META, 'k', DESCRIPTION);
+    return s.getLayer('parcels')?.currentVid ?? -1;
+  };
+
+  it('reads a set written in two parts as one, and a set written whole as it was', () => {
+    const s = openSqliteStore(dir);
+    const whole = publish(s, 'a', [1, 2, 3], null);
+    const split = publish(s, 'b', [4, 5], [6, 7, 8]);
+    expect([...(s.readFeatureSet(whole)?.data ?? [])]).toEqual([1, 2, 3]);
+    expect(s.readFeatureSet(split)).toEqual({ tilingKey: 'k', count: 1, data: Uint8Array.from([4, 5, 6, 7, 8]) });
+    s.close();
+  });
+
+  it('removes the tails of sets it removes', () => {
+    const s = openSqliteStore(dir);
+    const first = publish(s, 'a', [1], [2]);
+    s.prune('parcels', 1);
+    publish(s, 'b', [3], [4]);
+    s.prune('parcels', 1);
+    const third = publish(s, 'c', [5], [6]);
+    expect(s.readFeatureSet(first)).toBeNull();
+    const tails = s.db.prepare('SELECT vid FROM feature_set_tails ORDER BY vid').all() as { vid: number }[];
+    expect(tails.map((t) => t.vid)).toEqual([third - 1, third]);
+    s.close();
+  });
+});
