@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import type { VersionMeta } from '../domain/catalog.js';
 import { formatVersionTag, nextVersionTag, type VersionTag } from '../domain/version-tag.js';
 import { checkImportTotals, finishImport, importedTag, insertTileRefs } from './sqlite-import.js';
-import { appendFeatureSet, carryOverTiles, writeFeatureSet } from './sqlite-features.js';
+import { appendFeatureSet, carryOverTiles, dropFeatureSet, writeFeatureSet } from './sqlite-features.js';
 import { countDiff, insertEvent } from './sqlite-queries.js';
 import type { CommitResult, FeatureSet, ImportOptions, LayerDescription, TileAddress, TileRecord, TileRef, VersionBuild } from './tile-store.js';
 
@@ -102,6 +102,7 @@ export class SqliteBuild implements VersionBuild {
   private dropRows(): void {
     this.db.prepare('DELETE FROM tiles WHERE vid = ?').run(this.vid);
     this.db.prepare('DELETE FROM versions WHERE vid = ?').run(this.vid);
+    dropFeatureSet(this.db, this.vid);
     this.db.exec('DELETE FROM blobs WHERE NOT EXISTS (SELECT 1 FROM tiles t WHERE t.hash = blobs.hash)');
   }
 

@@ -30,6 +30,15 @@ export function appendFeatureSet(db: Database.Database, vid: number, tail: Uint8
   db.prepare('INSERT OR REPLACE INTO feature_set_tails (vid, data) VALUES (?, ?)').run(vid, asBuffer(tail));
 }
 
+/**
+ * Removes a build's feature set, both parts (a build that is dropped: aborted, unchanged,
+ * or abandoned by a process that died while its tiles were cut, after the first part).
+ */
+export function dropFeatureSet(db: Database.Database, vid: number): void {
+  db.prepare('DELETE FROM feature_sets WHERE vid = ?').run(vid);
+  db.prepare('DELETE FROM feature_set_tails WHERE vid = ?').run(vid);
+}
+
 /** The fingerprints stored with a version, or null when it has none (published before they were kept, or mirrored). */
 export function readFeatureSet(db: Database.Database, vid: number): FeatureSet | null {
   const row = db.prepare('SELECT s.tiling_key, s.count, s.data, t.data AS tail FROM feature_sets s LEFT JOIN feature_set_tails t ON t.vid = s.vid WHERE s.vid = ?').get(vid) as

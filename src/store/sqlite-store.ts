@@ -13,7 +13,7 @@ import type {
 import { StoreError } from './store-error.js';
 import { countDiff, insertEvent } from './sqlite-queries.js';
 import { diffPages, iterateVersionTiles } from './sqlite-diff.js';
-import { readFeatureSet } from './sqlite-features.js';
+import { dropFeatureSet, readFeatureSet } from './sqlite-features.js';
 
 /** The store's file name inside the data directory. */
 export const STORE_FILE = 'plantiles.sqlite';
@@ -176,6 +176,7 @@ export class SqliteStore implements TileStore {
       for (const { vid } of stale) {
         this.db.prepare('DELETE FROM tiles WHERE vid = ?').run(vid);
         this.db.prepare('DELETE FROM versions WHERE vid = ?').run(vid);
+        dropFeatureSet(this.db, vid);
       }
       this.db.exec('DELETE FROM blobs WHERE NOT EXISTS (SELECT 1 FROM tiles t WHERE t.hash = blobs.hash)');
     }).immediate();

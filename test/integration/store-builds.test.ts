@@ -95,6 +95,35 @@ describe('feature sets', () => {
     s.close();
   });
 
+  it('drops both parts with a build that is aborted, unchanged, or abandoned by a process that died', () => {
+    const s = openSqliteStore(dir);
+    publish(s, 'a', [1], [2]);
+    const parts = (): number[] => [
+      (s.db.prepare('SELECT count(*) AS n FROM feature_sets').get() as { n: number }).n,
+      (s.db.prepare('SELECT count(*) AS n FROM feature_set_tails').get() as { n: number }).n,
+    ];
+    const aborted = s.beginBuild('parcels');
+    aborted.putFeatureSet({ tilingKey: 'k', count: 1, data: Uint8Array.from([3]) });
+    aborted.appendFeatureSet(Uint8Array.from([4]));
+    aborted.abort();
+    expect(parts()).toEqual([1, 1]);
+    const same = s.beginBuild('parcels');
+    same.putTiles([{ z: 0, x: 0, y: 0, hash: 'a'.repeat(32), gz: Buffer.from('a'), plainSize: 1 }]);
+    same.putFeatureSet({ tilingKey: 'k', count: 1, data: Uint8Array.from([5]) });
+    same.appendFeatureSet(Uint8Array.from([6]));
+    expect(same.commit(META, 'k', DESCRIPTION).state).toBe('unchanged');
+    expect(parts()).toEqual([1, 1]);
+    // A process that died after storing the fingerprints of its build, before their tail.
+    const exited = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+    const vid = Number(s.db.prepare("INSERT INTO versions (layer, state, owner_pid) VALUES ('parcels', 'building', ?)").run(Number(exited.stdout)).lastInsertRowid);
+    s.db.prepare("INSERT INTO feature_sets (vid, layer, tiling_key, count, data) VALUES (?, 'parcels', 'k', 1, ?)").run(vid, Buffer.from([7]));
+    expect(parts()).toEqual([2, 1]);
+    s.close();
+    const reopened = openSqliteStore(dir);
+    expect(reopened.db.prepare('SELECT count(*) AS n FROM feature_sets').get()).toEqual({ n: 1 });
+    reopened.close();
+  });
+
   it('removes the tails of sets it removes', () => {
     const s = openSqliteStore(dir);
     const first = publish(s, 'a', [1], [2]);
