@@ -8,6 +8,7 @@ import { tileLayer } from '../tile/tile-layer.js';
 import { tilingKey, type TilingOptions } from '../tile/tile-options.js';
 import { packBudget, packFingerprints, unpackFeatureSet } from './feature-set.js';
 import { planRepublish, type FeatureChanges } from './plan-republish.js';
+import { whileTiling } from './while-tiling.js';
 
 /** A tile the size budget changed, as the publish result reports it. */
 export interface BudgetEntry extends TileKey, BudgetNote {}
@@ -94,9 +95,7 @@ export async function buildTiles(build: VersionBuild, table: FeatureTable, optio
   // The fingerprints are stored while the tiles are cut (this thread mostly waits for the
   // workers then), from the first moment it waits; what the budget did follows them. Left
   // to the end, the 9.6 MB of 200k parcels took 15-60 ms more of a republish.
-  const fingerprintsWritten: Promise<unknown> = new Promise((resolve) => setImmediate(resolve))
-    .then(() => build.putFeatureSet(packFingerprints(table, key)))
-    .then(() => null, (err: unknown) => err);
+  const fingerprintsWritten = whileTiling(() => build.putFeatureSet(packFingerprints(table, key)));
   await tileLayer(table, options, {
     workers: ctx.workers,
     threads: ctx.threads,

@@ -14,6 +14,7 @@ import { defaultWorkers } from '../tile/tile-layer.js';
 import { resolveTilingOptions } from '../tile/tile-options.js';
 import { buildTiles, type BudgetReport } from './build-tiles.js';
 import { ingestMemoKey, MemoWriter, readIngestMemo, readMemoRecords, type IngestMemo } from './ingest-memo.js';
+import { whileTiling } from './while-tiling.js';
 import type { FeatureChanges } from './plan-republish.js';
 
 /** Stage of a publish, for progress reports. */
@@ -144,10 +145,8 @@ async function publishWith(layer: LayerConfig, ctx: PublishContext, threads: Til
   const writeMemo = layer.idField !== undefined && !memoStillServes(memoCount, table.count, recalled);
   // The memo is made and written while the workers tile (from the first moment this thread
   // waits for them); a failure to write it fails the publish after tiling.
-  const memoWritten: Promise<unknown> = !writeMemo ? Promise.resolve(null)
-    : new Promise((resolve) => setImmediate(resolve))
-      .then(() => ctx.store.writeIngestMemo(layer.id, memoWriter.serialize(memoKey, ingested.memoContext, table)))
-      .then(() => null, (err: unknown) => err);
+  const memoWritten = !writeMemo ? Promise.resolve(null)
+    : whileTiling(() => ctx.store.writeIngestMemo(layer.id, memoWriter.serialize(memoKey, ingested.memoContext, table)));
   const featureCount = table.count;
   report('tile', 0.3, `${featureCount} features`);
   const build = ctx.store.beginBuild(layer.id);

@@ -7,8 +7,8 @@ import type { FeatureSet, TileAddress } from './tile-store.js';
 
 /**
  * Stores the fingerprints of a build (or their first part, see appendFeatureSet). Sets of
- * versions that no longer exist or were pruned (a dropped or crashed build, an unchanged
- * publish) are removed here, for the same layer.
+ * the layer's versions that were pruned, or that no longer exist (dropped builds remove
+ * their own, see dropFeatureSet; older stores did not), are removed here, with their tails.
  */
 export function writeFeatureSet(db: Database.Database, vid: number, layer: string, set: FeatureSet): void {
   db.transaction(() => {
