@@ -4,10 +4,10 @@ import { CoverageCheck } from '../tile/check-coverage.js';
 import type { FeatureTable } from '../tile/feature-table.js';
 import { tileNumber, type BudgetNote, type TileKey, type TileOutput } from '../tile/tile-job.js';
 import type { TilingThreads } from '../tile/run-jobs.js';
-import { tileLayer } from '../tile/tile-layer.js';
+import { tileLayer, type TileLayerRun } from '../tile/tile-layer.js';
 import { tilingKey, type TilingOptions } from '../tile/tile-options.js';
-import { packBudget, packFingerprints, unpackFeatureSet } from './feature-set.js';
-import { planRepublish, type FeatureChanges } from './plan-republish.js';
+import { packBudget, packFingerprints, unpackFeatureSet, type BudgetTileLists, type BudgetTiles, type Fingerprints } from './feature-set.js';
+import { planRepublish, type FeatureChanges, type RepublishPlan } from './plan-republish.js';
 import { whileTiling } from './while-tiling.js';
 
 /** A tile the size budget changed, as the publish result reports it. */
@@ -73,25 +73,12 @@ const FULL_BUILD_TILE_SHARE = { cutting: 0.5, lending: 0.9 };
  */
 export async function buildTiles(build: VersionBuild, table: FeatureTable, options: TilingOptions, ctx: TileBuildContext): Promise<TileBuildResult> {
   const key = tilingKey(options);
-  const layer = ctx.store.getLayer(ctx.layer);
-  const currentVid = layer?.currentVid ?? null;
-  const currentTiles = layer?.versions.find((v) => v.vid === currentVid)?.tiles ?? 0;
-  const stored = currentVid === null ? null : ctx.store.readFeatureSet(currentVid);
-  const previous = stored && stored.tilingKey === key ? unpackFeatureSet(stored) : null;
-  const planned = previous ? planRepublish(previous, table, options) : null;
-  const lends = Boolean(previous?.budget) && options.drop === 'smallest';
-  const plan = planned && planned.tiles.length <= FULL_BUILD_TILE_SHARE[lends ? 'lending' : 'cutting'] * currentTiles ? planned : null;
-  const carried = plan && currentVid !== null ? build.carryOver(currentVid, plan.tiles) : 0;
+  const { current, previous, planned, plan } = planOver(ctx, table, options, key);
+  const carried = plan && current !== null ? build.carryOver(current, plan.tiles) : 0;
   const recomputed = plan ? new Set(plan.tiles.map((t) => tileNumber(t.z, t.x, t.y))) : null;
   const coverage = options.drop === 'never' ? new CoverageCheck(table, options, recomputed) : null;
   const sink = new TileSink(build, options.maxTileBytes, coverage);
-  // A tile the budget simplified lends from its body before simplification; one it thinned lends what it holds, and
-  // the sample that sized it. Carried-over tiles keep their notes and bodies.
-  const simplifiedBefore = new Set(previous?.budget?.simplified ?? []);
-  const droppedBefore = new Set(previous?.budget?.dropped ?? []);
-  const unsimplifiedBefore = previous?.budget?.unsimplified ?? new Map<number, Uint8Array>();
-  const samplesBefore = previous?.budget?.samples ?? new Map<number, Uint8Array>();
-  const lend = plan && currentVid !== null && lends;
+  const lend = plan && current !== null && previous?.budget && options.drop === 'smallest' ? lendingFrom(ctx.store, current, previous.budget, table, plan) : undefined;
   // The fingerprints are stored while the tiles are cut (this thread mostly waits for the
   // workers then), from the first moment it waits; what the budget did follows them. Left
   // to the end, the 9.6 MB of 200k parcels took 15-60 ms more of a republish.
@@ -101,38 +88,15 @@ export async function buildTiles(build: VersionBuild, table: FeatureTable, optio
     threads: ctx.threads,
     pieceFeatures: ctx.pieceFeatures,
     only: plan?.tiles,
-    previous: lend ? {
-      carry: { reusableById: IdIndex.build(table.ids, table.count, plan.reusable).slots },
-      tile: (t) => {
-        const n = tileNumber(t.z, t.x, t.y);
-        const stored = ctx.store.getTile(currentVid, t.z, t.x, t.y)?.gz;
-        const gz = simplifiedBefore.has(n) ? unsimplifiedBefore.get(n) : stored;
-        if (!gz) return null;
-        const sample = samplesBefore.get(n);
-        return { gz, complete: !droppedBefore.has(n), ...(simplifiedBefore.has(n) && stored ? { simplified: stored } : {}), ...(sample ? { sample } : {}) };
-      },
-    } : undefined,
+    previous: lend,
     onTiles: (tiles) => sink.add(tiles),
     onProgress: (done) => ctx.onProgress?.(done, sink.count),
   });
   sink.flush();
   coverage?.verify(ctx.file, ctx.describe);
-  const simplified = [...sink.simplified];
-  const dropped = [...sink.dropped];
-  const { unsimplified, samples } = sink;
-  if (recomputed) {
-    for (const n of simplifiedBefore) {
-      if (recomputed.has(n)) continue;
-      simplified.push(n);
-      const body = unsimplifiedBefore.get(n);
-      if (body) unsimplified.set(n, body);
-    }
-    for (const n of droppedBefore) if (!recomputed.has(n)) dropped.push(n);
-    for (const [n, body] of samplesBefore) if (!recomputed.has(n)) samples.set(n, body);
-  }
   const fingerprintFailure = await fingerprintsWritten;
   if (fingerprintFailure) throw fingerprintFailure;
-  build.appendFeatureSet(packBudget({ simplified, dropped, unsimplified, samples }));
+  build.appendFeatureSet(packBudget(budgetOfVersion(sink, previous?.budget ?? null, recomputed)));
   return {
     mode: plan ? 'incremental' : 'full',
     tiles: carried + sink.count,
@@ -141,6 +105,63 @@ export async function buildTiles(build: VersionBuild, table: FeatureTable, optio
     reusedFeatures: sink.reused,
     budget: sink.report(),
   };
+}
+
+/**
+ * The current version (null: none), its fingerprints when they were made with the same
+ * tiling options, the plan of a republish over them, and that plan when it is worth
+ * following (null: build in full).
+ */
+function planOver(ctx: TileBuildContext, table: FeatureTable, options: TilingOptions, key: string): { current: number | null; previous: Fingerprints | null; planned: RepublishPlan | null; plan: RepublishPlan | null } {
+  const layer = ctx.store.getLayer(ctx.layer);
+  const current = layer?.currentVid ?? null;
+  const currentTiles = layer?.versions.find((v) => v.vid === current)?.tiles ?? 0;
+  const stored = current === null ? null : ctx.store.readFeatureSet(current);
+  const previous = stored && stored.tilingKey === key ? unpackFeatureSet(stored) : null;
+  const planned = previous ? planRepublish(previous, table, options) : null;
+  const lends = Boolean(previous?.budget) && options.drop === 'smallest';
+  const plan = planned && planned.tiles.length <= FULL_BUILD_TILE_SHARE[lends ? 'lending' : 'cutting'] * currentTiles ? planned : null;
+  return { current, previous, planned, plan };
+}
+
+/**
+ * How recomputed tiles read the current version's: a tile the budget simplified lends
+ * from its body before simplification (and its simplified shapes from the tile); one it
+ * thinned lends what it holds, and the sample that sized it; one it left alone holds
+ * every feature that has a shape there.
+ */
+function lendingFrom(store: TileStore, current: number, budget: BudgetTiles, table: FeatureTable, plan: RepublishPlan): NonNullable<TileLayerRun['previous']> {
+  const simplifiedBefore = new Set(budget.simplified);
+  const droppedBefore = new Set(budget.dropped);
+  return {
+    carry: { reusableById: IdIndex.build(table.ids, table.count, plan.reusable).slots },
+    tile: (t) => {
+      const n = tileNumber(t.z, t.x, t.y);
+      const stored = store.getTile(current, t.z, t.x, t.y)?.gz;
+      const gz = simplifiedBefore.has(n) ? budget.unsimplified.get(n) : stored;
+      if (!gz) return null;
+      const sample = budget.samples.get(n);
+      return { gz, complete: !droppedBefore.has(n), ...(simplifiedBefore.has(n) && stored ? { simplified: stored } : {}), ...(sample ? { sample } : {}) };
+    },
+  };
+}
+
+/** What the budget did to the new version's tiles: the recomputed tiles' notes and bodies, and the carried tiles' as they were (`before`). */
+function budgetOfVersion(sink: TileSink, before: BudgetTiles | null, recomputed: Set<number> | null): BudgetTileLists {
+  const simplified = [...sink.simplified];
+  const dropped = [...sink.dropped];
+  const { unsimplified, samples } = sink;
+  if (recomputed && before) {
+    for (const n of before.simplified) {
+      if (recomputed.has(n)) continue;
+      simplified.push(n);
+      const body = before.unsimplified.get(n);
+      if (body) unsimplified.set(n, body);
+    }
+    for (const n of before.dropped) if (!recomputed.has(n)) dropped.push(n);
+    for (const [n, body] of before.samples) if (!recomputed.has(n)) samples.set(n, body);
+  }
+  return { simplified, dropped, unsimplified, samples };
 }
 
 /** Collects finished tiles into batched store writes and the budget report. */

@@ -1,13 +1,13 @@
 import type { LayerConfig } from '../../src/config/schema.js';
 import type { VersionMeta } from '../../src/domain/catalog.js';
 import path from 'node:path';
-import type { TileStore } from '../../src/store/tile-store.js';
-import { ingestStream } from '../ingest/ingest-layer.js';
+import type { CommitResult, TileStore, VersionBuild } from '../../src/store/tile-store.js';
+import { ingestStream, type IngestSummary } from '../ingest/ingest-layer.js';
 import { isGeojsonSource } from '../ingest/open-source.js';
 import { readRecordsElsewhere, type RecordsElsewhere } from '../ingest/read-geojson-thread.js';
 import type { ValidationSummary } from '../ingest/validation-policy.js';
 import { FeaturePacker } from '../tile/feature-packer.js';
-import { propertiesOf } from '../tile/feature-table.js';
+import { propertiesOf, type FeatureTable } from '../tile/feature-table.js';
 import { TilingThreads } from '../tile/run-jobs.js';
 import type { TilingPool } from '../tile/tiling-pool.js';
 import { defaultWorkers } from '../tile/tile-layer.js';
@@ -100,14 +100,66 @@ export async function publishLayer(layer: LayerConfig, ctx: PublishContext): Pro
 async function publishWith(layer: LayerConfig, ctx: PublishContext, threads: TilingThreads | undefined): Promise<PublishResult> {
   const report = (stage: PublishStage, progress: number, detail: string): void => ctx.onProgress?.({ stage, progress, detail });
   report('ingest', 0, `reading ${layer.source}`);
-  // Features are packed as they stream in, so the layer is never held as GeoJSON objects;
-  // records unchanged since the last ingest are copied from its memo instead of read again.
+  const { table, ingested, recalled, memoCount, memoKey, memoWriter } = await ingestIntoTable(layer, ctx.store, threads, (n) => report('ingest', 0.05, `${n} features read`));
+  const writeMemo = layer.idField !== undefined && !memoStillServes(memoCount, table.count, recalled);
+  // The memo is made and written while the workers tile (from the first moment this thread
+  // waits for them); a failure to write it fails the publish after tiling.
+  const memoWritten = !writeMemo ? Promise.resolve(null)
+    : whileTiling(() => ctx.store.writeIngestMemo(layer.id, memoWriter.serialize(memoKey, ingested.memoContext, table)));
+  const featureCount = table.count;
+  report('tile', 0.3, `${featureCount} features`);
+  const build = ctx.store.beginBuild(layer.id);
+  try {
+    const tiled = await buildTiles(build, table, resolveTilingOptions(layer), {
+      store: ctx.store, layer: layer.id, file: path.basename(layer.source), workers: ctx.workers, threads, pieceFeatures: ctx.pieceFeatures,
+      describe: (i) => describeFeature(layer.idField, propertiesOf(table, i)[layer.idField ?? ''], i),
+      onProgress: (done, tiles) => report('tile', 0.3 + 0.65 * done, `${tiles} tiles`),
+    });
+    const memoFailure = await memoWritten;
+    if (memoFailure) throw memoFailure;
+    await ctx.beforeCommit?.();
+    report('commit', 0.96, `${tiled.tiles} tiles`);
+    const result = commitBuild(build, layer, ingested, featureCount, ctx.defaultAttribution);
+    const pruned = result.state === 'published' ? ctx.store.prune(layer.id, ctx.keepVersions) : [];
+    report('done', 1, result.state === 'published' ? `version ${result.version}` : `unchanged at ${result.version}`);
+    return {
+      layer: layer.id, state: result.state, version: result.version,
+      previous: result.state === 'published' ? result.previous : result.version,
+      features: featureCount, tiles: tiled.tiles,
+      changedTiles: result.state === 'published' ? result.changedTiles : 0, pruned,
+      mode: tiled.mode, recomputedTiles: tiled.recomputedTiles, reusedFeatures: tiled.reusedFeatures, recalledFeatures: recalled, memoWritten: writeMemo, featureChanges: tiled.changes, budget: tiled.budget,
+      validation: ingested.validation,
+    };
+  } catch (err) {
+    build.abort();
+    await memoWritten;
+    throw err;
+  }
+}
+
+/** What ingest made of a layer's source: the packed table, and what the next memo is made from. */
+interface IngestedTable {
+  table: FeatureTable;
+  ingested: IngestSummary;
+  /** Records recalled from the memo, and the memo's features (null: no memo served). */
+  recalled: number;
+  memoCount: number | null;
+  memoKey: string;
+  memoWriter: MemoWriter;
+}
+
+/**
+ * Reads the layer's source into a packed table. Features are packed as they stream in,
+ * so the layer is never held as GeoJSON objects; records unchanged since the last ingest
+ * are copied from its memo instead of read again.
+ */
+async function ingestIntoTable(layer: LayerConfig, store: TileStore, threads: TilingThreads | undefined, onProgress: (features: number) => void): Promise<IngestedTable> {
   const settings = {
     crs: layer.crs, encoding: layer.encoding, idField: layer.idField, fields: layer.fieldMap ?? layer.fields,
     onInvalid: layer.onInvalid, maxVertices: layer.maxVertices, sourceLayer: layer.sourceLayer,
   };
   const memoKey = ingestMemoKey(settings);
-  const loaded = layer.idField === undefined ? { memo: null } : loadMemo(ctx.store, layer.id, memoKey, layer.source, threads);
+  const loaded = layer.idField === undefined ? { memo: null } : loadMemo(store, layer.id, memoKey, layer.source, threads);
   let memo = loaded.memo;
   const memoCount = memo?.count ?? null;
   const memoWriter = new MemoWriter(memo);
@@ -124,7 +176,7 @@ async function publishWith(layer: LayerConfig, ctx: PublishContext, threads: Til
     source: layer.source, ...settings,
     remember: layer.idField === undefined ? undefined : { memo },
     elsewhere: loaded.elsewhere,
-    onProgress: (n) => report('ingest', 0.05, `${n} features read`),
+    onProgress,
   }, (record) => {
     if (record.recalled === undefined) {
       flushRun();
@@ -141,49 +193,19 @@ async function publishWith(layer: LayerConfig, ctx: PublishContext, threads: Til
   }).finally(() => loaded.elsewhere?.stop());
   flushRun();
   memo = null; // the previous memo's features (as large as the layer's) are let go before tiling
-  const table = packer.finish();
-  const writeMemo = layer.idField !== undefined && !memoStillServes(memoCount, table.count, recalled);
-  // The memo is made and written while the workers tile (from the first moment this thread
-  // waits for them); a failure to write it fails the publish after tiling.
-  const memoWritten = !writeMemo ? Promise.resolve(null)
-    : whileTiling(() => ctx.store.writeIngestMemo(layer.id, memoWriter.serialize(memoKey, ingested.memoContext, table)));
-  const featureCount = table.count;
-  report('tile', 0.3, `${featureCount} features`);
-  const build = ctx.store.beginBuild(layer.id);
-  try {
-    const tiled = await buildTiles(build, table, resolveTilingOptions(layer), {
-      store: ctx.store, layer: layer.id, file: path.basename(layer.source), workers: ctx.workers, threads, pieceFeatures: ctx.pieceFeatures,
-      describe: (i) => describeFeature(layer.idField, propertiesOf(table, i)[layer.idField ?? ''], i),
-      onProgress: (done, tiles) => report('tile', 0.3 + 0.65 * done, `${tiles} tiles`),
-    });
-    const tiles = tiled.tiles;
-    const memoFailure = await memoWritten;
-    if (memoFailure) throw memoFailure;
-    await ctx.beforeCommit?.();
-    report('commit', 0.96, `${tiles} tiles`);
-    const meta: VersionMeta = {
-      minzoom: layer.minzoom, maxzoom: layer.maxzoom, bounds: roundBounds(ingested.bounds),
-      center: centerOf(ingested.bounds, layer.minzoom, layer.maxzoom), geometryKind: ingested.geometryKind,
-      vectorLayer: layer.id, fields: ingested.fields, featureCount,
-    };
-    const schemaKey = JSON.stringify([layer.id, Object.entries(ingested.fields).sort(([a], [b]) => (a < b ? -1 : 1))]);
-    const description = { title: layer.title ?? layer.id, attribution: layer.attribution ?? ctx.defaultAttribution, style: layer.style };
-    const result = build.commit(meta, schemaKey, description);
-    const pruned = result.state === 'published' ? ctx.store.prune(layer.id, ctx.keepVersions) : [];
-    report('done', 1, result.state === 'published' ? `version ${result.version}` : `unchanged at ${result.version}`);
-    return {
-      layer: layer.id, state: result.state, version: result.version,
-      previous: result.state === 'published' ? result.previous : result.version,
-      features: featureCount, tiles,
-      changedTiles: result.state === 'published' ? result.changedTiles : 0, pruned,
-      mode: tiled.mode, recomputedTiles: tiled.recomputedTiles, reusedFeatures: tiled.reusedFeatures, recalledFeatures: recalled, memoWritten: writeMemo, featureChanges: tiled.changes, budget: tiled.budget,
-      validation: ingested.validation,
-    };
-  } catch (err) {
-    build.abort();
-    await memoWritten;
-    throw err;
-  }
+  return { table: packer.finish(), ingested, recalled, memoCount, memoKey, memoWriter };
+}
+
+/** Commits the stored build as the layer's new current version (or finds it unchanged), with what the catalog says of it. */
+function commitBuild(build: VersionBuild, layer: LayerConfig, ingested: IngestSummary, featureCount: number, defaultAttribution: string): CommitResult {
+  const meta: VersionMeta = {
+    minzoom: layer.minzoom, maxzoom: layer.maxzoom, bounds: roundBounds(ingested.bounds),
+    center: centerOf(ingested.bounds, layer.minzoom, layer.maxzoom), geometryKind: ingested.geometryKind,
+    vectorLayer: layer.id, fields: ingested.fields, featureCount,
+  };
+  const schemaKey = JSON.stringify([layer.id, Object.entries(ingested.fields).sort(([a], [b]) => (a < b ? -1 : 1))]);
+  const description = { title: layer.title ?? layer.id, attribution: layer.attribution ?? defaultAttribution, style: layer.style };
+  return build.commit(meta, schemaKey, description);
 }
 
 /** Share of a layer's records that may be read again, rather than recalled, before its memo is written anew. */
