@@ -4,6 +4,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Feature, Polygon } from 'geojson';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seededRandom } from '../../bench/generate-parcels.js';
 import { tileForLonLat } from '../../src/domain/tile-coord.js';
 import type { Job } from '../../src/jobs/jobs.js';
 import { STORE_FILE } from '../../src/store/sqlite-store.js';
@@ -19,17 +20,6 @@ const KILLS = TIMED_KILLS + COMMIT_KILLS;
 /** Sample tiles (z, lon, lat) across zooms, inside the generated parcels. */
 const SAMPLES: [number, number, number][] = [[8, 115.9, 36.4], [10, 115.9, 36.4], [12, 115.85, 36.35], [13, 115.95, 36.45], [15, 115.81, 36.31], [15, 115.99, 36.45]];
 
-/** mulberry32: a small seeded generator, so the kill points are the same on every run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** 2,000 parcels: enough that a publish takes long enough to be killed anywhere in it. */
 function parcels(round: number, pick: () => number): { type: 'FeatureCollection'; features: Feature<Polygon>[] } {
@@ -98,7 +88,7 @@ describe.skipIf(!existsSync(CLI))('a publishing process killed with SIGKILL', ()
   let dir: string;
   let configFile: string;
   let server: Served | null = null;
-  const random = seeded(SEED);
+  const random = seededRandom(SEED);
 
   const api = async <T>(url: string, init: RequestInit = {}): Promise<T> => {
     const request = (): Promise<Response> => fetch(url, { ...init, headers: { ...bearer(TOKENS.city), ...(init.headers as Record<string, string> | undefined) } });

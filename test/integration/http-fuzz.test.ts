@@ -1,6 +1,7 @@
 import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seededRandom } from '../../bench/generate-parcels.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import { tileForLonLat } from '../../src/domain/tile-coord.js';
 import { buildOpenApi } from '../../src/server/openapi.js';
@@ -40,16 +41,6 @@ const REAL_TILES: Record<string, string>[] = ['parcels', 'parcels@1.0.0', 'parce
   { tileset, z: '12', x: '0', y: '0' },
 ]);
 
-/** mulberry32: the same requests on every run. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Attempt { method: string; path: string; headers: Record<string, string>; body?: string }
 interface Answer { status: number; type: string; body: string }
@@ -130,7 +121,7 @@ describe('bad requests, generated', () => {
 
   it('answers every one below 500, errors in JSON with an `error`, and stays healthy', async () => {
     const base = new URL(node.url);
-    const attempts = [...attemptsFor(random(20261201)), ...RAW.map((p) => ({ method: 'GET', path: p, headers: {} }))];
+    const attempts = [...attemptsFor(seededRandom(20261201)), ...RAW.map((p) => ({ method: 'GET', path: p, headers: {} }))];
     const wrong: string[] = [];
     const statuses = new Map<number, number>();
     for (const a of attempts) {

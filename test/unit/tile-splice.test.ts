@@ -4,17 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { encodePlain } from '../../pipeline/tile/encode-tile.js';
 import { LentFeature, PreviousLayer } from '../../pipeline/tile/previous-layer.js';
 import { TileSplicer } from '../../pipeline/tile/splice-tile.js';
+import { seededRandom } from '../../bench/generate-parcels.js';
 
-/** A seeded generator (mulberry32), so a failure names a reproducible case. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Point = [number, number];
 
@@ -48,7 +39,7 @@ function randomFeature(rand: () => number, id: number): GeoJSONVTFeature {
  * dropped, a few moved), some changed or added, each new feature known by a table index.
  */
 function scenario(seed: number, idBase: number): { previousGz: Uint8Array; table: GeoJSONVTFeature[]; lent: number[]; list: number[] } {
-  const rand = random(seed);
+  const rand = seededRandom(seed);
   const n = 1 + Math.floor(rand() * 60);
   const table: GeoJSONVTFeature[] = Array.from({ length: n }, (_, i) => randomFeature(rand, idBase + i));
   const previous = table.filter(() => rand() < 0.9);
@@ -107,7 +98,7 @@ describe('splicing a previous tile\'s features into a new one', () => {
   it('splices a list lent by two previous layers into the one lending most of it, whichever comes first', () => {
     let checked = 0;
     for (let seed = 1; seed <= 20; seed++) {
-      const rand = random(1000 + seed);
+      const rand = seededRandom(1000 + seed);
       const table = Array.from({ length: 50 }, (_, i) => randomFeature(rand, 1000 + i));
       // A lends the first few features of the list (a tile's largest), B most of the rest (a sample's).
       const [fromA, fromB] = [table.slice(0, 4), table.slice(4, 45)];
