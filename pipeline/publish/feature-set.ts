@@ -35,7 +35,8 @@ export interface BudgetTileLists {
 }
 
 /**
- * Packs a table's fingerprints for the store: ids, boxes and hashes (48 bytes a feature),
+ * A whole feature set, as the store reads it back (the two parts a publish writes, joined;
+ * unpackFeatureSet's counterpart): ids, boxes and hashes (48 bytes a feature),
  * then a tail of float64s — the simplified tiles and the dropped tiles (each list as its
  * length and its members), the byte length of each unsimplified body (in the order of
  * the simplified list, 0 for none), the sampled tiles (as a list) and the byte length of

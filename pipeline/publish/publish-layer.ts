@@ -151,7 +151,8 @@ interface IngestedTable {
 /**
  * Reads the layer's source into a packed table. Features are packed as they stream in,
  * so the layer is never held as GeoJSON objects; records unchanged since the last ingest
- * are copied from its memo instead of read again.
+ * are copied from its memo instead of read again. Nothing returned holds the previous
+ * memo, so its features (as large as the layer's) are let go before tiling.
  */
 async function ingestIntoTable(layer: LayerConfig, store: TileStore, threads: TilingThreads | undefined, onProgress: (features: number) => void): Promise<IngestedTable> {
   const settings = {
@@ -160,7 +161,7 @@ async function ingestIntoTable(layer: LayerConfig, store: TileStore, threads: Ti
   };
   const memoKey = ingestMemoKey(settings);
   const loaded = layer.idField === undefined ? { memo: null } : loadMemo(store, layer.id, memoKey, layer.source, threads);
-  let memo = loaded.memo;
+  const memo = loaded.memo;
   const memoCount = memo?.count ?? null;
   const memoWriter = new MemoWriter(memo);
   const packer = new FeaturePacker();
@@ -192,7 +193,6 @@ async function ingestIntoTable(layer: LayerConfig, store: TileStore, threads: Ti
     memoWriter.add(record, memo);
   }).finally(() => loaded.elsewhere?.stop());
   flushRun();
-  memo = null; // the previous memo's features (as large as the layer's) are let go before tiling
   return { table: packer.finish(), ingested, recalled, memoCount, memoKey, memoWriter };
 }
 
