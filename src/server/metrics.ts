@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Job, Jobs } from '../jobs/jobs.js';
 import type { CatalogCache } from '../store/catalog-cache.js';
 import { RequestStats } from './request-stats.js';
 
@@ -35,6 +36,11 @@ export function routeOf(url: string): RouteLabel {
 }
 
 const PUBLISH_BUCKETS = [0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600];
+
+/** A finished job's state as the publish histogram's outcome label. */
+const OUTCOMES: Partial<Record<Job['state'], 'published' | 'unchanged' | 'failed'>> = { succeeded: 'published', unchanged: 'unchanged', failed: 'failed' };
+/** Finished jobs remembered so that each is recorded once (a job is announced again only by a late change). */
+const SEEN_JOBS = 1024;
 
 /** Options of the metrics registry. */
 export interface MetricsOptions {
@@ -101,9 +107,24 @@ export class Metrics {
     if (bytes > 0) add(this.bytes, route, bytes);
   }
 
-  /** Records how long a publish of `layer` took; jobs and commands call this. */
+  /** Records how long a publish of `layer` took (followJobs calls this for each job). */
   observePublish(layer: string, seconds: number, outcome: 'published' | 'unchanged' | 'failed' = 'published'): void {
     this.publishes.observe({ layer, outcome }, seconds);
+  }
+
+  /**
+   * Records every publish job of `jobs` in the publish histogram once it finishes: its
+   * layer, its outcome and the seconds from its start to its end. Returns the unsubscribe.
+   */
+  followJobs(jobs: Pick<Jobs, 'subscribe'>): () => void {
+    const seen = new Set<number>();
+    return jobs.subscribe((job) => {
+      const outcome = OUTCOMES[job.state];
+      if (!outcome || !job.startedAt || !job.finishedAt || seen.has(job.id)) return;
+      seen.add(job.id);
+      if (seen.size > SEEN_JOBS) seen.delete(seen.values().next().value as number);
+      this.observePublish(job.layer, Math.max(0, Date.parse(job.finishedAt) - Date.parse(job.startedAt)) / 1000, outcome);
+    });
   }
 
   /** Adds a gauge read at scrape time (e.g. connected SSE clients). */

@@ -34,6 +34,7 @@ type Observed = ServerResponse & { [STARTED]: number; [REQUEST_ID]: string; [ROU
 export function createFront(deps: AppDeps): Front {
   const { config } = deps;
   const metrics = deps.metrics ?? new Metrics(deps.catalog);
+  metrics.followJobs(deps.jobs);
   const tiles = deps.tileService ?? tileServiceFor({
     store: deps.store, catalog: deps.catalog, publicUrl: config.server.publicUrl, trustProxy: config.server.trustProxy,
     currentMaxAge: config.server.tileMaxAge, metrics, cache: new TileCache(),

@@ -1,7 +1,9 @@
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tileForLonLat } from '../../src/domain/tile-coord.js';
+import { adminConfig, publishViaApi, startAdminNode } from '../helpers/admin-node.js';
 import { makeParcels, writeGeojson } from '../helpers/fixtures.js';
-import { startParcelNode, stopNode, type TestNode } from '../helpers/test-node.js';
+import { makeTempDir, removeDir, startParcelNode, stopNode, writeConfig, type TestNode } from '../helpers/test-node.js';
 
 /** Parses the Prometheus text format into `name{labels}` → value. */
 function parseMetrics(text: string): Map<string, number> {
@@ -71,16 +73,12 @@ describe('/metrics', () => {
     expect(m.has('plantiles_layer_current_version_info{layer="parcels",version="1.0.0"}')).toBe(false);
   });
 
-  it('records publish durations reported to it, SSE clients, the tile cache and the process', async () => {
-    node.server.metrics.observePublish('parcels', 2.5);
+  it('counts SSE clients, the tile cache and the process', async () => {
     const controller = new AbortController();
     const sse = await fetch(`${node.url}/events`, { signal: controller.signal });
     expect(sse.status).toBe(200);
     try {
       const m = await scrape();
-      expect(value(m, 'plantiles_publish_duration_seconds_count{layer="parcels",outcome="published"}')).toBe(1);
-      expect(value(m, 'plantiles_publish_duration_seconds_bucket{le="5",layer="parcels",outcome="published"}')).toBe(1);
-      expect(value(m, 'plantiles_publish_duration_seconds_bucket{le="1",layer="parcels",outcome="published"}')).toBe(0);
       expect(value(m, 'plantiles_sse_clients')).toBe(1);
       expect(value(m, 'plantiles_tile_cache_hits_total')).toBeGreaterThan(0);
       expect(value(m, 'plantiles_tile_cache_bytes')).toBeGreaterThan(0);
@@ -88,6 +86,48 @@ describe('/metrics', () => {
       expect(m.has('plantiles_nodejs_eventloop_lag_seconds')).toBe(true);
     } finally {
       controller.abort();
+    }
+  });
+});
+
+describe('/metrics of a node running publish jobs', () => {
+  it('records each job\'s duration by layer and outcome, once, as the job reports it', async () => {
+    const dir = makeTempDir();
+    const source = path.join(dir, 'parcels.geojson');
+    writeGeojson(source, makeParcels());
+    const node = await startAdminNode(writeConfig(dir, adminConfig()));
+    const histogram = async (): Promise<Map<string, number>> => {
+      const m = parseMetrics(await (await fetch(`${node.url}/metrics`)).text());
+      return new Map([...m].filter(([k]) => k.startsWith('plantiles_publish_duration_seconds')));
+    };
+    /** The job's recorded once its finish reaches the main thread: poll for it. */
+    const until = async (key: string, count: number): Promise<Map<string, number>> => {
+      for (let i = 0; ; i++) {
+        const m = await histogram();
+        if ((m.get(key) ?? 0) >= count || i > 200) return m;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    };
+    try {
+      expect([...(await histogram()).keys()]).toEqual([]);
+      const first = await publishViaApi(node.url, 'parcels');
+      expect(first.state).toBe('succeeded');
+      const seconds = (Date.parse(first.finishedAt ?? '') - Date.parse(first.startedAt ?? '')) / 1000;
+      let m = await until('plantiles_publish_duration_seconds_count{layer="parcels",outcome="published"}', 1);
+      expect(m.get('plantiles_publish_duration_seconds_count{layer="parcels",outcome="published"}')).toBe(1);
+      expect(m.get('plantiles_publish_duration_seconds_sum{layer="parcels",outcome="published"}')).toBeCloseTo(seconds, 3);
+      expect(m.get('plantiles_publish_duration_seconds_bucket{le="+Inf",layer="parcels",outcome="published"}')).toBe(1);
+
+      expect((await publishViaApi(node.url, 'parcels')).state).toBe('unchanged');
+      writeGeojson(source, { type: 'FeatureCollection', features: [{ type: 'Feature', properties: { BSM: 'x' }, geometry: { type: 'Polygon', coordinates: [[[116, 36]]] } }] });
+      expect((await publishViaApi(node.url, 'parcels')).state).toBe('failed');
+      m = await until('plantiles_publish_duration_seconds_count{layer="parcels",outcome="failed"}', 1);
+      expect(m.get('plantiles_publish_duration_seconds_count{layer="parcels",outcome="unchanged"}')).toBe(1);
+      expect(m.get('plantiles_publish_duration_seconds_count{layer="parcels",outcome="failed"}')).toBe(1);
+      expect(m.get('plantiles_publish_duration_seconds_count{layer="parcels",outcome="published"}')).toBe(1);
+    } finally {
+      await node.stop();
+      removeDir(dir);
     }
   });
 });

@@ -12,7 +12,7 @@ export interface RunningServer {
   url: string;
   /** The Express app behind the tile fast path (its router lists the mounted routes). */
   app: Express;
-  /** The server's metrics; publishes in this process report their durations here (observePublish). */
+  /** The server's metrics; the publish jobs of this process's job system are recorded in them. */
   metrics: Metrics;
   /** Stops accepting, ends SSE streams, lets in-flight requests finish (at most `drainMs`), then resolves. */
   stop(drainMs?: number): Promise<void>;
