@@ -45,6 +45,8 @@ export async function syncLayer(ctx: LayerSyncContext, up: UpstreamLayer, localI
   if (held && local?.origin === up.origin) {
     try {
       const e = ctx.store.rollback(localId, target, { byMirror: true });
+      // Null: another process made it current meanwhile.
+      if (!e) return { state: 'up-to-date', layer: localId, version: target };
       return { state: 'switched', layer: localId, version: target, previous: e.previous };
     } catch (err) {
       if (err instanceof StoreError) throw new MirrorError('conflict', { upstream: ctx.client.baseUrl, layer: localId, version: target }, err.message);

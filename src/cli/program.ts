@@ -64,6 +64,10 @@ export function buildProgram(): Command {
         refuseMirrored(rt, [layer], 'roll back');
         try {
           const e = rt.store.rollback(layer, version);
+          if (!e) {
+            console.log(`${layer}: version ${version} is already current`);
+            return;
+          }
           rt.audit.tryRecord({ actor: 'cli', action: 'rollback', layer, status: 0, result: `current version is now ${e.version} (was ${e.previous ?? 'none'})`, detail: { version, previous: e.previous, seq: e.seq }, remote: null });
           console.log(`${layer}: current version is now ${e.version} (was ${e.previous ?? 'none'})`);
         } catch (err) {

@@ -87,8 +87,8 @@ export class SqliteStore implements TileStore {
     return new SqliteBuild(this.db, layer, this.now, imported);
   }
 
-  rollback(layer: string, version: string, options: { byMirror?: boolean } = {}): ChangeEvent {
-    return this.db.transaction((): ChangeEvent => {
+  rollback(layer: string, version: string, options: { byMirror?: boolean } = {}): ChangeEvent | null {
+    return this.db.transaction((): ChangeEvent | null => {
       const current = this.db.prepare('SELECT current_vid, origin FROM layers WHERE id = ?').get(layer) as { current_vid: number | null; origin: string | null } | undefined;
       if (!current) throw new StoreError('unknown-layer', `layer "${layer}" is not published`);
       if (current.origin !== null && !options.byMirror) {
@@ -97,7 +97,8 @@ export class SqliteStore implements TileStore {
       const target = this.db.prepare('SELECT vid, state FROM versions WHERE layer = ? AND version = ?').get(layer, version) as
         | { vid: number; state: string } | undefined;
       if (!target) throw new StoreError('unknown-version', `layer "${layer}" has no version ${version}`);
-      if (target.state !== 'live') throw new StoreError('pruned-version', `version ${version} of "${layer}" was pruned`);
+      if (target.state !== 'live') throw new StoreError('pruned-version', `version ${version} of "${layer}" was removed by retention`);
+      if (target.vid === current.current_vid) return null;
       const previous = current.current_vid === null ? null : this.versionTag(current.current_vid);
       const changed = current.current_vid === null ? 0 : countDiff(this.db, current.current_vid, target.vid);
       this.db.prepare('UPDATE layers SET current_vid = ? WHERE id = ?').run(target.vid, layer);
@@ -133,7 +134,9 @@ export class SqliteStore implements TileStore {
   prune(layer: string, keep: number): string[] {
     return this.db.transaction((): string[] => {
       const cur = this.db.prepare('SELECT current_vid FROM layers WHERE id = ?').get(layer) as { current_vid: number | null } | undefined;
-      const live = this.db.prepare("SELECT vid, version FROM versions WHERE layer = ? AND state = 'live' ORDER BY vid DESC").all(layer) as { vid: number; version: string }[];
+      // Most recently current first (a rollback makes an old version recent again), then newest.
+      const live = this.db.prepare(`SELECT vid, version FROM versions v WHERE layer = ? AND state = 'live'
+        ORDER BY (SELECT MAX(seq) FROM events e WHERE e.layer = v.layer AND e.version = v.version) DESC NULLS LAST, vid DESC`).all(layer) as { vid: number; version: string }[];
       const doomed = live.filter((v, i) => i >= keep && v.vid !== cur?.current_vid);
       for (const v of doomed) {
         this.db.prepare('DELETE FROM tiles WHERE vid = ?').run(v.vid);

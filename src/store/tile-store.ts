@@ -154,10 +154,12 @@ export interface TileStore {
    */
   beginBuild(layer: string, imported?: ImportOptions): VersionBuild;
   /**
-   * Makes a live version current again; records an event. A mirrored layer is refused
-   * (StoreError 'conflict') unless `byMirror`: only its mirror follows the origin's rollbacks.
+   * Makes a live version current again; records an event. Returns null, recording
+   * nothing, when that version is already current (no change, so no event and no
+   * sequence number). A mirrored layer is refused (StoreError 'conflict') unless
+   * `byMirror`: only its mirror follows the origin's rollbacks.
    */
-  rollback(layer: string, version: string, options?: { byMirror?: boolean }): ChangeEvent;
+  rollback(layer: string, version: string, options?: { byMirror?: boolean }): ChangeEvent | null;
   /** Streams the tiles that differ between two versions of a layer, in z/x/y order; fromVid null = from no tiles. */
   diff(fromVid: number | null, toVid: number): IterableIterator<DiffEntry>;
   /** Every tile of a version with its gzip body, in z/x/y order (for exports; holds the connection while iterating). */
@@ -173,7 +175,11 @@ export interface TileStore {
   writeIngestMemo(layer: string, parts: readonly Uint8Array[]): Promise<void>;
   /** Change events with seq > since, oldest first. */
   eventsSince(since: number, limit?: number): ChangeEvent[];
-  /** Keeps `keep` live versions per layer (never the current one); returns the pruned tags. */
+  /**
+   * Keeps the `keep` live versions of a layer that were current most recently (then the
+   * newest), and never the current one; returns the pruned tags. After a rollback, the
+   * version clients were just reading outlives newer ones nobody reads any more.
+   */
   prune(layer: string, keep: number): string[];
   /** The hashes among `hashes` whose blob the store neither holds nor has staged. */
   missingBlobs(hashes: readonly string[]): string[];

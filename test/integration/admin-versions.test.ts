@@ -86,7 +86,7 @@ describe('versions through the admin API: rollback, retention, audit', () => {
     const rollbacks = entries.filter((e) => e.action === 'rollback');
     expect(rollbacks.map((e) => e.status)).toEqual([404, 400, 400, 400, 404, 410, 200]);
     expect(rollbacks.at(-1)).toMatchObject({ actor: 'city', layer: 'parcels', result: 'current version is now 1.2.0 (was 1.4.0)' });
-    expect(rollbacks[5]?.result).toMatch(/^refused: .*pruned/);
+    expect(rollbacks[5]?.result).toMatch(/^refused: .*removed by retention/);
     expect(entries[1]).toMatchObject({ actor: 'anonymous', action: 'publish', status: 401 });
     expect(entries[0]).toMatchObject({ actor: 'gaotang', action: 'publish', status: 403 });
     for (const e of entries) expect(Date.parse(e.at)).not.toBeNaN();
@@ -99,6 +99,31 @@ describe('versions through the admin API: rollback, retention, audit', () => {
     const r = spawnSync(process.execPath, [CLI, 'rollback', 'parcels', '1.3.0'], { encoding: 'utf8', env: { ...process.env, PLANTILES_CONFIG: path.join(dir, 'plantiles.yaml') } });
     expect(r.status, r.stderr).toBe(0);
     expect((await audit())[0]).toMatchObject({ actor: 'cli', action: 'rollback', layer: 'parcels', result: 'current version is now 1.3.0 (was 1.2.0)' });
+  });
+
+  it('changes nothing on a rollback to the current version: 200, no event, no sequence number', async () => {
+    expect((await rollback({ version: '1.3.0' })).status).toBe(200);
+    const before = ((await (await fetch(`${node.url}/changes`)).json()) as { last: number }).last;
+    const res = await rollback({ version: '1.3.0' });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ layer: 'parcels', version: '1.3.0', previous: '1.3.0' });
+    expect(await (await fetch(`${node.url}/changes?since=${before}`)).json()).toEqual({ events: [], last: before });
+    expect((await audit())[0]).toMatchObject({ action: 'rollback', status: 200, result: 'version 1.3.0 is already current' });
+  });
+
+  it('keeps the versions that were current most recently: a rolled-back-to version outlives newer ones', async () => {
+    // Current since the last test: 1.3.0. Back to 1.2.0, then a new publish: of the four live versions,
+    // 1.4.0 was current longest ago, so it is the one retention (3) removes, not 1.2.0.
+    expect((await rollback({ version: '1.2.0' })).status).toBe(200);
+    const fc = makeParcels();
+    const p = fc.features[7]?.properties;
+    if (p) p.TBMJ = 4242;
+    writeGeojson(path.join(dir, 'parcels.geojson'), fc);
+    expect(await publishViaApi(node.url, 'parcels')).toMatchObject({ state: 'succeeded', version: '1.5.0' });
+    const layers = ((await (await fetch(`${node.url}/admin/layers`, { headers: bearer(TOKENS.city) })).json()) as { layers: { versions: { version: string; state: string }[] }[] }).layers;
+    expect(layers[0]?.versions.filter((v) => v.state === 'live').map((v) => v.version).sort()).toEqual(['1.2.0', '1.3.0', '1.5.0']);
+    expect((await tileOf('parcels@1.4.0')).status).toBe(410);
+    expect((await fetch(`${node.url}/tiles/parcels@1.5.0/diff/1.2.0`)).status).toBe(200);
   });
 
   it('never writes a secret to the audit log or the server log', async () => {

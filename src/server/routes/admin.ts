@@ -90,6 +90,12 @@ function rollback(deps: AdminDeps, layer: string, req: Request, res: Response): 
     throw new HttpError(400, 'the body must be JSON {"version": "<major.minor.patch>"}');
   }
   const event = deps.store.rollback(layer, version);
+  if (!event) {
+    // Already current: nothing changes, so the feed gets no event.
+    noteAudit(res, { result: `version ${version} is already current`, detail: { version, previous: version } });
+    res.json({ layer, version, previous: version });
+    return;
+  }
   deps.feed.poll(true);
   noteAudit(res, { result: `current version is now ${event.version} (was ${event.previous ?? 'none'})`, detail: { version, previous: event.previous, seq: event.seq } });
   res.json({ layer, version: event.version, previous: event.previous });

@@ -57,6 +57,6 @@ export function exportVersion(store: TileStore, spec: LayerSpec, file: string): 
 function pickVersion(versions: readonly VersionRecord[], currentVid: number, spec: LayerSpec): VersionRecord {
   const v = spec.version === null ? versions.find((r) => r.vid === currentVid) : versions.find((r) => r.version === spec.version);
   if (!v) throw new ExportError({ layer: spec.layer }, `layer "${spec.layer}" has no version ${spec.version ?? '(current)'}`);
-  if (v.state !== 'live') throw new ExportError({ layer: spec.layer, version: v.version }, `version ${v.version} of "${spec.layer}" was pruned`);
+  if (v.state !== 'live') throw new ExportError({ layer: spec.layer, version: v.version }, `version ${v.version} of "${spec.layer}" was removed by retention`);
   return v;
 }
