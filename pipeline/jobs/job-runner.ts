@@ -107,7 +107,7 @@ export class JobRunner {
       if (!rev || rev.state === 'rejected') throw new Error(`source revision ${job.revision ?? '?'} of "${job.layer}" is not available`);
       const file = uploadFileName(job.layer, rev.id, rev.kind);
       const dir = path.join(config.storage.dir, rev.dir);
-      return { ...base, layer, revision: { id: rev.id, kind: rev.kind, dir, file: path.join(dir, file), label: file } };
+      return { ...base, layer, revision: { id: rev.id, kind: rev.kind, dir, file: path.join(dir, file), label: uploadLabel(rev.id, rev.name), stored: file } };
     }
     const active = sources.active(job.layer);
     const source = active?.source ? path.join(config.storage.dir, active.source) : layer.source;
@@ -162,4 +162,9 @@ export class JobRunner {
 
 function plainFailure(message: string): JobFailure {
   return { message, code: null, transient: false, cancelled: false, fingerprint: null };
+}
+
+/** How an upload is named in a failed job's message: as the client named it, with its revision. */
+export function uploadLabel(revision: number, name: string | null): string {
+  return name ? `upload ${JSON.stringify(name)} (r${revision})` : `upload r${revision}`;
 }

@@ -68,7 +68,7 @@ async function handle(task: JobTask): Promise<void> {
     });
     send({ type: 'done', jobId: task.jobId, result });
   } catch (err) {
-    send({ type: 'failed', jobId: task.jobId, failure: describeFailure(err, task.revision?.label ?? null) });
+    send({ type: 'failed', jobId: task.jobId, failure: describeFailure(err, task.revision) });
   } finally {
     cancelled.delete(task.jobId);
   }

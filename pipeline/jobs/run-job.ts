@@ -88,14 +88,19 @@ function defaultTilingThreads(): number {
   return Math.max(0, os.availableParallelism() - 2);
 }
 
-/** Describes why runJob failed, for the main thread. */
-export function describeFailure(err: unknown, label: string | null): JobFailure {
+/**
+ * Describes why runJob failed, for the main thread. A failed upload is named as the client
+ * named it: where the message names the stored file, the upload's label takes its place;
+ * otherwise (a file inside a zip) the label goes first.
+ */
+export function describeFailure(err: unknown, upload: Pick<TaskRevision, 'label' | 'stored'> | null): JobFailure {
   const cause = err instanceof FailedWithSource ? err.original : err;
   const fingerprint = err instanceof FailedWithSource ? err.fingerprint : null;
   const code = typeof (cause as { code?: unknown }).code === 'string' ? (cause as { code: string }).code : null;
   let message = (cause as Error).message ?? String(cause);
   message = message.split('\n')[0] ?? message;
-  if (label && !message.startsWith(label)) message = `${label}: ${message}`;
+  if (upload && message.startsWith(upload.stored)) message = upload.label + message.slice(upload.stored.length);
+  else if (upload && !message.startsWith(upload.label)) message = `${upload.label}: ${message}`;
   return {
     message, code, fingerprint,
     transient: isTransient(code),

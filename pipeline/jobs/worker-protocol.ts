@@ -21,8 +21,10 @@ export interface TaskRevision {
   dir: string;
   /** The uploaded file (the GeoJSON, or the zip to unpack). */
   file: string;
-  /** How the upload is named in messages ("parcels-r3.zip"). */
+  /** How the upload is named in messages: the client's file name and the revision (`upload "新耕地.zip" (r3)`), or `upload r3`. */
   label: string;
+  /** The stored file's name ("parcels-r3.zip"), which ingest names; messages name the upload instead. */
+  stored: string;
 }
 
 /** Everything a worker needs to run one job. */

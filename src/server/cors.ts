@@ -15,7 +15,7 @@ export const corsMiddleware: RequestHandler = (req, res, next) => {
   setCorsHeaders(res);
   if (req.method === 'OPTIONS') {
     res.setHeader('Access-Control-Allow-Methods', 'GET, HEAD, POST, PUT, OPTIONS');
-    res.setHeader('Access-Control-Allow-Headers', 'Authorization, Content-Type, If-None-Match, Last-Event-ID');
+    res.setHeader('Access-Control-Allow-Headers', 'Authorization, Content-Type, If-None-Match, Last-Event-ID, X-File-Name');
     res.setHeader('Access-Control-Max-Age', '86400');
     res.status(204).end();
     return;

@@ -20,7 +20,8 @@ export function writeTile(
   req: IncomingMessage, res: ServerResponse, tile: CachedTile | null, cacheControl: string, version: string, cache: TileCache,
   headers: (string | number)[] = [],
 ): number {
-  headers.push('Cache-Control', cacheControl, 'X-Tile-Version', version);
+  // Vary on every answer, a 204 too: a cache must not serve one encoding's entry for the other.
+  headers.push('Cache-Control', cacheControl, 'X-Tile-Version', version, 'Vary', 'Accept-Encoding');
   if (!tile) {
     res.writeHead(204, headers);
     res.end();
@@ -28,7 +29,7 @@ export function writeTile(
   }
   const gzip = acceptsGzip(req.headers['accept-encoding']);
   const etag = gzip ? tile.etagGz : tile.etagPlain;
-  headers.push('Vary', 'Accept-Encoding', 'ETag', etag);
+  headers.push('ETag', etag);
   const inm = req.headers['if-none-match'];
   if (inm !== undefined && matchesEtag(inm, etag)) {
     res.writeHead(304, headers);

@@ -162,12 +162,14 @@ describe('uploading a layer source', () => {
     const info = await layerInfo();
     const before = await currentTile();
     const bad = { type: 'FeatureCollection', features: [...makeParcels().features.slice(0, 3), { type: 'Feature', properties: { BSM: 'x' }, geometry: { type: 'Polygon', coordinates: [[[116, 36.4], [116.01, 36.4], [116, 36.4]]] } }] };
-    const job = await uploadJob(JSON.stringify(bad), 'application/geo+json');
+    // Named as the client named it (X-File-Name), with its revision; without a name, by its revision.
+    const job = await uploadJob(JSON.stringify(bad), 'application/geo+json', '耕地 更新.geojson');
     expect(job.state).toBe('failed');
-    expect(job.error).toMatch(new RegExp(`^parcels-r${job.revision}\\.geojson: feature BSM=x: `));
+    expect(job.error).toMatch(new RegExp(`^upload "耕地 更新\\.geojson" \\(r${job.revision}\\): feature BSM=x: `));
     expect(job.error).not.toContain('\n');
     const notJson = await uploadJob('{"type": "FeatureCollection", "features": [', 'application/geo+json');
-    expect(notJson.error).toMatch(new RegExp(`^parcels-r${notJson.revision}\\.geojson: `));
+    expect(notJson.error).toMatch(new RegExp(`^upload r${notJson.revision}: `));
+    expect(notJson.error).not.toContain(`parcels-r${notJson.revision}`);
     const after = await currentTile();
     expect(after.version).toBe(before.version);
     expect(after.bytes.equals(before.bytes)).toBe(true);
@@ -197,7 +199,7 @@ describe('uploading a layer source', () => {
       expect(c.zip.length, c.name).toBeLessThan(LIMIT);
       const job = await uploadJob(c.zip, 'application/zip', `${c.name}.zip`);
       expect(job.state, c.name).toBe('failed');
-      expect(job.error, c.name).toMatch(new RegExp(`^parcels-r${job.revision}\\.zip: `));
+      expect(job.error, c.name).toMatch(new RegExp(`^upload "${c.name}\\.zip" \\(r${job.revision}\\): `));
       expect(job.error, c.name).toMatch(c.message);
     }
     expect(existsSync(path.join(path.dirname(dir), 'escaped.txt'))).toBe(false);

@@ -82,6 +82,7 @@ describe('tile HTTP: statuses and headers', () => {
     const res = await get('/tiles/parcels/12/0/0.mvt');
     expect(res.status).toBe(204);
     expect(res.headers.get('x-tile-version')).toBe('1.0.0');
+    expect(res.headers.get('vary')).toBe('Accept-Encoding');
   });
 
   it.each([
@@ -142,6 +143,11 @@ describe('tile HTTP: statuses and headers', () => {
     expect(res.headers.get('access-control-expose-headers')).toContain('ETag');
     const pre = await fetch(node.url + tilePath('parcels'), { method: 'OPTIONS', headers: { origin: 'http://x', 'access-control-request-method': 'GET' } });
     expect(pre.status).toBe(204);
+    // An upload from another origin's admin client names its file in X-File-Name.
+    const upload = await fetch(`${node.url}/admin/layers/parcels/source`, { method: 'OPTIONS', headers: { origin: 'http://x', 'access-control-request-method': 'PUT', 'access-control-request-headers': 'authorization, content-type, x-file-name' } });
+    expect(upload.status).toBe(204);
+    const allowed = (upload.headers.get('access-control-allow-headers') ?? '').toLowerCase().split(/\s*,\s*/);
+    for (const h of ['authorization', 'content-type', 'x-file-name']) expect(allowed).toContain(h);
   });
 
   it('lists the layer in /catalog, /style.json and /healthz', async () => {
