@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -137,6 +138,29 @@ describe('tile HTTP: statuses and headers', () => {
     expect(tj.tiles[0]?.startsWith(node.url)).toBe(true);
   });
 
+  it('builds links only from a Host that is a host name: a path, spaces or markup in it are a 400', async () => {
+    /** GET with a raw Host header (fetch does not let one be set). */
+    const withHost = (p: string, host: string): Promise<{ status: number; body: string }> => new Promise((resolve, reject) => {
+      const req = request(node.url + p, { headers: { host } }, (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (c: string) => { body += c; }).on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('error', reject).end();
+    });
+    for (const host of ['tiles.liaocheng.example', 'tiles.liaocheng.example:8443', '127.0.0.1:8080', '[::1]:8080', 'localhost']) {
+      const res = await withHost('/tiles/parcels.json', host);
+      expect(res.status, host).toBe(200);
+      expect((JSON.parse(res.body) as { tiles: string[] }).tiles[0], host).toBe(`http://${host}/tiles/parcels@1.0.0/{z}/{x}/{y}.mvt`);
+    }
+    for (const host of ['evil.example/<script>', 'a b', 'x@y', '[::1', 'host:port', '-bad.example']) {
+      for (const p of ['/tiles/parcels.json', '/style.json', '/catalog', '/openapi.json']) {
+        const res = await withHost(p, host);
+        expect(res.status, `${host} ${p}`).toBe(400);
+        expect(JSON.parse(res.body), `${host} ${p}`).toMatchObject({ error: expect.stringMatching(/Host/), detail: { host } });
+      }
+    }
+  });
+
   it('opens CORS and answers preflight', async () => {
     const res = await get(tilePath('parcels@1.0.0'), { origin: 'http://county.example' });
     expect(res.headers.get('access-control-allow-origin')).toBe('*');
@@ -175,5 +199,28 @@ describe('tile HTTP: statuses and headers', () => {
     expect(stored).not.toBeNull();
     const plain = new Uint8Array(await raw.arrayBuffer());
     expect(Buffer.from(gunzipSync(stored?.gz ?? Buffer.alloc(0))).equals(Buffer.from(plain))).toBe(true);
+  });
+});
+
+describe('links behind a trusted proxy', () => {
+  it('takes X-Forwarded-Host and -Proto when trustProxy is on, and refuses a protocol or host it cannot link with', async () => {
+    const dir = makeTempDir();
+    writeGeojson(path.join(dir, 'parcels.geojson'), makeParcels());
+    const node = await startTestNode(writeConfig(dir, { ...parcelConfig(), server: { trustProxy: true } }));
+    try {
+      await node.publish('parcels');
+      const tilejson = (headers: Record<string, string>): Promise<Response> => fetch(`${node.url}/tiles/parcels.json`, { headers });
+      const ok = await tilejson({ 'x-forwarded-host': 'tiles.liaocheng.example', 'x-forwarded-proto': 'https' });
+      expect(((await ok.json()) as { tiles: string[] }).tiles[0]).toBe('https://tiles.liaocheng.example/tiles/parcels@1.0.0/{z}/{x}/{y}.mvt');
+      const gopher = await tilejson({ 'x-forwarded-host': 'tiles.liaocheng.example', 'x-forwarded-proto': 'gopher' });
+      expect(gopher.status).toBe(400);
+      expect(await gopher.json()).toMatchObject({ error: 'X-Forwarded-Proto must be http or https', detail: { protocol: 'gopher' } });
+      const path_ = await tilejson({ 'x-forwarded-host': 'evil.example/x' });
+      expect(path_.status).toBe(400);
+      expect(await path_.json()).toMatchObject({ error: expect.stringMatching(/X-Forwarded-Host/), detail: { host: 'evil.example/x' } });
+    } finally {
+      await node.stop();
+      removeDir(dir);
+    }
   });
 });
