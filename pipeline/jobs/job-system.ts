@@ -58,6 +58,7 @@ export class JobSystem implements Jobs {
 
   enqueuePublish(layer: string, requestedBy: string): EnqueueResult {
     this.assertConfigured(layer);
+    this.assertRunsJobs(layer);
     const result = this.table.enqueuePublish(layer, requestedBy, (running) => this.stillReading(running));
     if (!result.joined) this.emitJob(result.job.id);
     this.runner?.kick();
@@ -66,6 +67,7 @@ export class JobSystem implements Jobs {
 
   async enqueueUpload(layer: string, upload: UploadRequest): Promise<Job> {
     this.assertConfigured(layer);
+    this.assertRunsJobs(layer);
     const { config } = this.deps;
     const rev = this.sources.createRevision(layer, upload.kind, upload.name, upload.requestedBy);
     const dir = path.join(config.storage.dir, rev.dir);
@@ -110,6 +112,10 @@ export class JobSystem implements Jobs {
     const { config, logger } = this.deps;
     if (config.schedule.scan) assertSchedule(config.schedule.scan);
     await this.recover();
+    if (!config.schedule.runJobs) {
+      logger.info('this process runs no publish jobs (schedule.runJobs: false): no publish threads, no scan');
+      return;
+    }
     const threads = this.deps.threads ?? { nice: config.schedule.nice, tilingThreads: config.schedule.tilingThreads };
     this.pool = new WorkerPool(config.schedule.concurrency, config.storage.dir, logger, threads);
     await this.pool.start();
@@ -166,7 +172,10 @@ export class JobSystem implements Jobs {
     void this.pool?.stop(0);
   }
 
-  /** A job left running by a dead process failed as interrupted; a half-received upload is discarded. */
+  /**
+   * A job left running by a dead process failed as interrupted; an upload a dead process
+   * was receiving is discarded. Those of live processes (a writer beside this reader) stay.
+   */
   private async recover(): Promise<void> {
     const { config, logger } = this.deps;
     for (const job of this.table.failInterrupted()) {
@@ -212,6 +221,12 @@ export class JobSystem implements Jobs {
   private withLive(job: Job): Job {
     const p = job.state === 'running' ? this.live.get(job.id) : undefined;
     return p ? { ...job, progress: round3(p.progress), stage: p.stage, detail: p.detail } : job;
+  }
+
+  private assertRunsJobs(layer: string): void {
+    if (!this.deps.config.schedule.runJobs) {
+      throw new JobsError('not-running', 'this process runs no publish jobs (schedule.runJobs: false): send admin requests to the writer', layer);
+    }
   }
 
   private assertConfigured(layer: string): void {

@@ -145,6 +145,12 @@ export const configSchema = z
     schedule: z
       .strictObject({
         scan: z.string().optional(),
+        /**
+         * Whether this process runs publish jobs (default true). A reader beside a writer on one
+         * data dir sets false: it starts no publish threads and no scan, and refuses admin
+         * publishes and uploads (409), which belong to the writer.
+         */
+        runJobs: z.boolean().default(true),
         /** Publish jobs that may run at once across layers (never two for one layer). */
         concurrency: z.number().int().min(1).max(16).default(1),
         /** Tiling threads of each publish job; default: the cores beyond one for serving and one for the job's own thread. */
@@ -152,7 +158,7 @@ export const configSchema = z
         /** Nice level of publish threads (Linux; default 19): serving, at 0, gets the CPU first. */
         nice: z.number().int().min(0).max(19).optional(),
       })
-      .default({ concurrency: 1 }),
+      .default({ concurrency: 1, runJobs: true }),
     admin: z
       .strictObject({
         tokens: z.array(tokenSchema).default([]),

@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { EnqueueResult, Job, JobFilter, JobKind, JobState } from '../jobs/jobs.js';
+import { isProcessAlive } from './process-alive.js';
 
 interface JobRow {
   id: number; layer: string; kind: JobKind; state: JobState; progress: number;
@@ -86,8 +87,8 @@ export class SqliteJobs {
       ).get() as { id: number } | undefined;
       if (!row) return null;
       this.db.prepare(
-        "UPDATE jobs SET state = 'running', attempts = attempts + 1, runner = ?, started_at = ?, progress = 0, stage = NULL, detail = NULL, error = NULL WHERE id = ?",
-      ).run(runner, this.stamp(), row.id);
+        "UPDATE jobs SET state = 'running', attempts = attempts + 1, runner = ?, runner_pid = ?, started_at = ?, progress = 0, stage = NULL, detail = NULL, error = NULL WHERE id = ?",
+      ).run(runner, process.pid, this.stamp(), row.id);
       return this.get(row.id);
     }).immediate();
   }
@@ -114,12 +115,17 @@ export class SqliteJobs {
     this.db.prepare("UPDATE jobs SET progress = ?, stage = ?, detail = ? WHERE id = ? AND state = 'running'").run(progress, stage, detail, id);
   }
 
-  /** After a crash or kill: every job still marked running failed as interrupted. */
+  /**
+   * After a crash or kill: every job still marked running by a process that is gone failed
+   * as interrupted. Jobs another live process runs (a writer beside this reader) are left alone.
+   */
   failInterrupted(): RecoveredJob[] {
     return this.db.transaction((): RecoveredJob[] => {
-      const rows = this.db.prepare("SELECT id, layer, kind, revision FROM jobs WHERE state = 'running'").all() as RecoveredJob[];
-      this.db.prepare("UPDATE jobs SET state = 'failed', error = ?, finished_at = ? WHERE state = 'running'").run(INTERRUPTED, this.stamp());
-      return rows;
+      const running = this.db.prepare("SELECT id, layer, kind, revision, runner_pid FROM jobs WHERE state = 'running'").all() as (RecoveredJob & { runner_pid: number | null })[];
+      const dead = running.filter((r) => !isLiveNeighbour(r.runner_pid));
+      const fail = this.db.prepare("UPDATE jobs SET state = 'failed', error = ?, finished_at = ? WHERE id = ? AND state = 'running'");
+      for (const r of dead) fail.run(INTERRUPTED, this.stamp(), r.id);
+      return dead.map(({ runner_pid: _pid, ...job }) => job);
     }).immediate();
   }
 
@@ -141,4 +147,13 @@ function toJob(r: JobRow): Job {
     version: r.version, error: r.error, revision: r.revision, requestedBy: r.requested_by, attempts: r.attempts,
     createdAt: r.created_at, startedAt: r.started_at, finishedAt: r.finished_at,
   };
+}
+
+/**
+ * True when `pid` is another process that is still running: one that may be running the
+ * job or receiving the upload it marked. This process has just started, so its own pid on
+ * a row is a dead process's that the system gave out again.
+ */
+export function isLiveNeighbour(pid: number | null): boolean {
+  return pid !== null && pid !== process.pid && isProcessAlive(pid);
 }

@@ -76,6 +76,7 @@ CREATE TABLE IF NOT EXISTS jobs (
   requested_by TEXT NOT NULL,
   attempts INTEGER NOT NULL DEFAULT 0,
   runner TEXT,
+  runner_pid INTEGER,
   created_at TEXT NOT NULL,
   started_at TEXT,
   finished_at TEXT
@@ -94,7 +95,8 @@ CREATE TABLE IF NOT EXISTS source_revisions (
   sha256 TEXT,
   uploaded_by TEXT NOT NULL,
   uploaded_at TEXT NOT NULL,
-  error TEXT
+  error TEXT,
+  owner_pid INTEGER
 );
 CREATE UNIQUE INDEX IF NOT EXISTS source_revisions_active ON source_revisions (layer) WHERE state = 'active';
 -- Each layer's source as last published (and as last failed), so a scan can tell what changed.
@@ -141,6 +143,10 @@ const ADDED_COLUMNS: readonly { table: string; column: string; ddl: string }[] =
   { table: 'layers', column: 'origin', ddl: 'ALTER TABLE layers ADD COLUMN origin TEXT' },
   // The process writing a 'building' version, so opening the store drops only builds whose writer died.
   { table: 'versions', column: 'owner_pid', ddl: 'ALTER TABLE versions ADD COLUMN owner_pid INTEGER' },
+  // The process running a job, and the one receiving an upload: a process that starts fails or
+  // discards only those of processes that died, never a running neighbour's (several servers on one data dir).
+  { table: 'jobs', column: 'runner_pid', ddl: 'ALTER TABLE jobs ADD COLUMN runner_pid INTEGER' },
+  { table: 'source_revisions', column: 'owner_pid', ddl: 'ALTER TABLE source_revisions ADD COLUMN owner_pid INTEGER' },
 ];
 
 /** Brings a store created by an older version up to SCHEMA_VERSION; safe when several processes open it at once. */

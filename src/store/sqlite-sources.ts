@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { SourceRevision, UploadKind } from '../jobs/jobs.js';
+import { isLiveNeighbour } from './sqlite-jobs.js';
 
 /** Size and modification time of one source file (the cheap hint a scan checks first). */
 export interface SourceFileStat {
@@ -47,8 +48,8 @@ export class SqliteSources {
   createRevision(layer: string, kind: UploadKind, name: string | null, uploadedBy: string): StoredRevision {
     return this.db.transaction((): StoredRevision => {
       const info = this.db
-        .prepare("INSERT INTO source_revisions (layer, kind, state, name, dir, uploaded_by, uploaded_at) VALUES (?, ?, 'receiving', ?, '', ?, ?)")
-        .run(layer, kind, name, uploadedBy, this.now().toISOString());
+        .prepare("INSERT INTO source_revisions (layer, kind, state, name, dir, uploaded_by, uploaded_at, owner_pid) VALUES (?, ?, 'receiving', ?, '', ?, ?, ?)")
+        .run(layer, kind, name, uploadedBy, this.now().toISOString(), process.pid);
       const id = Number(info.lastInsertRowid);
       this.db.prepare('UPDATE source_revisions SET dir = ? WHERE id = ?').run(`sources/${layer}/r${id}`, id);
       return this.get(id) as StoredRevision;
@@ -95,7 +96,8 @@ export class SqliteSources {
 
   /** Revisions whose upload never finished (the process died while receiving). */
   unfinished(): StoredRevision[] {
-    return (this.db.prepare("SELECT * FROM source_revisions WHERE state = 'receiving'").all() as RevisionRow[]).map(toRevision);
+    const rows = this.db.prepare("SELECT * FROM source_revisions WHERE state = 'receiving'").all() as (RevisionRow & { owner_pid: number | null })[];
+    return rows.filter((r) => !isLiveNeighbour(r.owner_pid)).map(toRevision);
   }
 
   state(layer: string): SourceState {

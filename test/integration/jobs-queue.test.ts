@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -129,6 +131,53 @@ describe('the job queue', () => {
     const [queued, interrupted] = jobs;
     expect(interrupted).toMatchObject({ state: 'failed', error: expect.stringMatching(/^interrupted/) });
     expect(await waitForJob(node.url, queued?.id as number)).toMatchObject({ state: 'succeeded', version: '1.0.0' });
+  });
+
+  it('leaves the running job and the upload of a live neighbour process alone (a reader starting beside the writer)', async () => {
+    dir = makeTempDir();
+    writeGeojson(path.join(dir, 'parcels.geojson'), makeParcels());
+    const config = writeConfig(dir, adminConfig());
+    const first = await startAdminNode(config);
+    await first.stop();
+    // Two real processes: one still running (the writer), one that has ended.
+    const writer = spawn('sleep', ['60']);
+    const ended = spawn(process.execPath, ['-e', '']);
+    await new Promise((r) => ended.once('exit', r));
+    try {
+      const db = new Database(path.join(dir, 'store', STORE_FILE));
+      const now = new Date().toISOString();
+      const job = db.prepare("INSERT INTO jobs (layer, kind, state, requested_by, attempts, runner, runner_pid, created_at, started_at) VALUES (?, 'publish', 'running', 'city', 1, 'r', ?, ?, ?)");
+      const liveJob = Number(job.run('parcels', writer.pid, now, now).lastInsertRowid);
+      const deadJob = Number(job.run('other', ended.pid, now, now).lastInsertRowid);
+      const rev = db.prepare("INSERT INTO source_revisions (layer, kind, state, dir, uploaded_by, uploaded_at, owner_pid) VALUES ('parcels', 'geojson', 'receiving', ?, 'city', ?, ?)");
+      const liveRev = Number(rev.run('sources/parcels/r1', now, writer.pid).lastInsertRowid);
+      const deadRev = Number(rev.run('sources/parcels/r2', now, ended.pid).lastInsertRowid);
+      db.close();
+      for (const r of [liveRev, deadRev]) mkdirSync(path.join(dir, 'store', 'sources', 'parcels', `r${r}`), { recursive: true });
+      for (const r of [liveRev, deadRev]) writeGeojson(path.join(dir, 'store', 'sources', 'parcels', `r${r}`, 'part.geojson'), makeParcels(1, 1));
+      node = await startAdminNode(config);
+      expect(node.rt.jobs.get(liveJob)).toMatchObject({ state: 'running', error: null });
+      expect(node.rt.jobs.get(deadJob)).toMatchObject({ state: 'failed', error: expect.stringMatching(/^interrupted/) });
+      const revisions = node.rt.jobs.revisions('parcels');
+      expect(revisions.find((r) => r.id === liveRev)?.state).toBe('receiving');
+      expect(revisions.find((r) => r.id === deadRev)?.state).toBe('rejected');
+      expect(existsSync(path.join(dir, 'store', 'sources', 'parcels', `r${liveRev}`))).toBe(true);
+      expect(existsSync(path.join(dir, 'store', 'sources', 'parcels', `r${deadRev}`))).toBe(false);
+    } finally {
+      writer.kill();
+    }
+  });
+
+  it('runs no jobs in a process with schedule.runJobs false: admin publishes and uploads are refused (409) and nothing is queued or stored', async () => {
+    const n = await start({ schedule: { runJobs: false } });
+    const res = await fetch(`${n.url}/admin/layers/parcels/publish`, { method: 'POST', headers: bearer(TOKENS.city) });
+    expect(res.status).toBe(409);
+    expect(await res.json()).toMatchObject({ error: expect.stringMatching(/runs no publish jobs.*writer/), detail: { layer: 'parcels' } });
+    const upload = await fetch(`${n.url}/admin/layers/parcels/source`, { method: 'PUT', headers: { ...bearer(TOKENS.city), 'content-type': 'application/geo+json' }, body: JSON.stringify(makeParcels(1, 1)) });
+    expect(upload.status).toBe(409);
+    expect(n.rt.jobs.list()).toEqual([]);
+    expect(n.rt.jobs.revisions('parcels')).toEqual([]);
+    expect(existsSync(path.join(dir, 'store', 'sources'))).toBe(false);
   });
 
   it('streams job updates with progress over GET /admin/events', async () => {
