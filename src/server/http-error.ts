@@ -32,6 +32,8 @@ function toResponse(err: unknown): { status: number; body: { error: string; deta
   if (err instanceof URIError) return { status: 400, body: { error: 'malformed URL encoding', detail: null } };
   const e = err as { status?: unknown; statusCode?: unknown; type?: unknown; message?: unknown };
   const status = typeof e.status === 'number' ? e.status : typeof e.statusCode === 'number' ? e.statusCode : 500;
+  // body-parser's wording ("Unexpected token …") names neither the body nor what was expected.
+  if (status === 400 && e.type === 'entity.parse.failed') return { status, body: { error: 'the body is not valid JSON', detail: typeof e.message === 'string' ? e.message : null } };
   if (status >= 400 && status < 500) {
     return { status, body: { error: typeof e.message === 'string' ? e.message : 'bad request', detail: typeof e.type === 'string' ? e.type : null } };
   }

@@ -74,7 +74,12 @@ describe('admin API authorisation', () => {
   for (const route of ROUTES) {
     it(`${route.name}: none/wrong/other scope/right → 401/401/403/${route.ok}`, async () => {
       const statuses: number[] = [];
-      for (const c of CREDENTIALS) statuses.push((await send(route, c.headers)).status);
+      for (const c of CREDENTIALS) {
+        const res = await send(route, c.headers);
+        statuses.push(res.status);
+        // No answer of the API, a refusal included, may be kept by a cache.
+        expect(res.headers.get('cache-control'), `${route.name} with ${c.who}`).toBe('no-store');
+      }
       expect(statuses).toEqual(CREDENTIALS.map((c) => c.status(route.ok)));
       // Let a job the right token queued finish before the next route runs.
       for (const job of node.rt.jobs.list()) if (job.state === 'queued' || job.state === 'running') await waitForJob(node.url, job.id);

@@ -70,7 +70,13 @@ describe('versions through the admin API: rollback, retention, audit', () => {
     expect((await rollback({ version: '1.0.0' })).status).toBe(410);
     expect((await rollback({ version: '7.0.0' })).status).toBe(404);
     expect((await rollback({ version: 'latest' })).status).toBe(400);
-    expect((await rollback('{"version":')).status).toBe(400);
+    const truncated = await rollback('{"version":');
+    expect(truncated.status).toBe(400);
+    expect(await truncated.json()).toMatchObject({ error: 'the body is not valid JSON' });
+    expect(truncated.headers.get('cache-control')).toBe('no-store');
+    const nullBody = await rollback('null');
+    expect(nullBody.status).toBe(400);
+    expect(await nullBody.json()).toMatchObject({ error: expect.stringMatching(/^the body must be JSON \{"version"/) });
     expect((await rollback({})).status).toBe(400);
     expect((await rollback({ version: '1.0.0' }, bearer(TOKENS.city), 'nosuch')).status).toBe(404);
     expect((await tileOf('parcels')).headers.get('x-tile-version')).toBe('1.2.0');
@@ -84,9 +90,9 @@ describe('versions through the admin API: rollback, retention, audit', () => {
     expect(publishes).toHaveLength(5);
     expect(publishes[0]).toMatchObject({ layer: 'parcels', status: 202, result: expect.stringMatching(/^queued job \d+$/) });
     const rollbacks = entries.filter((e) => e.action === 'rollback');
-    expect(rollbacks.map((e) => e.status)).toEqual([404, 400, 400, 400, 404, 410, 200]);
+    expect(rollbacks.map((e) => e.status)).toEqual([404, 400, 400, 400, 400, 404, 410, 200]);
     expect(rollbacks.at(-1)).toMatchObject({ actor: 'city', layer: 'parcels', result: 'current version is now 1.2.0 (was 1.4.0)' });
-    expect(rollbacks[5]?.result).toMatch(/^refused: .*removed by retention/);
+    expect(rollbacks[6]?.result).toMatch(/^refused: .*removed by retention/);
     expect(entries[1]).toMatchObject({ actor: 'anonymous', action: 'publish', status: 401 });
     expect(entries[0]).toMatchObject({ actor: 'gaotang', action: 'publish', status: 403 });
     for (const e of entries) expect(Date.parse(e.at)).not.toBeNaN();

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { request } from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { proxyConf, startNginx } from '../../bench/serving-nginx.js';
@@ -69,6 +70,24 @@ describe.skipIf(!hasNginx)('the documented nginx deployment (skipped without ngi
     expect(Buffer.from(await second.arrayBuffer()).equals(Buffer.from(await direct.arrayBuffer()))).toBe(true);
     const notModified = await get(p, { 'accept-encoding': 'gzip', 'if-none-match': direct.headers.get('etag') ?? '' });
     expect(notModified.status).toBe(304);
+  });
+
+  it('links to itself with its port, and never answers one Host with TileJSON cached for another', async () => {
+    /** GET with a raw Host header (fetch does not let one be set). */
+    const withHost = (p: string, host: string): Promise<string> => new Promise((resolve, reject) => {
+      request(url + p, { headers: { host } }, (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (c: string) => { body += c; }).on('end', () => resolve(body));
+      }).on('error', reject).end();
+    });
+    const p = '/tiles/parcels@1.0.0.json';
+    const poisoned = JSON.parse(await withHost(p, 'evil.example')) as { tiles: string[] };
+    expect(poisoned.tiles[0]).toBe('http://evil.example/tiles/parcels@1.0.0/{z}/{x}/{y}.mvt');
+    for (let i = 0; i < 3; i++) {
+      const res = await get(p);
+      expect(((await res.json()) as { tiles: string[] }).tiles[0]).toBe(`${url}/tiles/parcels@1.0.0/{z}/{x}/{y}.mvt`);
+    }
+    expect((await get(p)).headers.get('x-cache-status')).toBe('HIT');
   });
 
   it('keeps the plain body apart for clients without gzip', async () => {

@@ -26,7 +26,14 @@ export function adminDir(): string {
 export function adminRoutes(deps: AdminDeps): Router {
   const router = Router();
   const token = requireToken(deps.auth);
-  const jsonBody = express.json({ limit: '16kb' });
+  // Not strict: a body of null or 3 is JSON, and rollback explains what it wants instead.
+  const jsonBody = express.json({ limit: '16kb', strict: false });
+
+  // The API's answers, refusals included, are never kept by a cache (the page and its files may be).
+  router.use(['/admin/layers', '/admin/jobs', '/admin/audit', '/admin/events'], (_req, res, next) => {
+    res.setHeader('Cache-Control', 'no-store');
+    next();
+  });
 
   router.get('/admin/layers', token, handle((req, res) => listLayers(deps, req, res)));
   router.post('/admin/layers/:layer/publish', audited(deps, 'publish'), token, handle((req, res) => publish(deps, req, res)));
