@@ -23,7 +23,8 @@ COPY src/server/viewer ./src/server/viewer
 COPY src/server/ol/static ./src/server/ol/static
 COPY src/server/admin ./src/server/admin
 COPY config ./config
-RUN mkdir -p /data && chown node:node /data
+# /app/demo: where `start` writes the synthetic demo's sources (the default config reads them there).
+RUN mkdir -p /data /app/demo && chown node:node /data /app/demo
 USER node
 VOLUME ["/data"]
 EXPOSE 8080

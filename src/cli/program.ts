@@ -2,6 +2,8 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { loadConfig, resolveConfigPath, type Config } from '../config/load-config.js';
+import { isLayerId } from '../domain/layer-id.js';
+import { parseVersionTag } from '../domain/version-tag.js';
 import { StoreError } from '../store/store-error.js';
 import { CliError, UsageError } from './cli-error.js';
 import { publishLayers, selectLayers } from './commands/publish.js';
@@ -45,6 +47,9 @@ export function buildProgram(): Command {
     .option('--all', 'every configured layer').option('--json', 'one JSON line per event')
     .action(async (layers: string[], opts: { all?: boolean; json?: boolean }) => {
       const config = load(program.opts<Global>());
+      // A layer this node mirrors is not configured here: say whose it is rather than "unknown".
+      const unconfigured = layers.filter((id) => isLayerId(id) && !config.layers.some((l) => l.id === id));
+      if (unconfigured.length && !opts.all) await withRuntime(config, (rt) => refuseMirrored(rt, unconfigured, 'publish'));
       const selected = selectLayers(config, layers, opts.all ?? false);
       await withRuntime(config, (rt) => {
         refuseMirrored(rt, selected.map((l) => l.id), 'publish');
@@ -55,11 +60,14 @@ export function buildProgram(): Command {
   program.command('versions').description("list a layer's versions").argument('<layer>')
     .option('--json', 'one JSON line per version')
     .action(async (layer: string, opts: { json?: boolean }) => {
+      assertLayerId(layer);
       await withRuntime(load(program.opts<Global>()), (rt) => listVersions(rt, layer, opts.json ?? false));
     });
 
   program.command('rollback').description('make an older version current again').argument('<layer>').argument('<version>')
     .action(async (layer: string, version: string) => {
+      assertLayerId(layer);
+      if (!parseVersionTag(version)) throw new UsageError(`"${version}" is not a version tag (major.minor.patch, such as 1.2.0)`);
       await withRuntime(load(program.opts<Global>()), (rt) => {
         refuseMirrored(rt, [layer], 'roll back');
         try {
@@ -106,6 +114,11 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** A layer id outside the pattern is a usage error, before any store is opened. */
+function assertLayerId(id: string): void {
+  if (!isLayerId(id)) throw new UsageError(`"${id}" is not a layer id (letters, digits, _ . -; up to 64, starting with a letter or digit)`);
+}
+
 function load(global: Global): Config {
   return loadConfig(resolveConfigPath(global.config, process.env));
 }
@@ -127,6 +140,7 @@ async function serveUntilSignal(rt: Runtime, host: string | undefined): Promise<
   // The mirrors start once the server listens; GET /mirrors reports them from then on.
   let mirrors: ReturnType<typeof startConfiguredMirrors> | null = null;
   rt.auth.warnAtStart(rt.logger);
+  warnMissingSources(rt);
   // Jobs recover (a crash's interrupted jobs are marked failed) before the admin API can queue new ones.
   await rt.jobs.start();
   const { startServer } = await import('./commands/serve.js');
@@ -143,6 +157,17 @@ async function serveUntilSignal(rt: Runtime, host: string | undefined): Promise<
     process.once('SIGTERM', shutdown);
     process.once('SIGINT', shutdown);
   });
+}
+
+/** Says at start which configured layers have no source file (and no uploaded one): their publishes would fail. */
+function warnMissingSources(rt: Runtime): void {
+  for (const layer of rt.config.layers) {
+    if (existsSync(layer.source) || rt.jobs.revisions(layer.id).some((r) => r.state === 'active')) continue;
+    const published = rt.store.getLayer(layer.id)?.currentVid != null;
+    const what = published ? 'its published versions are served; a publish fails until the file exists' : 'nothing to serve for it until the file exists and is published';
+    rt.logger.warn({ layer: layer.id, source: layer.source }, `source not found: ${what}`);
+    console.log(`warning: layer "${layer.id}": source ${layer.source} not found (${what})`);
+  }
 }
 
 /** Writes the demo sources when the config's sources are demo files that are missing. */

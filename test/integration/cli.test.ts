@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -85,6 +85,9 @@ describe('plantiles CLI', () => {
     [['publish', 'parcels', '--all'], /not both/],
     [['frobnicate'], /unknown command/],
     [['versions'], /missing required argument/],
+    [['versions', 'bad/id'], /"bad\/id" is not a layer id/],
+    [['rollback', 'parcels', 'abc'], /"abc" is not a version tag/],
+    [['rollback', 'bad/id', '1.0.0'], /"bad\/id" is not a layer id/],
   ])('exits 2 on a usage error %#', (args, message) => {
     const r = run(...args);
     expect(r.status).toBe(2);
@@ -106,6 +109,24 @@ describe('plantiles CLI', () => {
     const bad = run('rollback', 'parcels', '7.0.0');
     expect(bad.status).toBe(1);
     expect(bad.stderr).toMatch(/no version 7\.0\.0/);
+  });
+
+  it('serve warns at start about a configured layer whose source file is missing', async () => {
+    const other = makeTempDir();
+    try {
+      writeConfig(other, { ...parcelConfig('missing.geojson'), server: { port: 0 } });
+      const child = spawn(process.execPath, ['dist/src/cli/main.js', 'serve'], { env: { ...process.env, PLANTILES_CONFIG: path.join(other, 'plantiles.yaml') } });
+      let out = '';
+      await new Promise<void>((resolve, reject) => {
+        child.stdout.setEncoding('utf8').on('data', (c: string) => { out += c; if (/plantiles serving/.test(out)) resolve(); });
+        child.once('exit', (code) => reject(new Error(`serve exited ${code}: ${out}`)));
+      });
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+      expect(out).toMatch(/warning: layer "parcels": source .*missing\.geojson not found \(nothing to serve for it until the file exists and is published\)/);
+    } finally {
+      removeDir(other);
+    }
   });
 
   it('exits 1 naming the key for an invalid config', () => {

@@ -1,6 +1,7 @@
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClusterNode, currentVersion, getJson, rawTile, tileHashes, waitFor } from '../helpers/cluster.js';
+import { ClusterNode, currentVersion, getJson, rawTile, runCli, tileHashes, waitFor } from '../helpers/cluster.js';
 import { CountingProxy } from '../helpers/counting-proxy.js';
 import { makeParcels, writeGeojson } from '../helpers/fixtures.js';
 import { collectSse } from '../helpers/sse.js';
@@ -120,6 +121,12 @@ describe('mirror: a county follows its city', () => {
     const rollback = await county.cli(['rollback', 'parcels', '1.0.0']);
     expect(rollback.code).toBe(1);
     expect(rollback.stderr).toMatch(/mirrored from node "city"/);
+    // With a config that does not declare it (mirrored layers need not be), the refusal still names the origin.
+    const bare = path.join(county.dir, 'bare.yaml');
+    writeFileSync(bare, 'node: { id: county, title: county }\nstorage: { dir: ./store }\nlayers: []\n');
+    const undeclared = await runCli(['--config', bare, 'publish', 'parcels']);
+    expect(undeclared.code).toBe(1);
+    expect(undeclared.stderr).toMatch(/cannot publish "parcels": it is mirrored from node "city"/);
     expect(await currentVersion(county.url, 'parcels')).toBe('1.1.0');
   });
 
