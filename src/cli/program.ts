@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError } from 'commander';
-import { loadConfig, resolveConfigPath, type Config } from '../config/load-config.js';
+import { checkLayerConfigs } from '../../pipeline/ingest/check-layer-config.js';
+import { ConfigError, loadConfig, resolveConfigPath, type Config } from '../config/load-config.js';
 import { isLayerId } from '../domain/layer-id.js';
 import { parseVersionTag } from '../domain/version-tag.js';
 import { StoreError } from '../store/store-error.js';
@@ -119,8 +120,12 @@ function assertLayerId(id: string): void {
   if (!isLayerId(id)) throw new UsageError(`"${id}" is not a layer id (letters, digits, _ . -; up to 64, starting with a letter or digit)`);
 }
 
+/** The config of this command, with what ingest would refuse in a layer reported now (ConfigError), not at its first publish. */
 function load(global: Global): Config {
-  return loadConfig(resolveConfigPath(global.config, process.env));
+  const config = loadConfig(resolveConfigPath(global.config, process.env));
+  const problems = checkLayerConfigs(config.layers);
+  if (problems.length) throw new ConfigError(`${config.file}: ${problems.map((p) => `${p.key}: ${p.message}`).join('; ')}`);
+  return config;
 }
 
 function open(global: Global, level: string, fd: 1 | 2): Runtime {

@@ -1,3 +1,4 @@
+import cron from 'node-cron';
 import { z } from 'zod';
 import { LAYER_ID_PATTERN } from '../domain/layer-id.js';
 import { zoomRangeOf } from '../domain/zoom-range.js';
@@ -52,7 +53,7 @@ const dropPolicy = z.enum(['reject', 'skip'], { error: 'reject or skip (such a f
 const onInvalidSchema = z.union([
   invalidPolicy,
   z.strictObject({ geometry: dropPolicy.optional(), mixed: dropPolicy.optional(), topology: invalidPolicy.optional(), identity: invalidPolicy.optional(), attributes: invalidPolicy.optional() }),
-], { error: 'reject, skip or warn, or {geometry, mixed, topology, identity, attributes} with those values' });
+], { error: 'reject, skip or warn, or per class {geometry, mixed, topology, identity, attributes} (geometry and mixed: reject or skip only)' });
 
 const layerSchema = z.strictObject({
   id: z.string().regex(LAYER_ID_PATTERN, 'letters, digits, _ . - (up to 64), starting with a letter or digit'),
@@ -144,7 +145,7 @@ export const configSchema = z
       .default({ dir: './tiles', keepVersions: 20 }),
     schedule: z
       .strictObject({
-        scan: z.string().optional(),
+        scan: z.string().optional().refine((s) => !s || cron.validate(s), { error: (issue) => `"${String(issue.input)}" is not a valid cron expression` }),
         /**
          * Whether this process runs publish jobs (default true). A reader beside a writer on one
          * data dir sets false: it starts no publish threads and no scan, and refuses admin

@@ -1,4 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -124,6 +125,29 @@ describe('plantiles CLI', () => {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));
       expect(out).toMatch(/warning: layer "parcels": source .*missing\.geojson not found \(nothing to serve for it until the file exists and is published\)/);
+    } finally {
+      removeDir(other);
+    }
+  });
+
+  it('refuses at load, naming file and key, a layer whose format, CRS or encoding ingest cannot read', () => {
+    const other = makeTempDir();
+    try {
+      writeFileSync(path.join(other, 'plantiles.yaml'), [
+        'node: { id: t, title: t }',
+        'layers:',
+        '  - { id: a, source: parcels.csv }',
+        '  - { id: b, source: b.shp, crs: "EPSG:99999", encoding: latin1 }',
+        '  - { id: c, source: c.shp, crs: "EPSG:4548", encoding: CP936 }',
+      ].join('\n'));
+      const r = spawnSync(process.execPath, ['dist/src/cli/main.js', 'versions', 'a'], { encoding: 'utf8', env: { ...process.env, PLANTILES_CONFIG: path.join(other, 'plantiles.yaml') } });
+      expect(r.status).toBe(1);
+      const line = r.stderr.trim();
+      expect(line).toMatch(/^plantiles: invalid config: .*plantiles\.yaml: /);
+      expect(line).toMatch(/layers\[0\]\.source: "parcels\.csv" is not a source plantiles reads \(\.shp \.zip \.geojson/);
+      expect(line).toMatch(/layers\[1\]\.crs: unknown CRS EPSG:99999/);
+      expect(line).toMatch(/layers\[1\]\.encoding: "latin1" is not an encoding plantiles reads/);
+      expect(line).not.toMatch(/layers\[2\]/);
     } finally {
       removeDir(other);
     }

@@ -128,10 +128,10 @@ describe('the source scan', () => {
     expect(node.rt.jobs.list()).toHaveLength(4);
   });
 
-  it('refuses a malformed schedule.scan at start, naming the key', async () => {
+  it('refuses a malformed schedule.scan when the config is loaded, naming the file and the key', () => {
     dir = makeTempDir();
     const layers = layersIn(dir, false);
-    await expect(startAdminNode(writeConfig(dir, adminConfig({ layers, schedule: { scan: 'every five minutes' } })))).rejects.toThrow(ConfigError);
-    await expect(startAdminNode(writeConfig(dir, adminConfig({ layers, schedule: { scan: 'every five minutes' } })))).rejects.toThrow(/schedule\.scan: "every five minutes" is not a valid cron expression/);
+    expect(() => writeConfig(dir, adminConfig({ layers, schedule: { scan: 'every five minutes' } }))).toThrow(ConfigError);
+    expect(() => writeConfig(dir, adminConfig({ layers, schedule: { scan: 'every five minutes' } }))).toThrow(/plantiles\.yaml: schedule\.scan: "every five minutes" is not a valid cron expression/);
   });
 });
