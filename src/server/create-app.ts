@@ -9,6 +9,8 @@ import type { TileStore } from '../store/tile-store.js';
 import type { AdminAuth } from './auth.js';
 import { corsMiddleware } from './cors.js';
 import { errorHandler, notFoundHandler } from './http-error.js';
+import { methodNotAllowed } from './method-not-allowed.js';
+import { API_PATHS } from './openapi.js';
 import { Metrics } from './metrics.js';
 import { maplibreDistDir, viewerDir } from './package-paths.js';
 import { olPageRoutes } from './ol/ol-page.js';
@@ -62,6 +64,7 @@ export function createApp(deps: AppDeps): Express {
   app.use('/vendor/maplibre-gl', express.static(maplibreDistDir(), { maxAge: '1d', fallthrough: false }));
   app.use(olPageRoutes());
   app.use(express.static(viewerDir(), { maxAge: 0, index: 'index.html' }));
+  app.use(methodNotAllowed(API_PATHS));
   app.use(notFoundHandler);
   app.use(errorHandler(deps.logger));
   return app;

@@ -48,6 +48,12 @@ const coordParams = ['z', 'x', 'y'].map((name) => ({
 const layerParam = { name: 'layer', in: 'path', required: true, example: 'farmland', schema: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$' } };
 const admin = { tags: ['admin'], security: [{ bearer: [] }] };
 const adminErrors = { 401: errorResponse('no valid token'), 403: errorResponse('the token does not cover the layer') };
+const layerFilter = { name: 'layer', in: 'query', required: false, description: 'Only this layer', schema: layerParam.schema };
+const badLayer = { 400: errorResponse('malformed layer id') };
+const notRunningJobs = { 409: errorResponse('this process runs no publish jobs (schedule.runJobs: false)') };
+const limitParam = (max: number, fallback: number): Record<string, unknown> => ({
+  name: 'limit', in: 'query', required: false, description: `Most entries (default ${fallback})`, schema: { type: 'integer', minimum: 1, maximum: max },
+});
 const accepted = { description: 'the job was queued', headers: { Location: { schema: { type: 'string' } } }, content: { 'application/json': { schema: ref('Job') } } };
 
 function tileOperation(operationId: string): Operation {
@@ -69,7 +75,8 @@ function tileOperation(operationId: string): Operation {
   };
 }
 
-const paths: Record<string, Record<string, Operation>> = {
+/** The documented paths and their operations (also what a 405 names as allowed). */
+export const API_PATHS: Record<string, Record<string, Operation>> = {
   '/': { get: { operationId: 'viewer', tags: ['viewer'], summary: 'The map viewer', responses: { 200: { description: 'HTML', content: { 'text/html': {} } } } } },
   '/catalog': { get: { operationId: 'getCatalog', tags: ['catalog'], summary: 'Every layer with its current and past versions', responses: { 200: json(ref('Catalog')) } } },
   '/style.json': { get: { operationId: 'getStyle', tags: ['catalog'], summary: 'MapLibre style of every layer', responses: { 200: json({ type: 'object', required: ['version', 'sources', 'layers'] }) } } },
@@ -121,13 +128,13 @@ const paths: Record<string, Record<string, Operation>> = {
   },
   '/admin': { get: { operationId: 'adminPage', tags: ['admin'], summary: 'The admin page (public HTML; its API calls carry the token)', responses: { 200: { description: 'HTML', content: { 'text/html': {} } } } } },
   '/admin/layers/{layer}/publish': {
-    post: { operationId: 'publishLayer', ...admin, summary: 'Queue a publish', parameters: [layerParam], responses: { 202: accepted, ...adminErrors, 404: errorResponse('unknown layer') } },
+    post: { operationId: 'publishLayer', ...admin, summary: 'Queue a publish', parameters: [layerParam], responses: { 202: accepted, ...badLayer, ...adminErrors, 404: errorResponse('unknown layer'), ...notRunningJobs } },
   },
   '/admin/layers/{layer}/source': {
     put: {
       operationId: 'uploadSource', ...admin, summary: 'Upload a new source (GeoJSON, or a zipped Shapefile), then publish it', parameters: [layerParam],
       requestBody: { required: true, content: { 'application/geo+json': {}, 'application/json': {}, 'application/zip': {} } },
-      responses: { 202: accepted, ...adminErrors, 404: errorResponse('unknown layer'), 413: errorResponse('over the size limit'), 415: errorResponse('another content type') },
+      responses: { 202: accepted, ...badLayer, ...adminErrors, 404: errorResponse('unknown layer'), ...notRunningJobs, 413: errorResponse('over the size limit'), 415: errorResponse('another content type') },
     },
   },
   '/admin/layers/{layer}/rollback': {
@@ -135,16 +142,22 @@ const paths: Record<string, Record<string, Operation>> = {
       operationId: 'rollbackLayer', ...admin, summary: 'Make a live version current again', parameters: [layerParam],
       requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['version'], properties: { version: { type: 'string' } } } } } },
       responses: {
-        200: json({ type: 'object', required: ['layer', 'version', 'previous'] }), 400: errorResponse('malformed body'), ...adminErrors,
+        200: json({ type: 'object', required: ['layer', 'version', 'previous'] }), 400: errorResponse('malformed layer id or body'), ...adminErrors,
         404: errorResponse('unknown layer or version'), 410: errorResponse('version removed by retention'),
       },
     },
   },
   '/admin/layers': {
-    get: { operationId: 'adminLayers', ...admin, summary: 'The layers the token covers, with sources, versions and jobs', responses: { 200: json({ type: 'object', required: ['layers'] }), ...adminErrors } },
+    get: {
+      operationId: 'adminLayers', ...admin, summary: 'The layers the token covers, with sources, versions and jobs', parameters: [layerFilter],
+      responses: { 200: json({ type: 'object', required: ['layers'] }), 400: errorResponse('malformed layer id'), ...adminErrors },
+    },
   },
   '/admin/audit': {
-    get: { operationId: 'adminAudit', ...admin, summary: 'The audit log of admin actions, newest first', responses: { 200: json({ type: 'object', required: ['entries'] }), ...adminErrors } },
+    get: {
+      operationId: 'adminAudit', ...admin, summary: 'The audit log of admin actions, newest first', parameters: [layerFilter, limitParam(1000, 200)],
+      responses: { 200: json({ type: 'object', required: ['entries'] }), 400: errorResponse('malformed layer id or limit'), ...adminErrors },
+    },
   },
   '/admin/events': {
     get: {
@@ -152,11 +165,16 @@ const paths: Record<string, Record<string, Operation>> = {
       responses: { 200: { description: 'the event stream', content: { 'text/event-stream': {} } }, ...adminErrors },
     },
   },
-  '/admin/jobs': { get: { operationId: 'listJobs', ...admin, summary: 'Jobs, newest first', responses: { 200: json({ type: 'object', required: ['jobs'], properties: { jobs: { type: 'array', items: ref('Job') } } }), ...adminErrors } } },
+  '/admin/jobs': {
+    get: {
+      operationId: 'listJobs', ...admin, summary: 'Jobs, newest first', parameters: [layerFilter, limitParam(1000, 100)],
+      responses: { 200: json({ type: 'object', required: ['jobs'], properties: { jobs: { type: 'array', items: ref('Job') } } }), 400: errorResponse('malformed layer id or limit'), ...adminErrors },
+    },
+  },
   '/admin/jobs/{id}': {
     get: {
       operationId: 'getJob', ...admin, summary: 'One job', parameters: [{ name: 'id', in: 'path', required: true, example: '1', schema: { type: 'string' } }],
-      responses: { 200: json(ref('Job')), ...adminErrors, 404: errorResponse('unknown job') },
+      responses: { 200: json(ref('Job')), 400: errorResponse('a job id is a positive integer'), ...adminErrors, 404: errorResponse('unknown job') },
     },
   },
 };
@@ -192,7 +210,7 @@ export function buildOpenApi(serverUrl: string, title: string, version: string):
     info: { title: `plantiles — ${title}`, version, description: 'Versioned vector tiles of a territorial spatial planning one map. Errors are {"error", "detail"}.' },
     servers: [{ url: serverUrl }],
     tags: ['tiles', 'catalog', 'changes', 'operations', 'viewer', 'admin'].map((name) => ({ name })),
-    paths,
+    paths: API_PATHS,
     components: { schemas, securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
   };
 }

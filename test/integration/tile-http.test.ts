@@ -185,6 +185,23 @@ describe('tile HTTP: statuses and headers', () => {
     expect((await get('/healthz')).status).toBe(200);
   });
 
+  it('answers 405 with Allow for a documented path under a method it does not take', async () => {
+    const cases: [string, string, string][] = [
+      ['DELETE', tilePath('parcels'), 'GET, HEAD'],
+      ['POST', '/catalog', 'GET, HEAD'],
+      ['PUT', '/tiles/parcels.json', 'GET, HEAD'],
+      ['GET', '/admin/layers/parcels/publish', 'POST'],
+      ['DELETE', '/admin/layers/parcels/source', 'PUT'],
+    ];
+    for (const [method, p, allow] of cases) {
+      const res = await fetch(node.url + p, { method });
+      expect(res.status, `${method} ${p}`).toBe(405);
+      expect(res.headers.get('allow'), `${method} ${p}`).toBe(allow);
+      expect(await res.json(), `${method} ${p}`).toMatchObject({ error: expect.stringMatching(new RegExp(`^${method} is not allowed here`)) });
+    }
+    expect((await fetch(`${node.url}/no/such/route`, { method: 'DELETE' })).status).toBe(404);
+  });
+
   it('answers an unknown route with a JSON 404, never a 500', async () => {
     const res = await get('/no/such/route');
     expect(res.status).toBe(404);
