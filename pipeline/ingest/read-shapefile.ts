@@ -82,7 +82,8 @@ async function chooseEncoding(configured: string | undefined, cpgPath: string | 
     return { encoding, origin: 'from the layer config' };
   }
   if (cpgPath) {
-    const text = (await readFile(cpgPath, 'latin1')).trim();
+    // A .cpg saved by Windows Notepad starts with a UTF-8 byte-order mark (read as latin1: ï»¿).
+    const text = (await readFile(cpgPath, 'latin1')).replace(/^\u00ef\u00bb\u00bf/, '').trim();
     const cpg = path.basename(cpgPath);
     const encoding = parseEncodingName(text);
     if (!encoding) throw new PipelineError({ file: cpg }, `unsupported text encoding "${text.slice(0, 40)}" (use GBK, GB18030 or UTF-8, or set the layer's encoding)`);

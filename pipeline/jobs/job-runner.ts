@@ -109,8 +109,7 @@ export class JobRunner {
       const dir = path.join(config.storage.dir, rev.dir);
       return { ...base, layer, revision: { id: rev.id, kind: rev.kind, dir, file: path.join(dir, file), label: uploadLabel(rev.id, rev.name), stored: file } };
     }
-    const active = sources.active(job.layer);
-    const source = active?.source ? path.join(config.storage.dir, active.source) : layer.source;
+    const source = sources.publishSource(job.layer, layer.source, config.storage.dir).file;
     return { ...base, layer: { ...layer, source }, revision: null };
   }
 

@@ -134,6 +134,11 @@ export class JobSystem implements Jobs {
     if (config.schedule.scan) this.scheduler = startScheduler(config.schedule.scan, () => this.scan(), logger);
   }
 
+  /** The file a publish of `layer` reads (its active upload, else the configured source), and the upload's revision. */
+  publishSource(layer: { id: string; source: string }): { file: string; revision: number | null } {
+    return this.sources.publishSource(layer.id, layer.source, this.deps.config.storage.dir);
+  }
+
   /** Remembers the source a publish outside the job system (the CLI's) read, so a scan does not publish it again. */
   recordPublishedSource(layer: string, fp: SourceFingerprint): void {
     this.sources.recordPublished(layer, fp);

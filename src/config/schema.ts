@@ -61,7 +61,7 @@ const layerSchema = z.strictObject({
   /** Source file, relative to the config file's folder. */
   source: z.string().min(1),
   /** CRS of the source, e.g. EPSG:4548; else from .prj or the file. */
-  crs: z.string().min(1).optional(),
+  crs: z.union([z.string().min(1), z.number().int().positive().transform(String)]).optional(),
   /** DBF text encoding; else .cpg, else detected. */
   encoding: z.string().min(1).optional(),
   /** Attribute holding each feature's stable identity. */

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type Database from 'better-sqlite3';
 import type { SourceRevision, UploadKind } from '../jobs/jobs.js';
 import { isLiveNeighbour } from './sqlite-jobs.js';
@@ -87,6 +88,15 @@ export class SqliteSources {
   active(layer: string): StoredRevision | null {
     const row = this.db.prepare("SELECT * FROM source_revisions WHERE layer = ? AND state = 'active'").get(layer) as RevisionRow | undefined;
     return row ? toRevision(row) : null;
+  }
+
+  /**
+   * The file a publish of a layer reads: its active upload (the last one published),
+   * else the configured source. Jobs and the CLI both go through here.
+   */
+  publishSource(layer: string, configured: string, dataDir: string): { file: string; revision: number | null } {
+    const active = this.active(layer);
+    return active?.source ? { file: path.join(dataDir, active.source), revision: active.id } : { file: configured, revision: null };
   }
 
   /** A layer's revisions, newest first. */

@@ -129,6 +129,11 @@ describe('uploading a layer source', () => {
     expect(existsSync(path.join(dir, 'store', 'sources', 'parcels', `r${rev}`, `parcels-r${rev}.geojson`))).toBe(true);
     // The layer's source is now the upload: a plain publish republishes it (unchanged), not the configured file.
     expect(await publishViaApi(node.url, 'parcels')).toMatchObject({ state: 'unchanged', version: '1.2.0' });
+    // So does the CLI on the same data dir, in a process of its own.
+    const cli = spawnSync(process.execPath, ['dist/src/cli/main.js', 'publish', 'parcels', '--config', path.join(dir, 'plantiles.yaml')], { encoding: 'utf8' });
+    expect(cli.status, cli.stderr).toBe(0);
+    expect(cli.stdout).toMatch(new RegExp(`parcels: reading the uploaded source \\(revision r${second.revision}\\)`));
+    expect(cli.stdout).toMatch(/parcels: unchanged \(version 1\.2\.0/);
   });
 
   it.skipIf(!hasOgr2ogr)('publishes a zipped Shapefile (written by GDAL, GBK attributes)', async () => {

@@ -18,6 +18,11 @@ describe('config', () => {
     expect(cfg.layers.find((l) => l.id === 'ubound')?.source).toBe(path.resolve('demo/ubound.shp'));
   });
 
+  it('takes a CRS written as a bare EPSG number (crs: 4548), as ingest does', () => {
+    writeFileSync(file, 'layers:\n  - { id: a, source: a.shp, crs: 4548 }\n');
+    expect(loadConfig(file, {}).layers[0]?.crs).toBe('4548');
+  });
+
   it('applies PORT and PLANTILES_DATA_DIR', () => {
     const cfg = loadConfig('config/plantiles.yaml', { PORT: '9123', PLANTILES_DATA_DIR: '/var/lib/plantiles' });
     expect(cfg.server.port).toBe(9123);

@@ -76,6 +76,16 @@ describe('Shapefile ingest', () => {
     }
   });
 
+  it('reads a .cpg saved with a byte-order mark (as Windows Notepad writes it)', async () => {
+    writeRawShapefile(base('bom'), {
+      shapeType: 1, shapes: [{ type: 1, parts: [[toGk(116, 36)]] }], prj: PRJ_4548, cpg: '\uFEFFGBK',
+      fields: [{ name: 'DLMC', type: 'C', length: 20 }], records: [['水田']],
+    });
+    const layer = await ingestLayer({ source: `${base('bom')}.shp` });
+    expect(layer.encoding).toBe('GBK (from bom.cpg)');
+    expect(layer.features[0]?.properties).toEqual({ DLMC: '水田' });
+  });
+
   it('maps DBF types: N/F numbers, an N(18,0) BSM kept digit for digit, C trimmed, D as ISO date, L boolean, blanks absent', async () => {
     const shapes = [0, 1, 2].map((i) => ({ type: 1, parts: [[toGk(116 + i * 0.01, 36)]] }));
     writeRawShapefile(base('types'), {

@@ -41,7 +41,11 @@ export async function publishLayers(rt: Runtime, layers: Config['layers'], opts:
 async function publishEach(rt: Runtime, layers: Config['layers'], opts: PublishCommandOptions, tilingPool: TilingPool): Promise<PublishResult[]> {
   const results: PublishResult[] = [];
   const tty = !opts.json && process.stderr.isTTY;
-  for (const layer of layers) {
+  for (const configured of layers) {
+    // An upload published through the admin API stays the layer's source until the next one.
+    const from = rt.jobs.publishSource(configured);
+    const layer = { ...configured, source: from.file };
+    if (from.revision !== null && !opts.json) console.log(`${layer.id}: reading the uploaded source (revision r${from.revision}), the layer's source since it was published`);
     const bar = tty ? new cliProgress.SingleBar({ format: `${layer.id.padEnd(14)} [{bar}] {percentage}% {stage} {detail}`, stream: process.stderr }, cliProgress.Presets.shades_classic) : null;
     bar?.start(100, 0, { stage: 'ingest', detail: '' });
     try {
