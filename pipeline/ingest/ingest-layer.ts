@@ -103,7 +103,7 @@ export async function ingestStream(options: IngestOptions, onRecord: (record: In
   try {
     const fields = normaliseFields(options.fields);
     checkDeclaredFields(opened.info, options.idField, fields, file);
-    activeCrs = () => (crs ??= resolveSourceCrs(opened.info, options.crs, file));
+    activeCrs = () => (crs ??= resolveSourceCrs(opened.info, options.crs, opened.info.label ?? file));
     memoContext = () => `${activeCrs().label}\u0000${opened.info.recordContext ?? ''}`;
     const acc = new LayerAccumulator(
       {

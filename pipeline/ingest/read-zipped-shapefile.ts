@@ -22,7 +22,7 @@ export async function readZippedShapefile(zipPath: string, options: ReaderOption
     const inner = `${zipName}/${shp}`;
     const opened = await withInnerName(inner, () => readShapefile(path.join(dir, shp), options));
     return {
-      info: opened.info,
+      info: { ...opened.info, label: inner },
       features: renameErrors(opened.features, inner),
       close: async () => {
         try {
@@ -77,6 +77,8 @@ async function* renameErrors(features: AsyncIterable<SourceFeature>, inner: stri
 
 function rename(err: unknown, inner: string): unknown {
   if (!(err instanceof PipelineError)) return err;
-  const file = err.location.file.endsWith('.shp') ? inner : `${path.dirname(inner)}/${err.location.file}`;
+  // Ingest names the source it was given (the zip) for problems of the whole layer, such as a missing CRS: that is the .shp inside.
+  const zipName = inner.slice(0, inner.indexOf('/'));
+  const file = err.location.file.endsWith('.shp') || err.location.file === zipName ? inner : `${path.dirname(inner)}/${err.location.file}`;
   return new PipelineError({ ...err.location, file }, err.problem);
 }

@@ -61,6 +61,8 @@ export interface SourceInfo {
   defaultCrs?: string;
   /** Why there is no CRS when there is none ("the shapefile has no .prj"). */
   missingCrs?: string;
+  /** How messages about the whole source name it, where not by its file name (a zipped Shapefile: "parcels.zip/parcels.shp"). */
+  label?: string;
   /** Attribute names the source declares (DBF, GeoPackage); null when only the features tell. */
   fieldNames: string[] | null;
   /** The attribute text encoding in use and where it came from, when the format has a choice. */

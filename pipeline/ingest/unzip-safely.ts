@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { createWriteStream } from 'node:fs';
+import { crc32 } from 'node:zlib';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, type TransformCallback } from 'node:stream';
@@ -62,7 +63,11 @@ export async function unzipSafely(zipFile: string, destDir: string, limits: Unzi
         continue;
       }
       await mkdir(path.dirname(target), { recursive: true });
-      const counter = new ByteLimit(limits.maxTotalBytes - written, () => fail(`unpacks to more than ${limits.maxTotalBytes} bytes`));
+      const counter = new EntryCheck(
+        limits.maxTotalBytes - written, entry.crc32,
+        () => fail(`unpacks to more than ${limits.maxTotalBytes} bytes`),
+        () => fail(`entry "${name}" is damaged: its CRC-32 does not match (the archive was corrupted, in transfer or on disk)`),
+      );
       try {
         await pipeline(await openEntry(zip, entry), counter, createWriteStream(target, { flags: 'wx' }));
       } catch (err) {
@@ -83,7 +88,7 @@ async function checkEntries(zip: yauzl.ZipFile, limits: UnzipLimits, fail: (p: s
   let total = 0;
   let compressed = 0;
   const seen = new Set<string>();
-  for await (const entry of readEntries(zip)) {
+  for await (const entry of readEntriesOf(zip, fail)) {
     if (entries.length >= limits.maxEntries) fail(`holds more than ${limits.maxEntries} entries`);
     const raw = decodeName(entry);
     const name = safeName(raw, fail);
@@ -134,6 +139,16 @@ function openZip(file: string): Promise<yauzl.ZipFile> {
   });
 }
 
+/** The entries; one yauzl refuses (its sizes or flags contradict each other) fails naming the zip. */
+async function* readEntriesOf(zip: yauzl.ZipFile, fail: (p: string) => never): AsyncGenerator<yauzl.Entry> {
+  try {
+    yield* readEntries(zip);
+  } catch (err) {
+    if (err instanceof PipelineError) throw err;
+    fail(`is not a readable zip archive: ${(err as Error).message}`);
+  }
+}
+
 async function* readEntries(zip: yauzl.ZipFile): AsyncGenerator<yauzl.Entry> {
   for (;;) {
     const entry = await new Promise<yauzl.Entry | null>((resolve, reject) => {
@@ -158,23 +173,38 @@ function openEntry(zip: yauzl.ZipFile, entry: yauzl.Entry): Promise<NodeJS.Reada
   });
 }
 
-/** Passes bytes through, failing once more than `limit` went by. */
-class ByteLimit extends Transform {
+/**
+ * Passes an entry's bytes through, failing once more than `limit` went by, and at the
+ * end when their CRC-32 is not the one the archive recorded (yauzl does not check it).
+ */
+class EntryCheck extends Transform {
   bytes = 0;
-  constructor(private readonly limit: number, private readonly onOver: () => never) {
+  private crc = 0;
+  constructor(private readonly limit: number, private readonly expectedCrc: number, private readonly onOver: () => never, private readonly onDamaged: () => never) {
     super();
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
     this.bytes += chunk.length;
     if (this.bytes > this.limit) {
-      try {
-        this.onOver();
-      } catch (err) {
-        done(err as Error);
-        return;
-      }
+      failWith(this.onOver, done);
+      return;
     }
+    this.crc = crc32(chunk, this.crc);
     done(null, chunk);
+  }
+
+  override _flush(done: TransformCallback): void {
+    if (this.crc >>> 0 !== this.expectedCrc >>> 0) failWith(this.onDamaged, done);
+    else done();
+  }
+}
+
+/** Hands the error `fail` throws to a stream callback. */
+function failWith(fail: () => never, done: TransformCallback): void {
+  try {
+    fail();
+  } catch (err) {
+    done(err as Error);
   }
 }

@@ -133,7 +133,7 @@ describe('Shapefile ingest', () => {
     expect(readdirSync(dir).filter((f) => f.startsWith('.plantiles-unzip-'))).toEqual([]);
     rmSync(path.join(dir, 'zipped.prj'));
     await writeZip(zip, { 'zipped.shp': path.join(dir, 'zipped.shp'), 'zipped.shx': path.join(dir, 'zipped.shx'), 'zipped.dbf': path.join(dir, 'zipped.dbf') });
-    await expect(ingestLayer({ source: zip })).rejects.toThrow('zipped.zip: no CRS: the shapefile has no .prj and the layer config sets no crs');
+    await expect(ingestLayer({ source: zip })).rejects.toThrow('zipped.zip/zipped.shp: no CRS: the shapefile has no .prj and the layer config sets no crs');
     expect(readdirSync(dir).filter((f) => f.startsWith('.plantiles-unzip-'))).toEqual([]);
   });
 

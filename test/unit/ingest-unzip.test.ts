@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import iconv from 'iconv-lite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unzipSafely } from '../../pipeline/ingest/unzip-safely.js';
@@ -56,6 +57,14 @@ describe('unzipSafely', () => {
     await writeZip(bomb, { 'zeros.dbf': Buffer.alloc(64 * 2 ** 20) });
     await expect(unzipSafely(bomb, path.join(dir, 'bomb-out'), limits)).rejects.toThrow(/bomb\.zip: entry "zeros\.dbf" expands \d+:1, more than the 100:1 a real file does \(zip bomb\?\)/);
     expect(existsSync(path.join(dir, 'bomb-out', 'zeros.dbf'))).toBe(false);
+  });
+
+  it('refuses a damaged entry (its CRC-32 does not match) and one whose header contradicts itself, naming the zip and entry', async () => {
+    const good = entry('a.shp', 'the bytes as they were written');
+    const damaged = await attempt('damaged', rawZip([entry('a.prj', 'PROJCS'), { ...good, crc: (zlib.crc32(good.data) ^ 0x10) >>> 0 }]));
+    await expect(damaged.result).rejects.toThrow('damaged.zip: entry "a.shp" is damaged: its CRC-32 does not match (the archive was corrupted, in transfer or on disk)');
+    const flagged = await attempt('flagged', rawZip([entry('a.cpg', 'GBK', { flags: 0x1 })]));
+    await expect(flagged.result).rejects.toThrow(/^flagged\.zip: /);
   });
 
   it('refuses a file that is not a zip', async () => {
