@@ -28,12 +28,15 @@ export function sourceFiles(source: string): string[] {
 export async function statSource(source: string): Promise<SourceFileStat[]> {
   const out: SourceFileStat[] = [];
   for (const file of sourceFiles(source)) {
+    let s: Awaited<ReturnType<typeof stat>>;
     try {
-      const s = await stat(file);
-      out.push({ name: path.basename(file), size: s.size, mtimeMs: Math.trunc(s.mtimeMs) });
+      s = await stat(file);
     } catch {
       throw new PipelineError({ file: path.basename(file) }, 'source file not found');
     }
+    // A device or a pipe (a link to /dev/zero, a FIFO) would be hashed for ever.
+    if (!s.isFile()) throw new PipelineError({ file: path.basename(file) }, 'source is not a file');
+    out.push({ name: path.basename(file), size: s.size, mtimeMs: Math.trunc(s.mtimeMs) });
   }
   return out;
 }

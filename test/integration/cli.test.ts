@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -148,6 +148,20 @@ describe('plantiles CLI', () => {
       expect(line).toMatch(/layers\[1\]\.crs: unknown CRS EPSG:99999/);
       expect(line).toMatch(/layers\[1\]\.encoding: "latin1" is not an encoding plantiles reads/);
       expect(line).not.toMatch(/layers\[2\]/);
+    } finally {
+      removeDir(other);
+    }
+  });
+
+  it('fails, and exits, when the source is a device or a pipe rather than a file', () => {
+    const other = makeTempDir();
+    try {
+      symlinkSync('/dev/zero', path.join(other, 'zero.geojson'));
+      writeConfig(other, parcelConfig('zero.geojson'));
+      const r = spawnSync(process.execPath, ['dist/src/cli/main.js', 'publish', 'parcels'], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, PLANTILES_CONFIG: path.join(other, 'plantiles.yaml') } });
+      expect(r.signal, 'it did not exit').toBeNull();
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(/publish parcels failed: zero\.geojson: source is not a file/);
     } finally {
       removeDir(other);
     }
