@@ -55,5 +55,13 @@ export function toSourceFeature(value: unknown, index: number): SourceFeature {
   if (props !== null && props !== undefined && (typeof props !== 'object' || Array.isArray(props))) {
     throw new FeatureJsonError('has "properties" that is not an object');
   }
-  return { index, geometry: f.geometry ?? null, properties: toProperties(props as Record<string, unknown> | null | undefined) };
+  let properties: SourceFeature['properties'];
+  try {
+    properties = toProperties(props as Record<string, unknown> | null | undefined);
+  } catch (err) {
+    // A value nested thousands of levels deep parses, but is kept as its JSON text, which recursion cannot write.
+    if (err instanceof RangeError) throw new FeatureJsonError('has a property nested too deeply to keep (objects or arrays thousands of levels deep)');
+    throw err;
+  }
+  return { index, geometry: f.geometry ?? null, properties };
 }

@@ -114,6 +114,13 @@ describe('GeoJSON and GeoJSONSeq ingest', () => {
   beforeAll(() => { dir = makeTempDir('plantiles-geojson-'); });
   afterAll(() => removeDir(dir));
 
+  it('refuses a property nested too deeply to keep, naming the file and feature (not a bare stack overflow)', async () => {
+    const file = path.join(dir, 'deep.geojson');
+    const deep = `${'['.repeat(20_000)}${']'.repeat(20_000)}`;
+    writeFileSync(file, `{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"BSM":"x1","a":${deep}},"geometry":{"type":"Point","coordinates":[116,36]}}]}`);
+    await expect(ingestLayer({ source: file, idField: 'BSM' })).rejects.toThrow('deep.geojson: feature #0: has a property nested too deeply to keep');
+  });
+
   it('reads a FeatureCollection in WGS 84 by default, with fields selected and renamed', async () => {
     const file = path.join(dir, 'parcels.geojson');
     writeGeojson(file, makeParcels(4, 3));
