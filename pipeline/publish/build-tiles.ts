@@ -1,6 +1,7 @@
 import type { TileRecord, TileStore, VersionBuild } from '../../src/store/tile-store.js';
 import { IdIndex } from '../tile/id-index.js';
 import { CoverageCheck } from '../tile/check-coverage.js';
+import { checkTileReach } from '../tile/check-tile-reach.js';
 import type { FeatureTable } from '../tile/feature-table.js';
 import { tileNumber, type BudgetNote, type TileKey, type TileOutput } from '../tile/tile-job.js';
 import type { TilingThreads } from '../tile/run-jobs.js';
@@ -72,6 +73,7 @@ const FULL_BUILD_TILE_SHARE = { cutting: 0.5, lending: 0.9 };
  * build in batched transactions, checks drop: never coverage, keeps the fingerprints.
  */
 export async function buildTiles(build: VersionBuild, table: FeatureTable, options: TilingOptions, ctx: TileBuildContext): Promise<TileBuildResult> {
+  checkTileReach(table, options.maxzoom, ctx.file, ctx.describe);
   const key = tilingKey(options);
   const { current, previous, planned, plan } = planOver(ctx, table, options, key);
   const carried = plan && current !== null ? build.carryOver(current, plan.tiles) : 0;
