@@ -143,6 +143,9 @@ async function* iterate(t: Tables): AsyncGenerator<SourceFeature> {
     if (entry.length < 8) fail('the .shx index ends early');
     const offset = entry.readInt32BE(0) * 2;
     const length = entry.readInt32BE(4) * 2;
+    // A record lies after the 100-byte header and holds at least its shape type: anything else
+    // is the index's fault, not a geometry problem (which a layer may choose to skip).
+    if (offset < 100 || length < 4 || length > t.shp.size) fail(`the .shx index is damaged at record ${index + 1} (offset ${offset}, length ${length})`);
     const recordHeader = await t.shp.readAt(offset, 8);
     if (recordHeader.length < 8 || offset + 8 + length > t.shp.size) {
       fail(`the .shp ends at byte ${t.shp.size}, before record ${index + 1} of ${t.shapes} (truncated?)`);

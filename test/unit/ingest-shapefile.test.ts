@@ -110,6 +110,19 @@ describe('Shapefile ingest', () => {
     expect(layer.validation.counts).toEqual({});
   });
 
+  it('blames a damaged .shx entry on the index, not on the geometry (which onInvalid could skip)', async () => {
+    for (const [name, offset, length] of [['shx-negative', -5, 10], ['shx-huge', 50, 0x7fffffff]] as const) {
+      writeParcelShapefile(base(name));
+      const shxFile = path.join(dir, `${name}.shx`);
+      const shx = (await import('node:fs')).readFileSync(shxFile);
+      shx.writeInt32BE(offset, 100 + 8 * 3);
+      shx.writeInt32BE(length, 104 + 8 * 3);
+      writeFileSync(shxFile, shx);
+      const read = ingestLayer({ source: path.join(dir, `${name}.shp`), idField: 'BSM', onInvalid: { geometry: 'skip' } });
+      await expect(read, name).rejects.toThrow(new RegExp(`^${name}\\.shp: feature #3: the \\.shx index is damaged at record 4 \\(offset ${offset * 2}, length ${length * 2}\\)$`));
+    }
+  });
+
   it('leaves out records marked deleted in the .dbf', async () => {
     writeParcelShapefile(base('deleted'));
     const dbf = path.join(dir, 'deleted.dbf');
