@@ -80,6 +80,28 @@ describe('plantiles CLI', () => {
     expect(lines[0]).toMatch(/broken\.geojson: feature BSM=371502000000000005: exterior ring: point 2 is not a pair of finite numbers/);
   });
 
+  it('publishes the other layers of --all when one fails, then exits 1 naming the failed ones', () => {
+    const other = makeTempDir();
+    try {
+      const fc = makeParcels();
+      const coords = fc.features[4]?.geometry.coordinates[0];
+      if (coords) coords[1] = [Number.NaN, 36.4];
+      writeGeojson(path.join(other, 'broken.geojson'), fc);
+      writeGeojson(path.join(other, 'parcels.geojson'), makeParcels());
+      const layer = (id: string): Record<string, unknown> => ({ id, source: `${id}.geojson`, idField: 'BSM', minzoom: 8, maxzoom: 10 });
+      writeConfig(other, { ...parcelConfig(), layers: [layer('broken'), layer('parcels')] });
+      const all = spawnSync(process.execPath, ['dist/src/cli/main.js', 'publish', '--all'], { encoding: 'utf8', env: { ...process.env, PLANTILES_CONFIG: path.join(other, 'plantiles.yaml') } });
+      expect(all.status).toBe(1);
+      expect(all.stdout).toMatch(/^parcels: published 1\.0\.0/m);
+      const errors = all.stderr.trim().split('\n');
+      expect(errors).toHaveLength(2);
+      expect(errors[0]).toMatch(/^plantiles: publish broken failed: broken\.geojson: feature BSM=371502000000000005: /);
+      expect(errors[1]).toBe('plantiles: 1 of 2 layers failed to publish (broken; reasons above); the others were published');
+    } finally {
+      removeDir(other);
+    }
+  });
+
   it.each([
     [['publish'], /name the layers to publish/],
     [['publish', 'nosuch'], /unknown layer "nosuch"/],

@@ -27,7 +27,9 @@ export function selectLayers(config: Config, names: string[], all: boolean): Con
 
 /**
  * Publishes layers one after another, on tiling threads that go from one layer to the
- * next (started once, and warm); a failure stops with CliError naming file, feature and problem.
+ * next (started once, and warm). A layer that fails is reported (file, feature and
+ * problem) and the others are still published, as a scheduled `publish --all` needs;
+ * then CliError names every layer that failed (one layer: its own reason).
  */
 export async function publishLayers(rt: Runtime, layers: Config['layers'], opts: PublishCommandOptions): Promise<PublishResult[]> {
   const pool = new TilingPool(KEEP_TILING_THREADS_MS);
@@ -40,6 +42,7 @@ export async function publishLayers(rt: Runtime, layers: Config['layers'], opts:
 
 async function publishEach(rt: Runtime, layers: Config['layers'], opts: PublishCommandOptions, tilingPool: TilingPool): Promise<PublishResult[]> {
   const results: PublishResult[] = [];
+  const failed: string[] = [];
   const tty = !opts.json && process.stderr.isTTY;
   for (const configured of layers) {
     // An upload published through the admin API stays the layer's source until the next one.
@@ -70,11 +73,15 @@ async function publishEach(rt: Runtime, layers: Config['layers'], opts: PublishC
       else console.log([describeResult(result), ...describeProblems(result.layer, result.validation)].join('\n'));
     } catch (err) {
       bar?.stop();
+      const reason = `publish ${layer.id} failed: ${(err as Error).message}`;
       if (opts.json) console.log(JSON.stringify({ event: 'result', layer: layer.id, state: 'failed', error: (err as Error).message }));
-      throw new CliError(`publish ${layer.id} failed: ${(err as Error).message}`);
+      if (layers.length === 1) throw new CliError(reason);
+      console.error(`plantiles: ${reason}`);
+      failed.push(layer.id);
     }
   }
   rt.feed.poll(true);
+  if (failed.length) throw new CliError(`${failed.length} of ${layers.length} layers failed to publish (${failed.join(', ')}; reasons above); the others were published`);
   return results;
 }
 
