@@ -44,8 +44,13 @@ describe('MBTiles export', () => {
       expect(meta).toMatchObject({ format: 'pbf', minzoom: '8', maxzoom: '13', version: '1.0.0', type: 'overlay', name: '耕地图斑' });
       expect(meta.bounds?.split(',').map(Number)).toHaveLength(4);
       expect(meta.center?.split(',').map(Number)).toHaveLength(3);
-      const json = JSON.parse(meta.json ?? '{}') as { vector_layers: { id: string; fields: Record<string, string>; minzoom: number; maxzoom: number }[] };
+      const json = JSON.parse(meta.json ?? '{}') as { vector_layers: { id: string; fields: Record<string, string>; minzoom: number; maxzoom: number }[]; tilestats: unknown };
       expect(json.vector_layers).toEqual([expect.objectContaining({ id: 'parcels', minzoom: 8, maxzoom: 13, fields: expect.objectContaining({ BSM: 'String', TBMJ: 'Number' }) })]);
+      // mapbox-geostats' summary, as tippecanoe writes it: GDAL takes the layer's geometry type from it.
+      expect(json.tilestats).toEqual({
+        layerCount: 1,
+        layers: [expect.objectContaining({ layer: 'parcels', count: parcels.features.length, geometry: 'Polygon', attributeCount: 5, attributes: expect.arrayContaining([{ attribute: 'BSM', type: 'string' }, { attribute: 'TBMJ', type: 'number' }]) })],
+      });
     } finally {
       db.close();
     }

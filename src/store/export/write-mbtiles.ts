@@ -59,6 +59,6 @@ function metadataRows(layer: LayerRecord, version: VersionRecord): [string, stri
     ['description', meta.description],
     ['type', meta.type],
     ['version', meta.version],
-    ['json', JSON.stringify({ vector_layers: meta.vector_layers })],
+    ['json', JSON.stringify({ vector_layers: meta.vector_layers, tilestats: meta.tilestats })],
   ];
 }
