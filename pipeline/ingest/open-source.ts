@@ -1,4 +1,4 @@
-import { stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { PipelineError } from '../pipeline-error.js';
 import type { OpenedSource, ReaderOptions } from './source-feature.js';
@@ -21,7 +21,7 @@ export function isGeojsonSource(file: string): boolean {
 export async function openSource(file: string, options: ReaderOptions): Promise<OpenedSource> {
   const name = path.basename(file);
   const info = await stat(file).catch(() => null);
-  if (!info) throw new PipelineError({ file: name }, 'source file not found');
+  if (!info) throw new PipelineError({ file: name }, `source file not found${await otherCase(file)}`);
   if (!info.isFile()) throw new PipelineError({ file: name }, 'source is not a file');
   const ext = path.extname(file).toLowerCase();
   const is = (list: readonly string[]): boolean => list.includes(ext);
@@ -35,4 +35,12 @@ export async function openSource(file: string, options: ReaderOptions): Promise<
   if (ext === '.dbf' || ext === '.shx') throw new PipelineError({ file: name }, 'is part of a Shapefile: point the layer\'s source at the .shp');
   const known = Object.values(SOURCE_EXTENSIONS).flat().join(' ');
   throw new PipelineError({ file: name }, `unsupported source format "${ext || name}" (use ${known})`);
+}
+
+/** A hint when the folder holds the file under another case ("A.SHP" for a.shp): file names are case-sensitive here, unlike on Windows. */
+async function otherCase(file: string): Promise<string> {
+  const name = path.basename(file).toLowerCase();
+  const entries = await readdir(path.dirname(file)).catch(() => [] as string[]);
+  const hit = entries.find((e) => e.toLowerCase() === name);
+  return hit ? ` (the folder has "${hit}": names are case-sensitive here, so set the layer's source to it)` : '';
 }

@@ -24,8 +24,8 @@ export async function readGeojsonSeq(file: string, options: Pick<ReaderOptions, 
 async function* iterate(stream: AsyncIterable<Buffer>, name: string, recall: ReaderOptions['recall']): AsyncGenerator<SourceFeature> {
   let index = 0;
   try {
-    for await (const { bytes, line } of splitLines(stream)) {
-      const feature = parseLine(bytes, index, line, name, recall);
+    for await (const { bytes, line, unterminated } of splitLines(stream)) {
+      const feature = parseLine(bytes, index, line, name, recall, unterminated);
       if (!feature) continue;
       yield feature;
       index++;
@@ -36,10 +36,11 @@ async function* iterate(stream: AsyncIterable<Buffer>, name: string, recall: Rea
   }
 }
 
-function parseLine(bytes: Buffer, index: number, line: number, name: string, recall: ReaderOptions['recall']): SourceFeature | null {
+function parseLine(bytes: Buffer, index: number, line: number, name: string, recall: ReaderOptions['recall'], unterminated: boolean): SourceFeature | null {
   let start = 0;
   let end = bytes.length;
-  if (line === 1 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) start = 3;
+  // A byte-order mark starts the file, or any line of files joined end to end.
+  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) start = 3;
   while (start < end && (bytes[start] === RECORD_SEPARATOR || bytes[start] === 0x20 || bytes[start] === 0x09)) start++;
   while (end > start && ((bytes[end - 1] as number) <= 0x20)) end--;
   if (start === end) return null;
@@ -48,8 +49,9 @@ function parseLine(bytes: Buffer, index: number, line: number, name: string, rec
     try {
       return parseFeatureJson(decodeFeatureBytes(record), index);
     } catch (err) {
-      if (err instanceof FeatureJsonError) throw new PipelineError({ file: name, feature: `#${index}` }, `line ${line} ${err.message}`);
-      throw err;
+      if (!(err instanceof FeatureJsonError)) throw err;
+      const hint = unterminated && err.message.startsWith('is not valid JSON') ? ' (the last line, with no newline after it: truncated?)' : '';
+      throw new PipelineError({ file: name, feature: `#${index}` }, `line ${line} ${err.message}${hint}`);
     }
   };
   if (!recall) return parse();
@@ -63,7 +65,7 @@ function parseLine(bytes: Buffer, index: number, line: number, name: string, rec
 }
 
 /** Splits a byte stream into lines, refusing a line longer than the per-feature limit as soon as it gets there. */
-async function* splitLines(stream: AsyncIterable<Buffer>): AsyncGenerator<{ bytes: Buffer; line: number }> {
+async function* splitLines(stream: AsyncIterable<Buffer>): AsyncGenerator<{ bytes: Buffer; line: number; unterminated: boolean }> {
   let pending: Buffer[] = [];
   let pendingLength = 0;
   let line = 1;
@@ -74,7 +76,7 @@ async function* splitLines(stream: AsyncIterable<Buffer>): AsyncGenerator<{ byte
       const bytes = pendingLength ? Buffer.concat([...pending, piece], pendingLength + piece.length) : piece;
       pending = [];
       pendingLength = 0;
-      yield { bytes, line };
+      yield { bytes, line, unterminated: false };
       line++;
       start = nl + 1;
     }
@@ -86,5 +88,5 @@ async function* splitLines(stream: AsyncIterable<Buffer>): AsyncGenerator<{ byte
       }
     }
   }
-  if (pendingLength) yield { bytes: Buffer.concat(pending, pendingLength), line };
+  if (pendingLength) yield { bytes: Buffer.concat(pending, pendingLength), line, unterminated: true };
 }

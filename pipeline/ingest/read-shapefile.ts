@@ -46,7 +46,7 @@ export async function readShapefile(shpPath: string, options: ReaderOptions): Pr
       info: {
         crs: prj || null,
         crsOrigin: parts.prj ? path.basename(parts.prj) : 'no .prj',
-        missingCrs: 'the shapefile has no .prj',
+        missingCrs: parts.prj ? `its ${path.basename(parts.prj)} is empty` : 'the shapefile has no .prj',
         fieldNames: header.fields.map((f) => f.name),
         encoding: () => decoder.describe(),
         // A record's bytes read the same under the same table header and a text encoding not left to detection.

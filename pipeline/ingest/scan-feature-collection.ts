@@ -280,6 +280,8 @@ export class FeatureCollectionScanner<K extends { length: number } = never> {
   private unexpected(b: number, i: number, message?: string): never {
     const inside = this.mode === 'features' || this.mode === 'after-element' ? this.features : undefined;
     const shown = b >= 0x20 && b < 0x7f ? `"${String.fromCharCode(b)}"` : `byte 0x${b.toString(16)}`;
-    throw new JsonScanError(message ?? `not valid JSON: unexpected ${shown} at byte ${this.offset + i}`, inside);
+    // FF FE or FE FF first: a UTF-16 byte-order mark (Windows tools' "Unicode").
+    const utf16 = this.offset + i === 0 && (b === 0xff || b === 0xfe) ? ' (a UTF-16 byte-order mark: GeoJSON must be UTF-8; save the file as UTF-8)' : '';
+    throw new JsonScanError(message ?? `not valid JSON: unexpected ${shown} at byte ${this.offset + i}${utf16}`, inside);
   }
 }

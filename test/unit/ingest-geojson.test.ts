@@ -194,6 +194,21 @@ describe('GeoJSON and GeoJSONSeq ingest', () => {
     }
     writeFileSync(crlf, `${JSON.stringify(fc.features[0])}\n\n{"type":"Feature",\n`);
     await expect(ingestLayer({ source: crlf })).rejects.toThrow(/crlf\.ndjson: feature #1: line 3 is not valid JSON/);
+    // Files joined end to end: a byte-order mark at the start of any line.
+    const joined = path.join(dir, 'joined.ndjson');
+    writeFileSync(joined, fc.features.map((f) => `\uFEFF${JSON.stringify(f)}\n`).join(''));
+    expect((await ingestLayer({ source: joined, idField: 'BSM' })).features).toHaveLength(3);
+    // A last line cut short, with no newline after it.
+    writeFileSync(joined, `${JSON.stringify(fc.features[0])}\n${JSON.stringify(fc.features[1]).slice(0, 40)}`);
+    await expect(ingestLayer({ source: joined })).rejects.toThrow(/joined\.ndjson: feature #1: line 2 is not valid JSON: .* \(the last line, with no newline after it: truncated\?\)$/);
+  });
+
+  it('names a UTF-16 file for what it is, and a source whose name differs only in case', async () => {
+    const utf16 = path.join(dir, 'utf16.geojson');
+    writeFileSync(utf16, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(JSON.stringify(makeParcels(1, 1)), 'utf16le')]));
+    await expect(ingestLayer({ source: utf16 })).rejects.toThrow(/utf16\.geojson: not valid JSON: unexpected byte 0xff at byte 0 \(a UTF-16 byte-order mark: GeoJSON must be UTF-8; save the file as UTF-8\)/);
+    writeGeojson(path.join(dir, 'Upper.GeoJSON'), makeParcels(1, 1));
+    await expect(ingestLayer({ source: path.join(dir, 'upper.geojson') })).rejects.toThrow('upper.geojson: source file not found (the folder has "Upper.GeoJSON": names are case-sensitive here, so set the layer\'s source to it)');
   });
 
   it('refuses GeoJSON that is not UTF-8 (saved as GBK), naming the feature', async () => {

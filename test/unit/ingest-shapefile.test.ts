@@ -123,6 +123,12 @@ describe('Shapefile ingest', () => {
     }
   });
 
+  it('says a .prj that is there but empty is empty, not missing', async () => {
+    writeParcelShapefile(base('emptyprj'));
+    writeFileSync(path.join(dir, 'emptyprj.prj'), '  \r\n');
+    await expect(ingestLayer({ source: path.join(dir, 'emptyprj.shp') })).rejects.toThrow('emptyprj.shp: no CRS: its emptyprj.prj is empty and the layer config sets no crs');
+  });
+
   it('leaves out records marked deleted in the .dbf', async () => {
     writeParcelShapefile(base('deleted'));
     const dbf = path.join(dir, 'deleted.dbf');
