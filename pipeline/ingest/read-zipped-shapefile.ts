@@ -10,7 +10,8 @@ import { unzipSafely } from './unzip-safely.js';
  * Opens a zipped Shapefile: unpacks it safely into a temporary folder beside the
  * zip (the same disk as the data; the system temp folder if that is read-only),
  * reads the one .shp inside (or the one named by sourceLayer), and removes the
- * folder on close.
+ * folder on close. A zip with no Shapefile but one GeoJSON file is read as that
+ * GeoJSON, as an upload of it is.
  */
 export async function readZippedShapefile(zipPath: string, options: ReaderOptions): Promise<OpenedSource> {
   const zipName = path.basename(zipPath);
@@ -18,9 +19,11 @@ export async function readZippedShapefile(zipPath: string, options: ReaderOption
   const remove = (): Promise<void> => rm(dir, { recursive: true, force: true });
   try {
     const files = await unzipSafely(zipPath, dir);
-    const shp = pickShapefile(files, zipName, options.sourceLayer);
+    const geojson = options.sourceLayer === undefined ? loneGeojson(files) : null;
+    const shp = geojson ?? pickShapefile(files, zipName, options.sourceLayer);
     const inner = `${zipName}/${shp}`;
-    const opened = await withInnerName(inner, () => readShapefile(path.join(dir, shp), options));
+    const read = geojson ? async () => (await import('./read-geojson.js')).readGeojson(path.join(dir, shp), options) : () => readShapefile(path.join(dir, shp), options);
+    const opened = await withInnerName(inner, read);
     return {
       info: { ...opened.info, label: inner },
       features: renameErrors(opened.features, inner),
@@ -46,15 +49,28 @@ async function makeTempDir(beside: string): Promise<string> {
   }
 }
 
+/** Files of the zip that are not macOS metadata. */
+function realFiles(files: string[]): string[] {
+  return files.filter((f) => !f.startsWith('__MACOSX/') && !path.basename(f).startsWith('._'));
+}
+
+/** The zip's one GeoJSON file, when it holds no Shapefile; null otherwise. */
+function loneGeojson(files: string[]): string | null {
+  const real = realFiles(files);
+  if (real.some((f) => /\.shp$/i.test(f))) return null;
+  const json = real.filter((f) => /\.(geo)?json$/i.test(f));
+  return json.length === 1 ? (json[0] as string) : null;
+}
+
 function pickShapefile(files: string[], zipName: string, wanted: string | undefined): string {
-  const shps = files.filter((f) => /\.shp$/i.test(f) && !f.startsWith('__MACOSX/') && !path.basename(f).startsWith('._'));
+  const shps = realFiles(files).filter((f) => /\.shp$/i.test(f));
   if (wanted !== undefined) {
     const hit = shps.find((f) => path.basename(f, path.extname(f)) === wanted);
     if (!hit) throw new PipelineError({ file: zipName }, `holds no Shapefile named "${wanted}" (it has: ${shps.join(', ') || 'none'})`);
     return hit;
   }
   if (shps.length === 1) return shps[0] as string;
-  if (!shps.length) throw new PipelineError({ file: zipName }, 'holds no .shp file (a zipped Shapefile is expected)');
+  if (!shps.length) throw new PipelineError({ file: zipName }, 'holds no .shp file, nor one GeoJSON file (a zipped Shapefile is expected)');
   throw new PipelineError({ file: zipName }, `holds ${shps.length} Shapefiles (${shps.join(', ')}); set the layer's sourceLayer`);
 }
 

@@ -89,7 +89,8 @@ describe.skipIf(!hasChromium)(browserSuiteTitle('the admin page in Chromium'), (
     await page.setInputFiles('input[data-upload="parcels"]', bad);
     const row = page.locator('#jobs tr[data-state="failed"]').first();
     await row.waitFor({ timeout: 60_000 });
-    expect(await row.locator('td.message').innerText()).toMatch(/parcels-r\d+\.geojson: feature BSM=x: /);
+    // Named as the page's file input named it (X-File-Name), with its revision.
+    expect(await row.locator('td.message').innerText()).toMatch(/upload "broken\.geojson" \(r\d+\): feature BSM=x: /);
     expect(await currentOf('parcels')).toBe('1.1.0');
   });
 

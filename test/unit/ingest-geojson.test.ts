@@ -9,7 +9,7 @@ import { FeatureCollectionScanner, JsonScanError } from '../../pipeline/ingest/s
 import { featureIdFor } from '../../src/domain/feature-id.js';
 import { makeParcels, writeGeojson } from '../helpers/fixtures.js';
 import { makeTempDir, removeDir } from '../helpers/test-node.js';
-import { GK117, writeNdjson } from '../fixtures/ingest/sources.js';
+import { GK117, writeNdjson, writeZip } from '../fixtures/ingest/sources.js';
 
 /** Feeds a document to the scanner in chunks of the given sizes, cycling; returns the parsed features. */
 function scan(doc: string, sizes: number[]): unknown[] {
@@ -201,6 +201,18 @@ describe('GeoJSON and GeoJSONSeq ingest', () => {
     // A last line cut short, with no newline after it.
     writeFileSync(joined, `${JSON.stringify(fc.features[0])}\n${JSON.stringify(fc.features[1]).slice(0, 40)}`);
     await expect(ingestLayer({ source: joined })).rejects.toThrow(/joined\.ndjson: feature #1: line 2 is not valid JSON: .* \(the last line, with no newline after it: truncated\?\)$/);
+  });
+
+  it('reads a zip holding one GeoJSON file (and no Shapefile) as that GeoJSON, naming it inside the zip', async () => {
+    const inner = path.join(dir, 'inner.geojson');
+    writeGeojson(inner, makeParcels(3, 1));
+    const zip = path.join(dir, 'one-geojson.zip');
+    await writeZip(zip, { 'data/耕地.geojson': inner, '__MACOSX/data/._耕地.geojson': inner });
+    const layer = await ingestLayer({ source: zip, idField: 'BSM' });
+    expect(layer.features.map((f) => f.properties.DLMC)).toEqual(['水田', '水浇地', '旱地']);
+    writeFileSync(inner, '{"type":"FeatureCollection","features":[{"type":"Feature"');
+    await writeZip(zip, { 'data/耕地.geojson': inner });
+    await expect(ingestLayer({ source: zip })).rejects.toThrow(/^one-geojson\.zip\/data\/耕地\.geojson: /);
   });
 
   it('names a UTF-16 file for what it is, and a source whose name differs only in case', async () => {
