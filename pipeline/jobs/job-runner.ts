@@ -133,7 +133,9 @@ export class JobRunner {
   private async record(job: Job, outcome: WorkerOutcome): Promise<boolean> {
     const { jobs, logger } = this.deps;
     if (outcome.kind === 'done') {
-      logger.info({ job: job.id, layer: job.layer, state: outcome.result.state, version: outcome.result.version }, 'job finished');
+      // The job's state as the API and the docs name it (a publish that made a version "succeeded").
+      const state = outcome.result.state === 'published' ? 'succeeded' : outcome.result.state;
+      logger.info({ job: job.id, layer: job.layer, state, version: outcome.result.version }, 'job finished');
       return true;
     }
     const failure = outcome.kind === 'failed' ? outcome.failure : plainFailure(outcome.message);

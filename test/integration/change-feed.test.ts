@@ -64,6 +64,12 @@ describe('change feed', () => {
     expect(((await tile.json()) as { version: string }).version).toBe('1.3.0');
   });
 
+  it('brings a cursor ahead of every event back to the last one, so the next events are not skipped', async () => {
+    const { last } = (await (await fetch(`${node.url}/changes?since=0`)).json()) as { last: number };
+    expect(await (await fetch(`${node.url}/changes?since=${last}`)).json()).toEqual({ events: [], last });
+    expect(await (await fetch(`${node.url}/changes?since=${last + 1000}`)).json()).toEqual({ events: [], last });
+  });
+
   it('refuses a malformed since with 400', async () => {
     expect((await fetch(`${node.url}/changes?since=abc`)).status).toBe(400);
     expect((await fetch(`${node.url}/events`, { headers: { 'last-event-id': 'x' } })).status).toBe(400);

@@ -17,7 +17,11 @@ export function eventRoutes(feed: ChangeFeed, metrics?: Metrics | null, options:
   router.get('/changes', (req, res) => {
     const since = parseSeq(req.query.since, 'since') ?? 0;
     const events = feed.since(since, CHANGES_PAGE);
-    const last = events.length ? (events[events.length - 1] as ChangeEvent).seq : Math.max(since, feed.last);
+    // No event after `since`: the cursor stays, unless it is ahead of every event there is (a
+    // cursor kept from a store since restored or replaced). Then it comes back to the last one,
+    // so the events that follow are not skipped. The feed is read first: it may lag a second.
+    if (!events.length && since > feed.last) feed.poll(true);
+    const last = events.length ? (events[events.length - 1] as ChangeEvent).seq : Math.min(since, feed.last);
     res.setHeader('Cache-Control', 'no-store');
     res.json({ events: events.map(eventBody), last });
   });
