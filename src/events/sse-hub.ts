@@ -55,7 +55,10 @@ export class SseHub {
       res.end();
       return;
     }
-    const client: SseClient = { res, sent: since ?? this.feed.last };
+    // A Last-Event-ID beyond every event there is (kept across a restored store) starts from the
+    // last one, as /changes does: otherwise every event up to it would be skipped.
+    if (since !== null && since > this.feed.last) this.feed.poll(true);
+    const client: SseClient = { res, sent: since === null ? this.feed.last : Math.min(since, this.feed.last) };
     this.clients.add(client);
     req.socket.setKeepAlive(true);
     req.on('close', () => this.detach(client));

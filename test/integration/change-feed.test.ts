@@ -68,6 +68,13 @@ describe('change feed', () => {
     const { last } = (await (await fetch(`${node.url}/changes?since=0`)).json()) as { last: number };
     expect(await (await fetch(`${node.url}/changes?since=${last}`)).json()).toEqual({ events: [], last });
     expect(await (await fetch(`${node.url}/changes?since=${last + 1000}`)).json()).toEqual({ events: [], last });
+    // So does an event stream resumed with such a Last-Event-ID: the next publish reaches it.
+    const pending = collectSse(`${node.url}/events`, 1, { lastEventId: String(last + 1000), timeoutMs: 20_000 });
+    await new Promise((r) => setTimeout(r, 200));
+    edit(9);
+    await node.publish('parcels');
+    const [event] = await pending;
+    expect(Number(event?.id)).toBe(last + 1);
   });
 
   it('refuses a malformed since with 400', async () => {
