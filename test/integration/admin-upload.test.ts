@@ -2,6 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import yazl from 'yazl';
 import { tileForLonLat } from '../../src/domain/tile-coord.js';
@@ -156,6 +157,11 @@ describe('uploading a layer source', () => {
     const res415 = await upload('a,b\n1,2\n', 'text/csv');
     expect(res415.status).toBe(415);
     expect(((await res415.json()) as { error: string }).error).toMatch(/GeoJSON|zip/);
+    const gzipped = await fetch(`${node.url}/admin/layers/parcels/source`, {
+      method: 'PUT', body: new Uint8Array(gzipSync(JSON.stringify(makeParcels()))), headers: { ...bearer(TOKENS.city), 'content-type': 'application/geo+json', 'content-encoding': 'gzip' },
+    });
+    expect(gzipped.status).toBe(415);
+    expect(await gzipped.json()).toMatchObject({ error: expect.stringMatching(/uncompressed/), detail: { contentEncoding: 'gzip' } });
     const res413 = await upload(Buffer.alloc(LIMIT + 1, 0x20), 'application/geo+json');
     expect(res413.status).toBe(413);
     expect(await putChunked(`${node.url}/admin/layers/parcels/source`, LIMIT * 2)).toBe(413);

@@ -26,6 +26,11 @@ export async function uploadHandler(deps: AdminDeps, req: Request, res: Response
   if (!kind) {
     throw new HttpError(415, 'upload GeoJSON (application/geo+json) or a zipped Shapefile (application/zip)', { contentType: mediaType || null });
   }
+  // The body is stored as it comes: a compressed one would fail its job as malformed, so say it now.
+  const encoding = (req.get('content-encoding') ?? 'identity').trim().toLowerCase();
+  if (encoding !== 'identity' && encoding !== '') {
+    throw new HttpError(415, 'send the upload uncompressed (no Content-Encoding); zip a Shapefile instead', { contentEncoding: encoding });
+  }
   const limit = deps.config.admin.maxUploadBytes;
   const declared = Number(req.get('content-length'));
   if (Number.isFinite(declared) && declared > limit) {
