@@ -59,6 +59,10 @@ export class SseHub {
     // last one, as /changes does: otherwise every event up to it would be skipped.
     if (since !== null && since > this.feed.last) this.feed.poll(true);
     const client: SseClient = { res, sent: since === null ? this.feed.last : Math.min(since, this.feed.last) };
+    // A new stream starts at the last event: its id (a block with no data, which dispatches
+    // nothing) becomes the browser's Last-Event-ID, so a reconnect after an outage replays
+    // what was published meanwhile even when no event came before it.
+    if (since === null) res.write(`id: ${client.sent}\n\n`);
     this.clients.add(client);
     req.socket.setKeepAlive(true);
     req.on('close', () => this.detach(client));

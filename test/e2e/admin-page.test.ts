@@ -86,9 +86,16 @@ describe.skipIf(!hasChromium)(browserSuiteTitle('the admin page in Chromium'), (
   it('shows a failed upload\'s error in the jobs table', async () => {
     const bad = path.join(fixtures, 'broken.geojson');
     writeGeojson(bad, { type: 'FeatureCollection', features: [{ type: 'Feature', properties: { BSM: 'x' }, geometry: { type: 'Polygon', coordinates: [[[116, 36.4], [116.01, 36.4], [116, 36.4]]] } }] });
-    await page.setInputFiles('input[data-upload="parcels"]', bad);
+    // From the keyboard: the upload label takes the focus and Enter opens the file chooser.
+    await page.locator('tr[data-layer="parcels"] label.upload').focus();
+    const chooser = page.waitForEvent('filechooser');
+    await page.keyboard.press('Enter');
+    await (await chooser).setFiles(bad);
     const row = page.locator('#jobs tr[data-state="failed"]').first();
     await row.waitFor({ timeout: 60_000 });
+    // The notice at the top ends with the job's outcome, not "queued".
+    await expect.poll(() => page.locator('#notice').innerText(), { timeout: 10_000 }).toMatch(/失败 failed: upload "broken\.geojson"/);
+    expect(await page.locator('#notice').getAttribute('class')).toContain('bad');
     // Named as the page's file input named it (X-File-Name), with its revision.
     expect(await row.locator('td.message').innerText()).toMatch(/upload "broken\.geojson" \(r\d+\): feature BSM=x: /);
     expect(await currentOf('parcels')).toBe('1.1.0');

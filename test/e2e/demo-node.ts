@@ -27,6 +27,8 @@ export interface DemoNode {
   url: string;
   /** Publishes a layer in this process, as the CLI does; the server's change feed sees it at once. */
   publish(layerId: string): Promise<PublishResult>;
+  /** Stops the HTTP server, runs `whileDown` (the store stays open: a publish works), and serves again on the same port. */
+  restartServer(whileDown: () => Promise<void>): Promise<void>;
   /** Stops the server and the jobs, and removes the temp dir. */
   dispose(): Promise<void>;
 }
@@ -52,12 +54,18 @@ export async function startDemoNode(publish: readonly string[]): Promise<DemoNod
   await rt.jobs.start();
   const server = await startServer(rt, '127.0.0.1', 0);
   const dispose = async (): Promise<void> => {
-    await Promise.all([server.stop(1000), rt.jobs.stop()]);
+    await Promise.all([node.server.stop(1000), rt.jobs.stop()]);
     rt.close();
     removeDir(dir);
   };
   const node: DemoNode = {
     dir, demoDir, rt, server, url: server.url, dispose,
+    restartServer: async (whileDown) => {
+      const port = Number(new URL(node.url).port);
+      await node.server.stop(1000);
+      await whileDown();
+      node.server = await startServer(rt, '127.0.0.1', port);
+    },
     publish: async (layerId) => {
       const layer = config.layers.find((l) => l.id === layerId);
       if (!layer) throw new Error(`no layer ${layerId}`);

@@ -94,6 +94,7 @@ describe.skipIf(!hasChromium)(browserSuiteTitle('viewer follows new versions liv
 
   it('switches to the new version\'s tiles within 10 s of a publish, without a reload', async () => {
     expect(await clickedName()).toBe(originalName);
+    const panelTitle = (): Promise<string> => page.locator('#attributes-title').innerText();
     renameOldTown('（修订）');
     const from = log.tileRequests.length;
     const queued = await publishViaAdminApi();
@@ -103,6 +104,9 @@ describe.skipIf(!hasChromium)(browserSuiteTitle('viewer follows new versions liv
 
     expect(await pageContinuity(page)).toEqual({ marker, timeOrigin });
     await expect.poll(() => shownVersion(page, 'heritage')).toBe('1.1.0');
+    // The panel left open on the old town follows: the new version's attributes, without a click.
+    await expect.poll(panelTitle, { timeout: 10_000 }).toContain('heritage @ 1.1.0');
+    expect((await attributesShown(page))[NAME_FIELD]).toBe(`${originalName}（修订）`);
     expect(await clickedName()).toBe(`${originalName}（修订）`);
     expect(await page.locator('#attributes-title').innerText()).toContain('heritage @ 1.1.0');
     const options = await page.locator('#layer-list select[data-layer="heritage"] option').evaluateAll(
@@ -144,5 +148,23 @@ describe.skipIf(!hasChromium)(browserSuiteTitle('viewer follows new versions liv
     expect(log.tileResponses.filter((r) => r.status !== 200 && r.status !== 204)).toEqual([]);
     expect(log.failed).toEqual([]);
     expect(log.errors).toEqual([]);
+  });
+
+  it('catches up after the server was away: a version published meanwhile is shown once it is back', async () => {
+    // A second viewer, opened just now, has received no event yet: nothing to resume from but the stream's start.
+    const fresh = await openLoggedPage(browser);
+    await fresh.page.goto(`${node.url}/`);
+    await viewerReady(fresh.page);
+    renameOldTown('（停机期间）');
+    await node.restartServer(async () => {
+      // The stream breaks; the viewer says so, then the publish happens while nothing answers.
+      await expect.poll(() => page.locator('#status').innerText(), { timeout: 10_000 }).toMatch(/reconnecting/);
+      await node.publish('heritage');
+    });
+    await expect.poll(() => shownVersion(fresh.page, 'heritage'), { timeout: 20_000 }).toBe('1.3.0');
+    await expect.poll(() => shownVersion(page, 'heritage'), { timeout: 20_000 }).toBe('1.3.0');
+    await fresh.page.close();
+    expect(await clickedName()).toBe(`${originalName}（停机期间）`);
+    expect(await pageContinuity(page)).toEqual({ marker, timeOrigin });
   });
 });

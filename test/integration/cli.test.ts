@@ -55,6 +55,12 @@ describe('plantiles CLI', () => {
       expect(published).toMatchObject({ source: now.source, files: now.files, hash: now.hash });
       const changed = await scanSources({ config, sources, hasActiveJob: () => false, logger: pino({ level: 'silent' }) });
       expect(changed.map((c) => c.layer)).toEqual(['broken']);
+      // Both publishes are in the audit log, as the admin API's are.
+      const audit = store.db.prepare("SELECT actor, action, layer, result FROM audit WHERE action = 'publish' ORDER BY id").all();
+      expect(audit).toEqual([
+        { actor: 'cli', action: 'publish', layer: 'parcels', result: 'published 1.0.0 (was none)' },
+        { actor: 'cli', action: 'publish', layer: 'parcels', result: 'unchanged (version 1.0.0)' },
+      ]);
     } finally {
       store.close();
     }

@@ -67,6 +67,9 @@ async function publishEach(rt: Runtime, layers: Config['layers'], opts: PublishC
       });
       const fingerprint = await source?.fingerprint.catch(() => null);
       if (fingerprint) rt.jobs.recordPublishedSource(layer.id, fingerprint);
+      // In the audit log beside the admin API's publishes and the CLI's rollbacks.
+      const outcome = result.state === 'unchanged' ? `unchanged (version ${result.version})` : `published ${result.version} (was ${result.previous ?? 'none'})`;
+      rt.audit.tryRecord({ actor: 'cli', action: 'publish', layer: layer.id, status: 0, result: outcome, detail: { version: result.version, previous: result.previous ?? null }, remote: null });
       bar?.stop();
       results.push(result);
       if (opts.json) console.log(JSON.stringify({ event: 'result', ...result }));
@@ -74,6 +77,7 @@ async function publishEach(rt: Runtime, layers: Config['layers'], opts: PublishC
     } catch (err) {
       bar?.stop();
       const reason = `publish ${layer.id} failed: ${(err as Error).message}`;
+      rt.audit.tryRecord({ actor: 'cli', action: 'publish', layer: layer.id, status: 1, result: `failed: ${(err as Error).message}`, detail: null, remote: null });
       if (opts.json) console.log(JSON.stringify({ event: 'result', layer: layer.id, state: 'failed', error: (err as Error).message }));
       if (layers.length === 1) throw new CliError(reason);
       console.error(`plantiles: ${reason}`);

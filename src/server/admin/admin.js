@@ -9,6 +9,10 @@ const jobs = new Map();
 const openHistories = new Set();
 let token = sessionStorage.getItem(TOKEN_KEY);
 let stream = null;
+/** The job the notice at the top speaks of: its outcome replaces "queued" there. */
+let noticeJob = null;
+/** Refreshes the mirrors table while signed in (one timer, however often the user signs in). */
+let mirrorsTimer = null;
 
 const STATE_LABELS = {
   queued: '排队 queued', running: '运行 running', succeeded: '成功 succeeded',
@@ -41,7 +45,8 @@ function el(tag, props = {}, ...children) {
   return node;
 }
 
-function notify(text, bad = false) {
+function notify(text, bad = false, job = null) {
+  noticeJob = job;
   const n = $('#notice');
   n.textContent = text;
   n.classList.toggle('bad', bad);
@@ -64,7 +69,9 @@ async function signIn(candidate) {
   $('#signout').hidden = false;
   await Promise.all([refreshJobs(), refreshAudit(), refreshMirrors()]);
   openStream();
-  setInterval(() => { refreshMirrors().catch(() => {}); }, 5000);
+  clearInterval(mirrorsTimer);
+  mirrorsTimer = setInterval(() => { refreshMirrors().catch(() => {}); }, 5000);
+  $('#layers').focus();
 }
 
 function signOut(message) {
@@ -72,6 +79,9 @@ function signOut(message) {
   sessionStorage.removeItem(TOKEN_KEY);
   stream?.abort();
   stream = null;
+  clearInterval(mirrorsTimer);
+  mirrorsTimer = null;
+  $('#token').value = '';
   $('#app').hidden = true;
   $('#signout').hidden = true;
   $('#signin').hidden = false;
@@ -123,9 +133,12 @@ function versionItem(layer, v) {
 function actionButtons(layer) {
   const input = el('input', { type: 'file', accept: '.zip,.geojson,.json', 'data-upload': layer.id,
     onchange: (e) => { const f = e.target.files[0]; if (f) void upload(layer.id, f); e.target.value = ''; } });
+  // The file input is hidden; its label is the button, so the label takes the keyboard focus and opens it.
+  const label = el('label', { class: 'upload', tabindex: '0', role: 'button', 'aria-label': `上传 Upload a new source for ${layer.id}`,
+    onkeydown: (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); input.click(); } } }, '上传 Upload…', input);
   return [
-    el('button', { type: 'button', 'data-publish': layer.id, onclick: () => publish(layer.id) }, '发布 Publish'),
-    el('label', { class: 'upload' }, '上传 Upload…', input),
+    el('button', { type: 'button', 'data-publish': layer.id, 'aria-label': `发布 Publish ${layer.id}`, onclick: () => publish(layer.id) }, '发布 Publish'),
+    label,
   ];
 }
 
@@ -145,7 +158,7 @@ function makeDropTarget(row, layerId) {
 async function publish(layerId) {
   try {
     const job = await api(`/admin/layers/${encodeURIComponent(layerId)}/publish`, { method: 'POST' });
-    notify(`已排队发布任务 #${job.id} · publish job #${job.id} queued for ${layerId}`);
+    notify(`已排队发布任务 #${job.id} · publish job #${job.id} queued for ${layerId}`, false, job.id);
     noteAccepted(job);
   } catch (err) {
     notify(`发布失败 Publish refused: ${err.message}`, true);
@@ -163,7 +176,7 @@ async function upload(layerId, file) {
       method: 'PUT', body: file,
       headers: { 'Content-Type': contentTypeOf(file), 'X-File-Name': encodeURIComponent(file.name) },
     });
-    notify(`已上传，发布任务 #${job.id} · uploaded; publish job #${job.id} queued`);
+    notify(`已上传，发布任务 #${job.id} · uploaded; publish job #${job.id} queued`, false, job.id);
     noteAccepted(job);
   } catch (err) {
     notify(`上传被拒绝 Upload refused: ${err.message}`, true);
@@ -202,7 +215,12 @@ function upsertJob(job) {
   jobs.set(job.id, job);
   renderJobs();
   const finished = ['succeeded', 'unchanged', 'failed'];
-  if (finished.includes(job.state) && before?.state !== job.state) void Promise.all([refreshLayers(), refreshAudit()]).catch(() => {});
+  if (!finished.includes(job.state) || before?.state === job.state) return;
+  void Promise.all([refreshLayers(), refreshAudit()]).catch(() => {});
+  if (noticeJob === job.id) {
+    const outcome = job.state === 'failed' ? `失败 failed: ${job.error ?? ''}` : `${STATE_LABELS[job.state]}${job.version ? ` · ${job.version}` : ''}`;
+    notify(`任务 #${job.id} job #${job.id} (${job.layer}): ${outcome}`, job.state === 'failed');
+  }
 }
 
 function renderJobs() {
@@ -246,17 +264,23 @@ async function refreshMirrors() {
 
 // ---- live updates: SSE read with fetch (EventSource cannot send a token) ----
 
-function openStream() {
+function openStream(reconnecting = false) {
   stream?.abort();
   const controller = new AbortController();
   stream = controller;
   const badge = $('#stream-state');
-  const retry = () => { if (stream === controller) setTimeout(() => { if (stream === controller) openStream(); }, 2000); };
+  const retry = () => { if (stream === controller) setTimeout(() => { if (stream === controller) openStream(true); }, 2000); };
   fetch('/admin/events', { headers: { Authorization: `Bearer ${token}`, Accept: 'text/event-stream' }, signal: controller.signal })
     .then(async (res) => {
+      if (res.status === 401) {
+        signOut('令牌已失效 The token is no longer valid.');
+        return;
+      }
       if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);
       badge.textContent = '实时 live';
       badge.classList.add('live');
+      // After an outage, what changed meanwhile: the stream carries only what happens from now on.
+      if (reconnecting) void Promise.all([refreshLayers(), refreshJobs(), refreshAudit()]).catch(() => {});
       const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
       let buffer = '';
       for (;;) {

@@ -41,10 +41,12 @@ function versionPicker(layer, pinned, onPick) {
   const live = (layer.versions ?? []).filter((v) => v.state !== 'pruned');
   live.sort((a, b) => compareVersions(b.version, a.version));
   const select = el('select', { title: '版本 Version' });
+  select.setAttribute('aria-label', `${layer.title ?? layer.id} 版本 version`);
   select.dataset.layer = layer.id;
   select.append(el('option', { value: FOLLOW, textContent: `跟随最新 follow current (${layer.version})` }));
   for (const v of live) {
-    const date = typeof v.publishedAt === 'string' ? v.publishedAt.slice(0, 10) : '';
+    // Date and time: two versions of one day are told apart.
+    const date = typeof v.publishedAt === 'string' ? v.publishedAt.slice(0, 16).replace('T', ' ') : '';
     select.append(el('option', { value: v.version, textContent: `${v.version} · ${date}` }));
   }
   select.value = pinned ?? FOLLOW;
@@ -115,4 +117,6 @@ export function renderAttributes(heading, feature) {
   if (feature.id !== undefined) rows.unshift(row('MVT id', feature.id));
   $('attributes-title').textContent = heading;
   $('attributes-table').tBodies[0].replaceChildren(...rows);
+  // On a narrow screen the panel scrolls: bring the attributes into view where it is shorter than its content.
+  $('attributes').scrollIntoView({ block: 'nearest' });
 }

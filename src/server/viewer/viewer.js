@@ -102,6 +102,25 @@ async function showVersion(id, version) {
   else if (!(await installLayer(id, version))) return;
   state.shown[id] = version;
   renderLayers();
+  void refreshSelection(id);
+}
+
+/**
+ * The clicked feature's attributes as the version now shown has them (its MVT id is
+ * stable across versions), or no selection when that version does not hold it.
+ */
+async function refreshSelection(id) {
+  const selected = api.selected;
+  if (!selected || selected.layer !== id || selected.version === state.shown[id]) return;
+  await Promise.race([new Promise((resolve) => api.map.once('idle', resolve)), new Promise((resolve) => setTimeout(resolve, 5000))]);
+  if (api.selected !== selected) return;
+  const hit = api.map.querySourceFeatures(id, { sourceLayer: selected.sourceLayer, filter: ['==', ['id'], selected.id] })[0];
+  if (!hit) {
+    clearSelection();
+    return;
+  }
+  api.selected = { ...selected, version: state.shown[id], properties: { ...hit.properties } };
+  renderAttributes(`${selected.title} · ${id} @ ${state.shown[id]}`, hit);
 }
 
 /** Add (or replace) a layer's source and style layers from a fresh /style.json, in draw order. */
@@ -160,8 +179,30 @@ function followEvents(styleLoaded) {
     try { event = JSON.parse(message.data); } catch { return; }
     queue(async () => { await styleLoaded; await onPublish(event); });
   });
-  source.addEventListener('open', () => setStatus('实时更新已连接 Live updates connected'));
-  source.addEventListener('error', () => setStatus('实时更新重连中 Live updates reconnecting…'));
+  let dropped = false;
+  source.addEventListener('open', () => {
+    setStatus('实时更新已连接 Live updates connected');
+    if (dropped) queue(async () => { await styleLoaded; await resync(); });
+    dropped = false;
+  });
+  source.addEventListener('error', () => {
+    dropped = true;
+    setStatus('实时更新重连中 Live updates reconnecting…');
+  });
+}
+
+/**
+ * After the server was away: the catalog is read again (the stream replays what it missed,
+ * but a layer may have moved on in ways no event of this stream told), every followed
+ * layer shows its current version, and tiles are fetched again (those asked for while the
+ * server was away failed, and MapLibre keeps them blank).
+ */
+async function resync() {
+  await refreshCatalog();
+  for (const layer of state.catalog?.layers ?? []) {
+    if (layer.version && !state.pinned[layer.id] && state.shown[layer.id] !== layer.version) await showVersion(layer.id, layer.version);
+  }
+  for (const id of Object.keys(state.shown)) if (api.map.getSource(id)) api.map.refreshTiles(id);
 }
 
 function showLegend() {
@@ -213,7 +254,7 @@ function onClick(e) {
   }
   const id = top.layer?.metadata?.[LAYER_KEY] ?? top.source;
   const title = catalogLayer(id)?.title ?? top.layer?.metadata?.[TITLE_KEY] ?? id;
-  api.selected = { layer: id, version: state.shown[id], id: top.id, properties: { ...top.properties } };
+  api.selected = { layer: id, version: state.shown[id], id: top.id, properties: { ...top.properties }, sourceLayer: top.sourceLayer, title };
   renderAttributes(`${title} · ${id} @ ${state.shown[id] ?? '?'}`, top);
   highlight(top);
 }
@@ -248,7 +289,8 @@ function installMissingLayers() {
 }
 
 function createMap(bounds) {
-  const padding = window.innerWidth > 700 ? { top: 40, bottom: 40, left: 40, right: 370 } : 20;
+  // The panel covers the right (wide screens) or the lower 42% (narrow ones): the first view fits beside it.
+  const padding = window.innerWidth > 700 ? { top: 40, bottom: 40, left: 40, right: 370 } : { top: 20, left: 20, right: 20, bottom: Math.round(window.innerHeight * 0.42) + 44 };
   const view = bounds ? { bounds, fitBoundsOptions: { padding, maxZoom: 16 } } : { center: [105, 35], zoom: 3 };
   const map = new maplibregl.Map({ container: 'map', style: '/style.json', attributionControl: { compact: true }, ...view });
   map.addControl(new maplibregl.NavigationControl({ visualizePitch: false }), 'top-left');

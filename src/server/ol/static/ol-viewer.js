@@ -99,7 +99,9 @@ function vectorTileLayer(tilejson, paint, colourOf) {
   });
   source.on('tileloaderror', () => setStatus('瓦片加载失败 A tile failed to load', true));
   // Hidden below the layer's first zoom, as in MapLibre, rather than drawing minzoom tiles at any scale.
-  return new ol.layer.VectorTile({ source, style: styleFunction(paint, colourOf), minZoom: tilejson.minzoom - 0.5, zIndex: paint.order });
+  // OpenLayers' view zoom counts 256-pixel tiles: one more than MapLibre's zoom, which counts the
+  // 512-pixel tiles both read; MapLibre draws a layer from its minzoom on, at whole and fractional zooms.
+  return new ol.layer.VectorTile({ source, style: styleFunction(paint, colourOf), minZoom: tilejson.minzoom + 1, zIndex: paint.order });
 }
 
 function layerRow(entry, layer, paint) {
