@@ -235,7 +235,13 @@ export class JobSystem implements Jobs {
   }
 
   private assertConfigured(layer: string): void {
-    if (!this.deps.config.layers.some((l) => l.id === layer)) throw new JobsError('unknown-layer', `layer "${layer}" is not configured on this node`, layer);
+    if (this.deps.config.layers.some((l) => l.id === layer)) return;
+    // A layer this node mirrors is not configured here: say whose it is, as a rollback of it does.
+    const row = this.deps.db.prepare('SELECT origin FROM layers WHERE id = ?').get(layer) as { origin: string | null } | undefined;
+    if (row?.origin) {
+      throw new JobsError('mirrored', `layer "${layer}" is mirrored from node "${row.origin}" and is read-only here; publish it on "${row.origin}"`, layer);
+    }
+    throw new JobsError('unknown-layer', `layer "${layer}" is not configured on this node`, layer);
   }
 }
 

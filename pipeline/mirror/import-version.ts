@@ -70,8 +70,19 @@ export async function importVersion(ctx: ImportContext, job: ImportJob): Promise
     client: ctx.client, store: ctx.store, concurrency: ctx.concurrency, upstreamLayer: layer,
     localLayer: job.localLayer, version: target.version, signal: ctx.signal,
   }, wanted);
+  // A copy takes a while: the upstream may have rolled back (or moved on) meanwhile, and a version it
+  // withdrew must not become current here, even for a moment. The fetched tiles stay staged for later.
+  await assertStillCurrent(ctx, layer, target.version);
   const commit = assembleAndCommit(ctx, job, meta, base, entries);
   return { commit, diffTiles: entries.length, fetched: fetched.fetched, fetchedBytes: fetched.bodyBytes, refetched: fetched.refetched, whole: base === null };
+}
+
+/** Fails with 'version-gone' (a retry starts from the upstream's catalog again) once `version` is no longer the layer's current one upstream. */
+async function assertStillCurrent(ctx: ImportContext, layer: string, version: string): Promise<void> {
+  const doc = await ctx.client.getJson(`/tiles/${encodeURIComponent(layer)}.json`, { signal: ctx.signal }) as { version?: unknown };
+  if (doc.version === version) return;
+  const now = typeof doc.version === 'string' ? doc.version : 'another version';
+  throw new MirrorError('version-gone', { upstream: ctx.client.baseUrl, layer, version }, `the upstream's current version became ${now} while this one was copied: not switching to it`);
 }
 
 /** Base tiles not in the diff, plus the diff's new tiles, into one import build; then the commit. */

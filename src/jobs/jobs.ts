@@ -73,7 +73,7 @@ export interface JobFilter {
 }
 
 /** Why a jobs request was refused; the server maps the code to a status. */
-export type JobsErrorCode = 'unknown-layer' | 'too-large' | 'upload-aborted' | 'not-running';
+export type JobsErrorCode = 'unknown-layer' | 'too-large' | 'upload-aborted' | 'not-running' | 'mirrored';
 
 /** An error of the job system, carrying the layer it concerns. */
 export class JobsError extends Error {

@@ -129,7 +129,7 @@ export function handle(fn: (req: Request, res: Response) => void | Promise<void>
 /** Maps the job system's and the store's refusals to statuses. */
 function toHttpError(err: unknown): unknown {
   if (err instanceof JobsError) {
-    const status = { 'unknown-layer': 404, 'too-large': 413, 'upload-aborted': 400, 'not-running': 409 }[err.code];
+    const status = { 'unknown-layer': 404, 'too-large': 413, 'upload-aborted': 400, 'not-running': 409, mirrored: 409 }[err.code];
     return new HttpError(status, err.message, { layer: err.layer ?? null });
   }
   if (err instanceof StoreError) {
