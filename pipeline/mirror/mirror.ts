@@ -13,6 +13,8 @@ import { UpstreamClient } from './upstream-client.js';
 
 /** An event stream that stayed open this long was a real connection (ms). */
 const STABLE_STREAM_MS = 5000;
+/** How long a mirror polls /changes before it tries the event stream again (a proxy in between may have been fixed). */
+const RETRY_EVENTS_MS = 5 * 60_000;
 
 /** Passes retried while a layer is not yet at the version its latest event named. */
 const EXPECTATION_PASSES = 8;
@@ -133,9 +135,17 @@ export class Mirror {
     this.deps.logger.warn({ upstream: this.client.baseUrl, reason }, 'mirror: no event stream, polling /changes');
   }
 
-  /** Polls /changes until a request fails (which the caller turns into a backoff). */
+  /**
+   * Polls /changes until a request fails (which the caller turns into a backoff), or until
+   * it is time to try the event stream again: a proxy may have been fixed meanwhile.
+   */
   private async pollChanges(onOk: () => void): Promise<void> {
+    const until = this.now() + RETRY_EVENTS_MS;
     while (!this.stopped) {
+      if (this.now() >= until) {
+        this.mode = 'events';
+        return;
+      }
       const since = this.lastSeq ?? 0;
       const doc = await this.client.getJson(`/changes?since=${since}`, { signal: this.abort.signal }) as { events?: unknown; last?: unknown };
       const first = this.state !== 'following';

@@ -23,13 +23,18 @@ export interface ReadEventsOptions {
 /**
  * Follows GET /events until the upstream closes it. An upstream (or a proxy) that
  * answers with something other than an event stream is a `bad-response`: the caller
- * then polls /changes instead. A lost connection is `unreachable`.
+ * then polls /changes instead. A lost connection, or a 5xx, is `unreachable`.
  */
 export async function readEvents(client: UpstreamClient, opts: ReadEventsOptions): Promise<void> {
   const headers: Record<string, string> = { accept: 'text/event-stream' };
   if (opts.lastEventId !== null) headers['last-event-id'] = String(opts.lastEventId);
   const res = await client.open('/events', { headers, signal: opts.signal, timeoutMs: opts.idleMs ?? 45_000, dedicated: true });
   const type = String(res.headers['content-type'] ?? '');
+  // A 5xx is the upstream (or its proxy) failing for now, a restart say: an outage, not a lack of event streams.
+  if ((res.statusCode ?? 0) >= 500) {
+    res.resume();
+    throw new MirrorError('unreachable', { upstream: client.baseUrl }, `/events answered ${res.statusCode ?? 0}`);
+  }
   if (res.statusCode !== 200 || !type.startsWith('text/event-stream')) {
     res.resume();
     throw new MirrorError('bad-response', { upstream: client.baseUrl }, `/events answered ${res.statusCode ?? 0} ${type || 'without a content type'}`);

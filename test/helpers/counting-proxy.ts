@@ -24,6 +24,8 @@ export class CountingProxy {
   url = '';
   /** Answer /events with 404, as an upstream (or a proxy) without Server-Sent Events would. */
   blockEvents = false;
+  /** Answer /events with this status (and an HTML body, as nginx does while its upstream restarts); null passes it through. */
+  eventsStatus: number | null = null;
   /** Replace the body of the nth (1-based) request of a tile path with other, valid gzip bytes. */
   corrupt: ((path: string, nth: number) => boolean) | null = null;
   /** Rewrites JSON bodies (e.g. to skew the upstream's timestamps); null passes them through. */
@@ -80,6 +82,11 @@ export class CountingProxy {
     const record: ProxyRecord = { path, status: 0, bytes: 0, completed: false };
     this.records.push(record);
     res.on('finish', () => { record.completed = true; });
+    if (this.eventsStatus !== null && path.startsWith('/events')) {
+      record.status = this.eventsStatus;
+      res.writeHead(this.eventsStatus, { 'content-type': 'text/html' }).end('<html><body>Bad Gateway</body></html>');
+      return;
+    }
     if (this.blockEvents && path.startsWith('/events')) {
       record.status = 404;
       res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not here"}');

@@ -86,4 +86,20 @@ describe('mirror faults: upstream down at start, killed mid-transfer', () => {
     // One line per time the upstream went down (at start, and at the kill), however many retries.
     expect(countLines(county.logs, 'upstream unreachable')).toBe(2);
   });
+
+  it('takes a 502 on /events (a proxy whose upstream restarts) for an outage, and keeps the event stream', async () => {
+    proxy.reset();
+    proxy.eventsStatus = 502;
+    // The city restarts: the county's stream ends, and the proxy answers its reconnects 502 meanwhile.
+    await city.stop();
+    await city.restart();
+    await waitFor('the county to meet the 502 a few times', async () => (proxy.records.filter((r) => r.path === '/events' && r.status === 502).length >= 3 ? true : undefined));
+    proxy.eventsStatus = null;
+    writeGeojson(path.join(dir, 'parcels.geojson'), makeParcels(10, 11));
+    const { version } = await city.publish('parcels');
+    await waitFor('the county to follow', async () => ((await currentVersion(county.url, 'parcels')) === version ? true : undefined));
+    const mirrors = await getJson<{ mirrors: { mode: string }[] }>(`${county.url}/mirrors`);
+    expect(mirrors.mirrors[0]?.mode).toBe('events');
+    expect(county.logs).not.toMatch(/no event stream, polling/);
+  });
 });
