@@ -27,6 +27,8 @@ export interface SelectedLayer {
 export interface SyncPassResult {
   upstreamNode: string;
   outcomes: LayerSyncOutcome[];
+  /** Every layer id of the upstream's catalog (followed or not). */
+  upstreamLayers: string[];
 }
 
 /** Times one layer is retried from a fresh catalog when the upstream moves on mid-copy. */
@@ -72,5 +74,5 @@ export async function syncUpstream(ctx: SyncContext): Promise<SyncPassResult> {
     outcomes.push(outcome);
     if (outcome.state === 'imported' || outcome.state === 'switched') ctx.onChanged?.(outcome);
   }
-  return { upstreamNode: catalog.node.id, outcomes };
+  return { upstreamNode: catalog.node.id, outcomes, upstreamLayers: catalog.layers.map((l) => l.id) };
 }

@@ -61,5 +61,32 @@ describe('plantiles sync (one pass)', () => {
     expect(down.stderr).toMatch(/sync failed: http:\/\/127\.0\.0\.1:9: GET \/catalog: .*ECONNREFUSED/);
     expect((await runCli(['--config', config, 'sync', '--upstream', 'not a url'])).code).toBe(2);
     expect((await runCli(['--config', config, 'sync'])).code).toBe(2);
+    // With --json, the failure is a JSON line too.
+    const json = await runCli(['--config', config, 'sync', '--upstream', 'http://127.0.0.1:9', '--json']);
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout.trim())).toMatchObject({ event: 'result', upstream: 'http://127.0.0.1:9', state: 'failed', error: expect.stringMatching(/ECONNREFUSED/) });
+  });
+
+  it('fails a layer asked for by name that the upstream does not have (a typo is not "in step")', async () => {
+    const r = await runCli(['--config', config, 'sync', '--upstream', city.url, '--layers', 'a', 'nosuch', '--prefix', 'city-']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/city-a: up to date at 1\.0\.0/);
+    expect(r.stderr).toMatch(/sync failed: .*: no layer "nosuch" upstream \(it has: a, b\)/);
+    // A pattern with * that matches nothing is not an error.
+    expect((await runCli(['--config', config, 'sync', '--upstream', city.url, '--layers', 'zz-*'])).code).toBe(0);
+  });
+
+  it('syncs every configured mirror, past one that is down, then exits 1 naming it', async () => {
+    const both = path.join(dir, 'both.yaml');
+    writeFileSync(both, stringify({
+      node: { id: 'county2', title: 'county2' }, storage: { dir: './both-store' },
+      mirrors: [{ upstream: 'http://127.0.0.1:9', layers: ['*'] }, { upstream: city.url, layers: ['b'] }],
+    }));
+    const r = await runCli(['--config', both, 'sync']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^b: 1\.0\.0 \(was none\)/m);
+    const errors = r.stderr.trim().split('\n');
+    expect(errors[0]).toMatch(/^plantiles: sync of http:\/\/127\.0\.0\.1:9 failed: .*ECONNREFUSED/);
+    expect(errors.at(-1)).toMatch(/^plantiles: sync failed: http:\/\/127\.0\.0\.1:9: GET \/catalog/);
   });
 });

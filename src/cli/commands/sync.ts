@@ -17,10 +17,18 @@ export interface SyncCommandOptions {
   json?: boolean;
 }
 
-/** `plantiles sync`: one catch-up pass against `--upstream` (or each configured mirror), then return. */
+/**
+ * `plantiles sync`: one catch-up pass against `--upstream` (or each configured mirror), then
+ * return. An upstream that cannot be synced is reported (a `result` line with `--json`) and
+ * the others are still synced; then CliError names what failed. A layer id asked for by name
+ * (no `*`) that the upstream does not have is a failure too: a typo must not pass as in step.
+ */
 export async function syncOnce(rt: Runtime, opts: SyncCommandOptions): Promise<LayerSyncOutcome[]> {
   const all: LayerSyncOutcome[] = [];
-  for (const target of syncTargets(rt, opts)) {
+  const problems: string[] = [];
+  const json = opts.json ?? false;
+  const targets = syncTargets(rt, opts);
+  for (const target of targets) {
     const client = new UpstreamClient(target.upstream, { concurrency: target.concurrency });
     const started = performance.now();
     try {
@@ -29,20 +37,30 @@ export async function syncOnce(rt: Runtime, opts: SyncCommandOptions): Promise<L
         nodeId: rt.config.node.id, prefix: target.prefix, patterns: target.layers,
       });
       const seconds = Math.round(performance.now() - started) / 1000;
-      for (const o of result.outcomes) print(opts.json ?? false, { event: 'layer', upstream: client.baseUrl, ...o }, describe(o));
-      print(opts.json ?? false, { event: 'result', upstream: client.baseUrl, node: result.upstreamNode, layers: result.outcomes.length, bytesReceived: client.bytesReceived(), seconds },
+      for (const o of result.outcomes) print(json, { event: 'layer', upstream: client.baseUrl, ...o }, describe(o));
+      const absent = namedButAbsent(target.layers, result.upstreamLayers);
+      if (absent.length) problems.push(`${client.baseUrl}: no layer ${absent.map((id) => `"${id}"`).join(', ')} upstream (it has: ${result.upstreamLayers.join(', ') || 'none'})`);
+      print(json, { event: 'result', upstream: client.baseUrl, node: result.upstreamNode, layers: result.outcomes.length, bytesReceived: client.bytesReceived(), seconds, ...(absent.length ? { missing: absent } : {}) },
         `${client.baseUrl} (${result.upstreamNode}): ${result.outcomes.length} layers in ${seconds} s, ${client.bytesReceived()} bytes received`);
       all.push(...result.outcomes);
     } catch (err) {
-      if (err instanceof MirrorError) throw new CliError(`sync failed: ${err.message}`);
-      throw err;
+      if (!(err instanceof MirrorError)) throw err;
+      // One upstream: the closing error line says it all; several: each failure where it happened.
+      if (json || targets.length > 1) print(json, { event: 'result', upstream: client.baseUrl, state: 'failed', error: err.message }, `sync of ${client.baseUrl} failed: ${err.message}`, true);
+      problems.push(err.message);
     } finally {
       client.close();
     }
   }
   const failed = all.filter((o): o is Extract<LayerSyncOutcome, { state: 'failed' }> => o.state === 'failed');
-  if (failed.length) throw new CliError(`sync failed: ${failed.map((o) => o.error).join('; ')}`);
+  problems.push(...failed.map((o) => o.error));
+  if (problems.length) throw new CliError(`sync failed: ${problems.join('; ')}`);
   return all;
+}
+
+/** Layer ids asked for by name (patterns without "*") that the upstream does not have. */
+function namedButAbsent(patterns: readonly string[], upstream: readonly string[]): string[] {
+  return patterns.filter((p) => !p.includes('*') && !upstream.includes(p));
 }
 
 /** Starts the configured mirrors for `serve`; the provider reports them on GET /mirrors. */
@@ -89,8 +107,11 @@ function syncTargets(rt: Runtime, opts: SyncCommandOptions): MirrorConfig[] {
   return [{ upstream: opts.upstream, layers, prefix, concurrency, pollSeconds: 5, retryMaxSeconds: 30 }];
 }
 
-function print(json: boolean, record: Record<string, unknown>, line: string): void {
-  console.log(json ? JSON.stringify(record) : line);
+/** One event: a JSON line on stdout with --json, else its text (on stderr for a failure). */
+function print(json: boolean, record: Record<string, unknown>, line: string, failure = false): void {
+  if (json) console.log(JSON.stringify(record));
+  else if (failure) console.error(`plantiles: ${line}`);
+  else console.log(line);
 }
 
 function describe(o: LayerSyncOutcome): string {
