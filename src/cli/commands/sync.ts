@@ -81,7 +81,7 @@ export function lateMirrorStatus(get: () => MirrorStatusProvider | null): Mirror
 export function refuseMirrored(rt: Runtime, layerIds: readonly string[], action: string): void {
   for (const id of layerIds) {
     const origin = rt.store.getLayer(id)?.origin;
-    if (origin) throw new CliError(`cannot ${action} "${id}": it is mirrored from node "${origin}" and is read-only here; ${action} it on "${origin}"`);
+    if (origin) throw new CliError(`cannot ${action} "${id}": it is mirrored from node "${origin}" and is read-only here; ${action === 'roll back' ? 'roll it back' : `${action} it`} on "${origin}"`);
   }
 }
 
