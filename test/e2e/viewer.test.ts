@@ -84,6 +84,11 @@ describe.skipIf(!hasChromium)(browserSuiteTitle('MapLibre viewer over the demo c
     expect(await legend.innerText()).toContain(DEMO_PROBE_PARCEL.dlmc);
     const swatch = await legend.locator('.swatch').evaluate((el) => getComputedStyle(el).backgroundColor);
     expect(swatch).toBe(cssRgb(paletteColour(DEMO_PROBE_PARCEL.dlbm)));
+    // The legend goes with the layer it explains.
+    await page.locator('#layer-list input[data-layer="farmland"]').uncheck();
+    expect(await page.locator('#legend').isVisible()).toBe(false);
+    await page.locator('#layer-list input[data-layer="farmland"]').check();
+    expect(await page.locator('#legend').isVisible()).toBe(true);
 
     await jumpTo(page, DEMO_PROBE_PARCEL.centroid, 14);
     const at = await pixelOf(page, DEMO_PROBE_PARCEL.centroid);

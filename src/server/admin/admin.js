@@ -45,6 +45,13 @@ function el(tag, props = {}, ...children) {
   return node;
 }
 
+/** A time as "2026-12-01 14:32:10" in the browser's time zone: the same on every browser, whatever its language. */
+function when(iso) {
+  const d = new Date(iso);
+  const two = (n) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} ${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
+}
+
 function notify(text, bad = false, job = null) {
   noticeJob = job;
   const n = $('#notice');
@@ -121,7 +128,7 @@ function historyOf(layer, list) {
 
 function versionItem(layer, v) {
   const isCurrent = v.version === layer.current;
-  const label = `${v.version} · ${new Date(v.publishedAt).toLocaleString()} · ${v.tiles} tiles`;
+  const label = `${v.version} · ${when(v.publishedAt)} · ${v.tiles} tiles`;
   const item = el('li', { 'data-version': v.version },
     el('span', { class: `version ${isCurrent ? 'current' : v.state}` }, label, isCurrent ? ' ← 当前 current' : v.state === 'pruned' ? ' (已清理 pruned)' : ''));
   if (!isCurrent && v.state === 'live' && !layer.origin) {
@@ -233,7 +240,7 @@ function renderJobs() {
     el('td', {}, el('progress', { max: 1, value: j.progress }), ` ${Math.round(j.progress * 100)}%`, j.stage ? ` ${j.stage}` : ''),
     el('td', { class: 'version' }, j.version ?? ''),
     el('td', { class: 'message' }, j.error ?? j.detail ?? ''),
-    el('td', {}, new Date(j.finishedAt ?? j.startedAt ?? j.createdAt).toLocaleTimeString()),
+    el('td', {}, when(j.finishedAt ?? j.startedAt ?? j.createdAt).slice(11)),
   )));
 }
 
@@ -242,7 +249,7 @@ function renderJobs() {
 async function refreshAudit() {
   const { entries } = await api('/admin/audit?limit=30');
   $('#audit tbody').replaceChildren(...entries.map((a) => el('tr', {},
-    el('td', {}, new Date(a.at).toLocaleString()), el('td', {}, a.actor), el('td', {}, a.action),
+    el('td', {}, when(a.at)), el('td', {}, a.actor), el('td', {}, a.action),
     el('td', {}, a.layer ?? ''), el('td', {}, `${a.status || ''} ${a.result}`),
   )));
 }
@@ -258,7 +265,7 @@ async function refreshMirrors() {
   $('#mirrors tbody').replaceChildren(...mirrors.map((m) => el('tr', { 'data-upstream': m.upstream },
     el('td', {}, `${m.upstream}${m.prefix ? ` (${m.prefix}*)` : ''}`), el('td', {}, `${m.state} · ${m.mode}`),
     el('td', {}, String(m.lagVersions)), el('td', {}, String(Math.round(m.lagSeconds))),
-    el('td', {}, m.lastError ? `${m.lastError.message} (${new Date(m.lastError.at).toLocaleString()})` : ''),
+    el('td', {}, m.lastError ? `${m.lastError.message} (${when(m.lastError.at)})` : ''),
   )));
 }
 

@@ -91,6 +91,7 @@ async function refreshCatalog() {
 function setVisible(id, on) {
   state.visible[id] = on;
   for (const lid of styleLayerIds(id)) api.map.setLayoutProperty(lid, 'visibility', on ? 'visible' : 'none');
+  showLegend();
 }
 
 /** Show `version` of layer `id`: swap the source's TileJSON, or (re)install the layer from style.json. */
@@ -205,9 +206,10 @@ async function resync() {
   for (const id of Object.keys(state.shown)) if (api.map.getSource(id)) api.map.refreshTiles(id);
 }
 
+/** The land-use legend, while a layer coloured by it is drawn and switched on. */
 function showLegend() {
   const legend = api.map.getStyle()?.metadata?.[LEGEND_KEY];
-  renderLegend(legend, styleLayers().some((l) => l.metadata?.[COLOR_BY_KEY]));
+  renderLegend(legend, styleLayers().some((l) => l.metadata?.[COLOR_BY_KEY] && state.visible[l.metadata?.[LAYER_KEY]] !== false));
 }
 
 function featuresAt(point) {
