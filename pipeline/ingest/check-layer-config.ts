@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { LayerConfig } from '../../src/config/schema.js';
 import { parseEncodingName } from './decode-text.js';
-import { SOURCE_EXTENSIONS } from './open-source.js';
+import { SOURCE_EXTENSION_LIST } from './open-source.js';
 import { resolveCrs } from './resolve-crs.js';
 
 /** A layer setting ingest cannot work with, by its key in the config file ("layers[2].crs"). */
@@ -9,8 +9,6 @@ export interface LayerConfigProblem {
   key: string;
   message: string;
 }
-
-const EXTENSIONS: readonly string[] = Object.values(SOURCE_EXTENSIONS).flat();
 
 /**
  * What the schema cannot know about each layer, checked when the config is loaded rather
@@ -21,8 +19,8 @@ export function checkLayerConfigs(layers: readonly Pick<LayerConfig, 'source' | 
   const problems: LayerConfigProblem[] = [];
   layers.forEach((layer, i) => {
     const ext = path.extname(layer.source).toLowerCase();
-    if (!EXTENSIONS.includes(ext)) {
-      problems.push({ key: `layers[${i}].source`, message: `"${path.basename(layer.source)}" is not a source plantiles reads (${EXTENSIONS.join(' ')})` });
+    if (!SOURCE_EXTENSION_LIST.includes(ext)) {
+      problems.push({ key: `layers[${i}].source`, message: `"${path.basename(layer.source)}" is not a source plantiles reads (${SOURCE_EXTENSION_LIST.join(' ')})` });
     }
     if (layer.crs !== undefined) {
       try {

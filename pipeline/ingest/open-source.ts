@@ -12,6 +12,9 @@ export const SOURCE_EXTENSIONS = {
   geopackage: ['.gpkg'],
 } as const;
 
+/** Every extension of SOURCE_EXTENSIONS, in one list. */
+export const SOURCE_EXTENSION_LIST: readonly string[] = Object.values(SOURCE_EXTENSIONS).flat();
+
 /** Whether a source is a GeoJSON FeatureCollection file, by its extension. */
 export function isGeojsonSource(file: string): boolean {
   return (SOURCE_EXTENSIONS.geojson as readonly string[]).includes(path.extname(file).toLowerCase());
@@ -33,8 +36,7 @@ export async function openSource(file: string, options: ReaderOptions): Promise<
   if (is(SOURCE_EXTENSIONS.geojsonSeq)) return (await import('./read-geojson-seq.js')).readGeojsonSeq(file, options);
   if (is(SOURCE_EXTENSIONS.geopackage)) return (await import('./read-gpkg.js')).readGeopackage(file, options);
   if (ext === '.dbf' || ext === '.shx') throw new PipelineError({ file: name }, 'is part of a Shapefile: point the layer\'s source at the .shp');
-  const known = Object.values(SOURCE_EXTENSIONS).flat().join(' ');
-  throw new PipelineError({ file: name }, `unsupported source format "${ext || name}" (use ${known})`);
+  throw new PipelineError({ file: name }, `unsupported source format "${ext || name}" (use ${SOURCE_EXTENSION_LIST.join(' ')})`);
 }
 
 /** A hint when the folder holds the file under another case ("A.SHP" for a.shp): file names are case-sensitive here, unlike on Windows. */

@@ -24,8 +24,10 @@ export async function readZippedShapefile(zipPath: string, options: ReaderOption
     const inner = `${zipName}/${shp}`;
     const read = geojson ? async () => (await import('./read-geojson.js')).readGeojson(path.join(dir, shp), options) : () => readShapefile(path.join(dir, shp), options);
     const opened = await withInnerName(inner, read);
+    // On the reader's own info, not a copy: a GeoJSON reader fills in its "crs" member there as it reads.
+    opened.info.label = inner;
     return {
-      info: { ...opened.info, label: inner },
+      info: opened.info,
       features: renameErrors(opened.features, inner),
       close: async () => {
         try {
@@ -93,8 +95,9 @@ async function* renameErrors(features: AsyncIterable<SourceFeature>, inner: stri
 
 function rename(err: unknown, inner: string): unknown {
   if (!(err instanceof PipelineError)) return err;
-  // Ingest names the source it was given (the zip) for problems of the whole layer, such as a missing CRS: that is the .shp inside.
+  // Named inside the zip already (the source's label); the zip itself, for a problem of the whole layer, or its .shp: the file inside.
   const zipName = inner.slice(0, inner.indexOf('/'));
+  if (err.location.file.startsWith(`${zipName}/`)) return err;
   const file = err.location.file.endsWith('.shp') || err.location.file === zipName ? inner : `${path.dirname(inner)}/${err.location.file}`;
   return new PipelineError({ ...err.location, file }, err.problem);
 }

@@ -16,7 +16,7 @@ import { sameStats, statSourceSync } from './fingerprint-source.js';
 import { JobRunner } from './job-runner.js';
 import { receiveUpload, uploadFileName } from './receive-upload.js';
 import { scanSources, type ChangedSource } from './scan-sources.js';
-import { assertSchedule, startScheduler, type Scheduler } from './scheduler.js';
+import { startScheduler, type Scheduler } from './scheduler.js';
 import { WorkerPool, type WorkerPoolOptions } from './worker-pool.js';
 
 /** What the job system is built from. */
@@ -57,8 +57,7 @@ export class JobSystem implements Jobs {
   }
 
   enqueuePublish(layer: string, requestedBy: string): EnqueueResult {
-    this.assertConfigured(layer);
-    this.assertRunsJobs(layer);
+    this.assertPublishable(layer);
     const result = this.table.enqueuePublish(layer, requestedBy, (running) => this.stillReading(running));
     if (!result.joined) this.emitJob(result.job.id);
     this.runner?.kick();
@@ -66,8 +65,7 @@ export class JobSystem implements Jobs {
   }
 
   async enqueueUpload(layer: string, upload: UploadRequest): Promise<Job> {
-    this.assertConfigured(layer);
-    this.assertRunsJobs(layer);
+    this.assertPublishable(layer);
     const { config } = this.deps;
     const rev = this.sources.createRevision(layer, upload.kind, upload.name, upload.requestedBy);
     const dir = path.join(config.storage.dir, rev.dir);
@@ -110,7 +108,6 @@ export class JobSystem implements Jobs {
   /** Recovers from a crash, starts the publish threads and the runner, and the scan schedule if configured. */
   async start(): Promise<void> {
     const { config, logger } = this.deps;
-    if (config.schedule.scan) assertSchedule(config.schedule.scan);
     await this.recover();
     if (!config.schedule.runJobs) {
       logger.info('this process runs no publish jobs (schedule.runJobs: false): no publish threads, no scan');
@@ -228,20 +225,18 @@ export class JobSystem implements Jobs {
     return p ? { ...job, progress: round3(p.progress), stage: p.stage, detail: p.detail } : job;
   }
 
-  private assertRunsJobs(layer: string): void {
+  assertPublishable(layer: string): void {
+    if (!this.deps.config.layers.some((l) => l.id === layer)) {
+      // A layer this node mirrors is not configured here: say whose it is, as a rollback of it does.
+      const row = this.deps.db.prepare('SELECT origin FROM layers WHERE id = ?').get(layer) as { origin: string | null } | undefined;
+      if (row?.origin) {
+        throw new JobsError('mirrored', `layer "${layer}" is mirrored from node "${row.origin}" and is read-only here; publish it on "${row.origin}"`, layer);
+      }
+      throw new JobsError('unknown-layer', `layer "${layer}" is not configured on this node`, layer);
+    }
     if (!this.deps.config.schedule.runJobs) {
       throw new JobsError('not-running', 'this process runs no publish jobs (schedule.runJobs: false): send admin requests to the writer', layer);
     }
-  }
-
-  private assertConfigured(layer: string): void {
-    if (this.deps.config.layers.some((l) => l.id === layer)) return;
-    // A layer this node mirrors is not configured here: say whose it is, as a rollback of it does.
-    const row = this.deps.db.prepare('SELECT origin FROM layers WHERE id = ?').get(layer) as { origin: string | null } | undefined;
-    if (row?.origin) {
-      throw new JobsError('mirrored', `layer "${layer}" is mirrored from node "${row.origin}" and is read-only here; publish it on "${row.origin}"`, layer);
-    }
-    throw new JobsError('unknown-layer', `layer "${layer}" is not configured on this node`, layer);
   }
 }
 

@@ -1,11 +1,5 @@
 import cron from 'node-cron';
 import type { Logger } from 'pino';
-import { ConfigError } from '../../src/config/load-config.js';
-
-/** Throws ConfigError naming schedule.scan when the expression is not one node-cron understands. */
-export function assertSchedule(expression: string): void {
-  if (!cron.validate(expression)) throw new ConfigError(`schedule.scan: "${expression}" is not a valid cron expression`);
-}
 
 /** A running schedule. */
 export interface Scheduler {
@@ -14,10 +8,10 @@ export interface Scheduler {
 
 /**
  * Runs `scan` on the node-cron expression `schedule.scan` (5 fields, or 6 with
- * seconds). A scan still running when the next is due is skipped, not stacked.
+ * seconds; the config schema has checked it). A scan still running when the next is due
+ * is skipped, not stacked.
  */
 export function startScheduler(expression: string, scan: () => Promise<unknown>, logger: Logger): Scheduler {
-  assertSchedule(expression);
   const task = cron.schedule(
     expression,
     async () => {

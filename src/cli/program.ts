@@ -164,14 +164,15 @@ async function serveUntilSignal(rt: Runtime, host: string | undefined): Promise<
   });
 }
 
-/** Says at start which configured layers have no source file (and no uploaded one): their publishes would fail. */
+/** Says at start which configured layers have no source file to publish from (the active upload, else the configured file). */
 function warnMissingSources(rt: Runtime): void {
   for (const layer of rt.config.layers) {
-    if (existsSync(layer.source) || rt.jobs.revisions(layer.id).some((r) => r.state === 'active')) continue;
+    const source = rt.jobs.publishSource(layer).file;
+    if (existsSync(source)) continue;
     const published = rt.store.getLayer(layer.id)?.currentVid != null;
     const what = published ? 'its published versions are served; a publish fails until the file exists' : 'nothing to serve for it until the file exists and is published';
-    rt.logger.warn({ layer: layer.id, source: layer.source }, `source not found: ${what}`);
-    console.log(`warning: layer "${layer.id}": source ${layer.source} not found (${what})`);
+    rt.logger.warn({ layer: layer.id, source }, `source not found: ${what}`);
+    console.log(`warning: layer "${layer.id}": source ${source} not found (${what})`);
   }
 }
 

@@ -89,6 +89,11 @@ export interface Jobs {
   enqueuePublish(layer: string, requestedBy: string): EnqueueResult;
   /** Streams an upload to disk (size-limited) as a new source revision, then queues its publish. */
   enqueueUpload(layer: string, upload: UploadRequest): Promise<Job>;
+  /**
+   * Throws JobsError when this node refuses to publish `layer`: not configured here, mirrored
+   * from another node, or no jobs in this process. Both enqueues check it; a route may ask first.
+   */
+  assertPublishable(layer: string): void;
   get(id: number): Job | null;
   /** Jobs newest first. */
   list(filter?: JobFilter): Job[];

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { Config } from '../../src/config/load-config.js';
 import type { Job } from '../../src/jobs/jobs.js';
 import { STORE_FILE } from '../../src/store/sqlite-store.js';
 import { makeParcels, parcelConfig, writeGeojson } from '../helpers/fixtures.js';
@@ -30,6 +31,14 @@ describe('the job queue', () => {
     const res = await fetch(`${node?.url}/admin/layers/${layer}/publish`, { method: 'POST', headers: bearer(TOKENS.city) });
     expect(res.status).toBe(202);
     return (await res.json()) as Job;
+  };
+  /** A data dir whose store a node has created (and stopped): its tables exist for a test to fill. */
+  const createdStore = async (): Promise<Config> => {
+    dir = makeTempDir();
+    writeGeojson(path.join(dir, 'parcels.geojson'), makeParcels());
+    const config = writeConfig(dir, adminConfig());
+    await (await startAdminNode(config)).stop();
+    return config;
   };
   afterEach(async () => {
     await node?.stop();
@@ -116,11 +125,7 @@ describe('the job queue', () => {
   });
 
   it('marks a job left running by a dead process failed as interrupted, and runs the queued ones', async () => {
-    dir = makeTempDir();
-    writeGeojson(path.join(dir, 'parcels.geojson'), makeParcels());
-    const config = writeConfig(dir, adminConfig());
-    const first = await startAdminNode(config);
-    await first.stop();
+    const config = await createdStore();
     const db = new Database(path.join(dir, 'store', STORE_FILE));
     const now = new Date().toISOString();
     db.prepare("INSERT INTO jobs (layer, kind, state, requested_by, attempts, runner, created_at, started_at) VALUES ('parcels', 'publish', 'running', 'city', 1, 'gone', ?, ?)").run(now, now);
@@ -134,11 +139,7 @@ describe('the job queue', () => {
   });
 
   it('leaves the running job and the upload of a live neighbour process alone (a reader starting beside the writer)', async () => {
-    dir = makeTempDir();
-    writeGeojson(path.join(dir, 'parcels.geojson'), makeParcels());
-    const config = writeConfig(dir, adminConfig());
-    const first = await startAdminNode(config);
-    await first.stop();
+    const config = await createdStore();
     // Two real processes: one still running (the writer), one that has ended.
     const writer = spawn('sleep', ['60']);
     const ended = spawn(process.execPath, ['-e', '']);

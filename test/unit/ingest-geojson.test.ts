@@ -213,6 +213,10 @@ describe('GeoJSON and GeoJSONSeq ingest', () => {
     writeFileSync(inner, '{"type":"FeatureCollection","features":[{"type":"Feature"');
     await writeZip(zip, { 'data/耕地.geojson': inner });
     await expect(ingestLayer({ source: zip })).rejects.toThrow(/^one-geojson\.zip\/data\/耕地\.geojson: /);
+    // A problem of the whole source (its CRS) is named inside the zip once, not twice.
+    writeFileSync(inner, `{"type":"FeatureCollection","crs":{"type":"name","properties":{"name":"EPSG:9999"}},"features":[${JSON.stringify(makeParcels(1, 1).features[0])}]}`);
+    await writeZip(zip, { 'data/耕地.geojson': inner });
+    await expect(ingestLayer({ source: zip })).rejects.toThrow(/^one-geojson\.zip\/data\/耕地\.geojson: .*unknown CRS EPSG:9999/);
   });
 
   it('names a UTF-16 file for what it is, and a source whose name differs only in case', async () => {

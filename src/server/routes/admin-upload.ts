@@ -20,11 +20,8 @@ const UPLOAD_TYPES: Record<string, UploadKind> = {
 export async function uploadHandler(deps: AdminDeps, req: Request, res: Response): Promise<void> {
   const layer = layerParam(req);
   const principal = requireScope(deps, res, layer);
-  if (!deps.config.layers.some((l) => l.id === layer)) {
-    const origin = deps.store.getLayer(layer)?.origin;
-    if (origin) throw new HttpError(409, `layer "${layer}" is mirrored from node "${origin}" and is read-only here; upload it on "${origin}"`, { layer });
-    throw new HttpError(404, `layer "${layer}" is not configured on this node`, { layer });
-  }
+  // Refused (not configured, mirrored, no jobs here) before a byte of the body is read.
+  deps.jobs.assertPublishable(layer);
   const mediaType = (req.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
   const kind = UPLOAD_TYPES[mediaType];
   if (!kind) {
