@@ -5,6 +5,7 @@ import { checkLayerConfigs } from '../../pipeline/ingest/check-layer-config.js';
 import { ConfigError, loadConfig, resolveConfigPath, type Config } from '../config/load-config.js';
 import { isLayerId } from '../domain/layer-id.js';
 import { parseVersionTag } from '../domain/version-tag.js';
+import { storeExists } from '../store/sqlite-store.js';
 import { StoreError } from '../store/store-error.js';
 import { CliError, UsageError } from './cli-error.js';
 import { publishLayers, selectLayers } from './commands/publish.js';
@@ -62,14 +63,14 @@ export function buildProgram(): Command {
     .option('--json', 'one JSON line per version')
     .action(async (layer: string, opts: { json?: boolean }) => {
       assertLayerId(layer);
-      await withRuntime(load(program.opts<Global>()), (rt) => listVersions(rt, layer, opts.json ?? false));
+      await withExistingStore(load(program.opts<Global>()), (rt) => listVersions(rt, layer, opts.json ?? false));
     });
 
   program.command('rollback').description('make an older version current again').argument('<layer>').argument('<version>')
     .action(async (layer: string, version: string) => {
       assertLayerId(layer);
       if (!parseVersionTag(version)) throw new UsageError(`"${version}" is not a version tag (major.minor.patch, such as 1.2.0)`);
-      await withRuntime(load(program.opts<Global>()), (rt) => {
+      await withExistingStore(load(program.opts<Global>()), (rt) => {
         refuseMirrored(rt, [layer], 'roll back');
         try {
           const e = rt.store.rollback(layer, version);
@@ -102,7 +103,7 @@ export function buildProgram(): Command {
     .option('--json', 'print the result as one JSON line')
     .action(async (layer: string, file: string, opts: { json?: boolean }) => {
       const { exportCommand } = await import('./commands/export.js');
-      await withRuntime(load(program.opts<Global>()), (rt) => { exportCommand(rt, layer, file, opts.json ?? false); });
+      await withExistingStore(load(program.opts<Global>()), (rt) => { exportCommand(rt, layer, file, opts.json ?? false); });
     });
 
   program.command('demo').description('write the synthetic demo sources').argument('[dir]', 'output folder', 'demo')
@@ -139,6 +140,16 @@ async function withRuntime<T>(config: Config, fn: (rt: Runtime) => T | Promise<T
   } finally {
     rt.close();
   }
+}
+
+/**
+ * For the commands that read the store, and rollback: where there is no store they fail
+ * rather than create an empty one (a mistyped storage.dir or PLANTILES_DATA_DIR).
+ */
+async function withExistingStore<T>(config: Config, fn: (rt: Runtime) => T | Promise<T>): Promise<T> {
+  const dir = config.storage.dir;
+  if (!storeExists(dir)) throw new CliError(`no tile store in ${dir} (nothing has been published there; check storage.dir or PLANTILES_DATA_DIR)`);
+  return withRuntime(config, fn);
 }
 
 async function serveUntilSignal(rt: Runtime, host: string | undefined): Promise<void> {

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { openIngestMemo, writeIngestMemo } from './ingest-memo-file.js';
 import { isProcessAlive } from './process-alive.js';
 import path from 'node:path';
@@ -37,6 +37,11 @@ interface EventRow {
 
 /** Page size of a new store's database file (an existing one keeps its own). */
 export const PAGE_SIZE = 16384;
+
+/** Whether `dir` holds a store; openSqliteStore creates one where there is none. */
+export function storeExists(dir: string): boolean {
+  return existsSync(path.join(dir, STORE_FILE));
+}
 
 /** Opens (and creates or migrates) the store in `dir`. */
 export function openSqliteStore(dir: string, options: SqliteStoreOptions = {}): SqliteStore {

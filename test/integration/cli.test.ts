@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -138,6 +138,28 @@ describe('plantiles CLI', () => {
     const bad = run('rollback', 'parcels', '7.0.0');
     expect(bad.status).toBe(1);
     expect(bad.stderr).toMatch(/no version 7\.0\.0/);
+  });
+
+  it.each([
+    [['versions', 'parcels']],
+    [['rollback', 'parcels', '1.0.0']],
+    [['export', 'parcels', 'out.mbtiles']],
+  ])('exits 1 naming the directory, and creates nothing, where there is no store %#', (args) => {
+    const other = makeTempDir();
+    try {
+      writeConfig(other, parcelConfig());
+      const store = path.join(other, 'store');
+      const argv = args.map((a) => (a.endsWith('.mbtiles') ? path.join(other, a) : a));
+      const r = spawnSync(process.execPath, ['dist/src/cli/main.js', ...argv], { encoding: 'utf8', env: { ...process.env, PLANTILES_CONFIG: path.join(other, 'plantiles.yaml') } });
+      expect(r.status).toBe(1);
+      expect(r.stderr.trim().split('\n')).toEqual([
+        `plantiles: no tile store in ${store} (nothing has been published there; check storage.dir or PLANTILES_DATA_DIR)`,
+      ]);
+      expect(existsSync(store), 'the store directory was created').toBe(false);
+      expect(existsSync(path.join(other, 'out.mbtiles'))).toBe(false);
+    } finally {
+      removeDir(other);
+    }
   });
 
   it('serve warns at start about a configured layer whose source file is missing', async () => {
