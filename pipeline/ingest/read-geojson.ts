@@ -5,6 +5,7 @@ import { normaliseCrsName } from './crs-registry.js';
 import { decodeFeatureBytes, FeatureJsonError, MAX_FEATURE_BYTES, parseFeatureJson } from './parse-feature-json.js';
 import { FeatureCollectionScanner, JsonScanError, type ScanEvent } from './scan-feature-collection.js';
 import type { DigestedRecord } from './read-geojson-thread.js';
+import { readTrailingCrs } from './read-trailing-crs.js';
 import type { OpenedSource, ReaderOptions, RecordRecall, RecordRecaller, SourceFeature, SourceInfo } from './source-feature.js';
 
 /** Opens a GeoJSON FeatureCollection file; features are streamed, the file is never held whole. */
@@ -13,7 +14,7 @@ export async function readGeojson(file: string, options: ReaderOptions): Promise
   const info: SourceInfo = { crs: null, crsOrigin: `the crs member of ${name}`, defaultCrs: 'EPSG:4326', fieldNames: null };
   // Records a memo may recall may have been split and digested on another thread.
   const scan = options.elsewhere ?? scanHere(file, options.recall);
-  const batches = readBatches(scan, name, info, options);
+  const batches = readBatches(scan, file, info, options);
   return {
     info,
     features: (async function* () {
@@ -71,12 +72,14 @@ function scanHere(file: string, recaller: RecordRecaller | undefined): RecordSca
  * thread (`options.elsewhere`) were looked up there before ingest knew whether its memo
  * serves, which it decides now, in order.
  */
-async function* readBatches(scan: RecordScan, name: string, info: SourceInfo, options: ReaderOptions): AsyncGenerator<Iterable<SourceFeature>> {
+async function* readBatches(scan: RecordScan, file: string, info: SourceInfo, options: ReaderOptions): AsyncGenerator<Iterable<SourceFeature>> {
   const recaller = options.recall;
   const elsewhere = options.elsewhere !== undefined;
   let yielded = 0;
+  // Whether the CRS the features are read by is known: from the layer config, a crs member before them, or one after them.
+  let crsSettled = options.crsFromConfig;
   const fail = (problem: string, feature?: number): never => {
-    throw new PipelineError({ file: name, ...(feature === undefined ? {} : { feature: `#${feature}` }) }, problem);
+    throw new PipelineError({ file: path.basename(file), ...(feature === undefined ? {} : { feature: `#${feature}` }) }, problem);
   };
   try {
     const features = function* (events: ScanEvent<DigestedRecord>[]): Generator<SourceFeature> {
@@ -94,7 +97,10 @@ async function* readBatches(scan: RecordScan, name: string, info: SourceInfo, op
         yielded++;
       }
     };
-    for await (const events of scan.batches) yield features(events);
+    for await (const events of scan.batches) {
+      crsSettled ||= await settleCrs(events, file, info, fail);
+      yield features(events);
+    }
     if (!scan.sawFeatures()) fail('expected a GeoJSON FeatureCollection, found no "features" array');
   } catch (err) {
     if (err instanceof JsonScanError) fail(err.message, err.feature);
@@ -123,7 +129,24 @@ function recallable(bytes: Buffer, index: number, found: RecordRecall, fail: (pr
   return previous < 0 ? parse() : { index, geometry: null, properties: {}, digest, length: bytes.length, recalled: { previous, parse } };
 }
 
-function takeMember(event: Extract<ScanEvent, { kind: 'member' }>, info: SourceInfo, tooLate: boolean, fail: (problem: string) => never): void {
+/**
+ * Before the first feature of `events` is read, looks for a crs member after the features
+ * (at the end of the file) unless one came before them: the features are then read by it,
+ * just as when it comes first. True once the CRS is settled.
+ */
+async function settleCrs(events: ScanEvent<DigestedRecord>[], file: string, info: SourceInfo, fail: (problem: string) => never): Promise<boolean> {
+  for (const event of events) {
+    if (event.kind === 'member' && event.key === 'crs') return true;
+    if (event.kind !== 'feature') continue;
+    const trailing = await readTrailingCrs(file);
+    if (trailing.kind === 'crs') takeMember({ kind: 'member', key: 'crs', bytes: trailing.bytes }, info, false, fail);
+    return true;
+  }
+  return false;
+}
+
+/** Takes the "type" or "crs" member; `afterFeatures`: features were read already, by `info.crs` (null: the GeoJSON default). */
+function takeMember(event: Extract<ScanEvent, { kind: 'member' }>, info: SourceInfo, afterFeatures: boolean, fail: (problem: string) => never): void {
   let value: unknown;
   try {
     value = JSON.parse(decodeFeatureBytes(event.bytes));
@@ -139,9 +162,22 @@ function takeMember(event: Extract<ScanEvent, { kind: 'member' }>, info: SourceI
   }
   const crs = crsName(value);
   if (crs === null && value !== null) fail('the "crs" member has no properties.name (expected {"type":"name","properties":{"name":"EPSG:4490"}})');
-  // After the features it comes too late to read them by; harmless only when it names the default.
-  if (tooLate && crs !== null && normaliseCrsName(crs) !== 'EPSG:4326') fail('the "crs" member comes after the features; move it before "features" or set the layer\'s crs');
-  info.crs = crs;
+  if (!afterFeatures) info.crs = crs;
+  // Normally found before the features were read (settleCrs); if not, it must name the CRS they were read by.
+  else if (!sameCrs(crs, info.crs)) fail(lateCrsProblem(crs, info.crs));
+}
+
+/** Whether two crs names (null: the GeoJSON default) name the same CRS. */
+function sameCrs(a: string | null, b: string | null): boolean {
+  const norm = (name: string | null): string => (name === null ? 'EPSG:4326' : normaliseCrsName(name) ?? name.trim());
+  return norm(a) === norm(b);
+}
+
+function lateCrsProblem(late: string | null, readBy: string | null): string {
+  const named = late ?? 'null';
+  if (readBy !== null) return `two "crs" members, one naming ${readBy} and one after the features naming ${named}: keep one`;
+  return `the "crs" member (${named}) comes after the features, too far from the end of the file to be read before them, `
+    + `so they were read as WGS 84, the GeoJSON default: set crs: ${named} in the layer config, or move "crs" before "features"`;
 }
 
 function crsName(value: unknown): string | null {

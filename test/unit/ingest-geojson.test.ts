@@ -154,7 +154,7 @@ describe('GeoJSON and GeoJSONSeq ingest', () => {
     expect(lengths.length).toBeGreaterThan(1); // more than one read of the file
   });
 
-  it('honours the crs member (EPSG:4548) and refuses one that comes after the features', async () => {
+  it('honours the crs member (EPSG:4548), before or after the features', async () => {
     const fc = makeParcels(2, 1);
     const toGk = proj4('+proj=longlat +ellps=GRS80 +no_defs', GK117);
     for (const f of fc.features) f.geometry.coordinates = f.geometry.coordinates.map((r) => r.map((p) => toGk.forward(p as [number, number])));
@@ -163,14 +163,15 @@ describe('GeoJSON and GeoJSONSeq ingest', () => {
     const layer = await ingestLayer({ source: file });
     expect(layer.crs).toMatch(/^EPSG:4548 /);
     expect((layer.features[0]?.geometry as Polygon).coordinates[0]?.[0]?.[0]).toBeCloseTo(115.95, 9);
-    // A crs member after the features comes too late to read them by: GK coordinates fail as WGS 84, naming the default.
-    writeFileSync(file, JSON.stringify({ type: 'FeatureCollection', features: fc.features, crs: { type: 'name', properties: { name: 'EPSG:4548' } } }));
-    await expect(ingestLayer({ source: file })).rejects.toThrow(/gk\.geojson: feature #0: point 1 \(\d+\.\d+, \d+\.\d+\) lies outside the world after reprojection from EPSG:4326 \(WGS 84\), the GeoJSON default: wrong CRS or swapped axes\?/);
-    const configured = await ingestLayer({ source: file, crs: 'EPSG:4548' });
-    expect(configured.features).toHaveLength(2);
-    // …and when the coordinates happen to pass as WGS 84, the late member is refused rather than ignored.
+    // After the features, it is found (at the end of the file) before they are read: the same features, by the same CRS.
+    writeFileSync(file, JSON.stringify({ type: 'FeatureCollection', features: fc.features, crs: { type: 'name', properties: { name: 'urn:ogc:def:crs:EPSG::4548' } } }));
+    expect(await ingestLayer({ source: file })).toEqual(layer);
+    // The layer's crs still wins over the file's, wherever the member is.
+    writeFileSync(file, JSON.stringify({ type: 'FeatureCollection', features: fc.features, crs: { type: 'name', properties: { name: 'EPSG:4326' } } }));
+    expect(await ingestLayer({ source: file, crs: 'EPSG:4548' })).toEqual(layer);
+    // …and coordinates that would pass as WGS 84 are read by the CRS the late member names, not by the default.
     writeFileSync(file, JSON.stringify({ type: 'FeatureCollection', features: makeParcels(2, 1).features, crs: { type: 'name', properties: { name: 'EPSG:4490' } } }));
-    await expect(ingestLayer({ source: file })).rejects.toThrow(/gk\.geojson: the "crs" member comes after the features/);
+    expect((await ingestLayer({ source: file })).crs).toMatch(/^EPSG:4490 /);
   });
 
   it('keeps every digit of a BSM written as a JSON number beyond 2^53', async () => {
