@@ -86,26 +86,31 @@ export function packBudget(budget: BudgetTileLists): Uint8Array {
   return data;
 }
 
-/** Reads packed fingerprints back (copied, so the typed arrays are aligned). */
+/**
+ * Reads packed fingerprints back: views over the set's bytes (copied first only when
+ * they do not start on an 8-byte boundary, as the typed arrays need), so the 48 bytes a
+ * feature are not copied again on the way to planning a republish.
+ */
 export function unpackFeatureSet(set: FeatureSet): Fingerprints {
   const n = set.count;
-  const copy = set.data.slice();
-  if (copy.byteLength < n * 48) throw badLayout(set);
+  const bytes = set.data.byteOffset % 8 === 0 ? set.data : set.data.slice();
+  if (bytes.byteLength < n * 48) throw badLayout(set);
+  const at = bytes.byteOffset;
   return {
     count: n,
-    ids: new Float64Array(copy.buffer, 0, n),
-    bbox: new Float64Array(copy.buffer, n * 8, n * 4),
-    hashes: new Uint32Array(copy.buffer, n * 40, n * 2),
-    budget: copy.byteLength > n * 48 ? unpackBudget(set, copy) : null,
+    ids: new Float64Array(bytes.buffer, at, n),
+    bbox: new Float64Array(bytes.buffer, at + n * 8, n * 4),
+    hashes: new Uint32Array(bytes.buffer, at + n * 40, n * 2),
+    budget: bytes.byteLength > n * 48 ? unpackBudget(set, bytes) : null,
   };
 }
 
-/** The budget's tiles and bodies after the fingerprints of `copy` (an aligned copy of the set's bytes). */
-function unpackBudget(set: FeatureSet, copy: Uint8Array): BudgetTiles {
+/** The budget's tiles and bodies after the fingerprints of `bytes` (the set's bytes, 8-byte aligned). */
+function unpackBudget(set: FeatureSet, bytes: Uint8Array): BudgetTiles {
   const base = set.count * 48;
   const floats = (from: number, count: number): Float64Array => {
-    if (!Number.isInteger(count) || count < 0 || base + 8 * (from + count) > copy.byteLength) throw badLayout(set);
-    return new Float64Array(copy.buffer, base + 8 * from, count);
+    if (!Number.isInteger(count) || count < 0 || base + 8 * (from + count) > bytes.byteLength) throw badLayout(set);
+    return new Float64Array(bytes.buffer, bytes.byteOffset + base + 8 * from, count);
   };
   const s = floats(0, 1)[0] as number;
   const simplified = floats(1, s);
@@ -115,7 +120,7 @@ function unpackBudget(set: FeatureSet, copy: Uint8Array): BudgetTiles {
   let floatCount = 2 + 2 * s + d;
   const unsimplifiedBytes = unsimplifiedLengths.reduce((sum, l) => sum + l, 0);
   // A set without the sample list ends right after the unsimplified bodies (see packFeatureSet).
-  const withSamples = base + 8 * floatCount + unsimplifiedBytes !== copy.byteLength;
+  const withSamples = base + 8 * floatCount + unsimplifiedBytes !== bytes.byteLength;
   let sampled: Float64Array = new Float64Array(0);
   let sampleLengths: Float64Array = new Float64Array(0);
   if (withSamples) {
@@ -129,17 +134,17 @@ function unpackBudget(set: FeatureSet, copy: Uint8Array): BudgetTiles {
     const map = new Map<number, Uint8Array>();
     tiles.forEach((t, k) => {
       const length = lengths[k] ?? 0;
-      if (at + length > copy.byteLength) throw badLayout(set);
+      if (at + length > bytes.byteLength) throw badLayout(set);
       // Each body in a buffer of its own: it is posted to a tiling thread with its tile, and
       // posting a view copies the whole buffer behind it (here, the entire feature set).
-      if (length > 0) map.set(t, copy.slice(at, at + length));
+      if (length > 0) map.set(t, bytes.slice(at, at + length));
       at += length;
     });
     return map;
   };
   const unsimplified = bodies(simplified, unsimplifiedLengths);
   const samples = bodies(sampled, sampleLengths);
-  if (at !== copy.byteLength) throw badLayout(set);
+  if (at !== bytes.byteLength) throw badLayout(set);
   return { simplified, dropped, unsimplified, samples };
 }
 

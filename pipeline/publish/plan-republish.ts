@@ -38,8 +38,10 @@ export function planRepublish(previous: Fingerprints, table: FeatureTable, optio
   const changes: FeatureChanges = { added: 0, removed: 0, changed: 0, reordered: 0 };
   const touched = new Map<number, TileKey>();
   const touch = (box: ArrayLike<number>): void => tilesTouchingBox(box, options, (t) => touched.set(tileNumber(t.z, t.x, t.y), t));
-  const keptNew: number[] = [];
-  const keptOld: number[] = [];
+  // The unchanged features' new and old table indices, as typed arrays: nearly all of a layer.
+  const keptNew = new Int32Array(table.count);
+  const keptOld = new Int32Array(table.count);
+  let kept = 0;
   const matched = new Uint8Array(previous.count);
   const reusable = new Uint8Array(table.count);
   for (let i = 0; i < table.count; i++) {
@@ -51,8 +53,8 @@ export function planRepublish(previous: Fingerprints, table: FeatureTable, optio
     }
     matched[j] = 1;
     if (table.hashes[2 * i] === previous.hashes[2 * j] && table.hashes[2 * i + 1] === previous.hashes[2 * j + 1]) {
-      keptNew.push(i);
-      keptOld.push(j);
+      keptNew[kept] = i;
+      keptOld[kept++] = j;
       reusable[i] = 1;
       continue;
     }
@@ -65,12 +67,13 @@ export function planRepublish(previous: Fingerprints, table: FeatureTable, optio
     changes.removed++;
     touch(previous.bbox.subarray(j * 4, j * 4 + 4));
   }
-  const inOrder = longestIncreasing(keptOld);
-  keptNew.forEach((i, k) => {
-    if (inOrder[k]) return;
+  const inOrder = longestIncreasing(keptOld.subarray(0, kept));
+  for (let k = 0; k < kept; k++) {
+    if (inOrder[k]) continue;
+    const i = keptNew[k] as number;
     changes.reordered++;
     touch(table.bbox.subarray(i * 4, i * 4 + 4));
-  });
+  }
   const moved = changes.added + changes.removed + changes.changed + changes.reordered;
   if (moved > FULL_BUILD_SHARE * Math.max(table.count, previous.count)) return null;
   return { changes, tiles: [...touched.values()], reusable };
@@ -80,7 +83,7 @@ export function planRepublish(previous: Fingerprints, table: FeatureTable, optio
  * Marks the members of one longest strictly increasing subsequence of `seq`: the
  * unchanged features that kept their relative order. The others moved.
  */
-export function longestIncreasing(seq: readonly number[]): Uint8Array {
+export function longestIncreasing(seq: ArrayLike<number>): Uint8Array {
   // Mostly nothing moved: then the whole sequence is increasing, found in one pass.
   let sorted = true;
   for (let k = 1; k < seq.length && sorted; k++) sorted = (seq[k] as number) > (seq[k - 1] as number);

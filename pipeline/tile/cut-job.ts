@@ -2,7 +2,7 @@ import type { GeoJSONVT, GeoJSONVTFeature } from '@maplibre/geojson-vt';
 import type { PropertyValue } from '../ingest/source-feature.js';
 import { cleanTileFeatures } from './clean-tile.js';
 import { buildIndex, cutInChunks, visibleAt } from './cut-features.js';
-import { encodeTile, gzipTile, hashTile, type EncodedTile } from './encode-tile.js';
+import { encodedFrom, encodeTile, type EncodedTile } from './encode-tile.js';
 import { propertiesOf, type FeatureTable } from './feature-table.js';
 import { fitBudget, smallestSimplification, type TileFeatureSource } from './fit-budget.js';
 import { addStandIns, ownedBy } from './keep-features.js';
@@ -178,8 +178,7 @@ class TileCutter {
         : undefined,
     };
     const encode = (list: GeoJSONVTFeature[]): EncodedTile => {
-      const plain = splicer.encode(list);
-      return { plain, hash: hashTile(plain), gz: gzipTile(plain) };
+      return encodedFrom(splicer.encode(list));
     };
     this.fit(t, source, visible, EMPTY, { reused: () => used.size, finalize, encode });
   }

@@ -40,6 +40,21 @@ const GZIP_TILE = { level: 4, memLevel: 9 } as const;
 
 /** Encodes, hashes and gzips a tile (deterministically). */
 export function encodeTile(layerName: string, features: GeoJSONVTFeature[]): EncodedTile {
-  const plain = encodePlain(layerName, features);
-  return { hash: hashTile(plain), plain, gz: gzipTile(plain) };
+  return encodedFrom(encodePlain(layerName, features));
+}
+
+/**
+ * A tile of plain MVT bytes, gzipped; its hash is taken when first asked for. The size
+ * budget encodes a dense tile several times and keeps one: only that one is hashed.
+ */
+export function encodedFrom(plain: Uint8Array): EncodedTile {
+  let hash: string | undefined;
+  return {
+    plain,
+    gz: gzipTile(plain),
+    get hash(): string {
+      hash ??= hashTile(plain);
+      return hash;
+    },
+  };
 }

@@ -2,6 +2,7 @@ import type { GeoJSONVTFeature } from '@maplibre/geojson-vt';
 import { cleanTileFeatures } from './clean-tile.js';
 import type { EncodedTile } from './encode-tile.js';
 import { LentFeature } from './previous-layer.js';
+import { Ranking } from './rank-candidates.js';
 import { sampleCandidates } from './sample-candidates.js';
 import { simplifyFeatures } from './simplify-tile.js';
 import type { BudgetNote } from './tile-job.js';
@@ -268,44 +269,4 @@ function overWithLargest(source: TileFeatureSource, ctx: BudgetContext, ranked: 
   const encoded = ctx.encode(features);
   const note = { before: Math.round(before), after: encoded.gz.length, simplifiedTo: 0, dropped: ctx.candidates.length - 1, simplifiedAway: 0, over: true };
   return { features, encoded, note };
-}
-
-/**
- * Candidates ranked by size, largest first, the earlier in the source first among equal
- * sizes. The k largest are found from the sorted sizes (a native numeric sort) and one
- * pass over the candidates, instead of sorting the candidates with a comparator: a dense
- * low-zoom tile has 10^5 of them.
- */
-class Ranking {
-  private readonly sorted: Float64Array;
-
-  constructor(private readonly candidates: Int32Array, private readonly size: Float64Array) {
-    const sorted = new Float64Array(candidates.length);
-    for (let k = 0; k < candidates.length; k++) sorted[k] = size[candidates[k] as number] ?? 0;
-    this.sorted = sorted.sort();
-  }
-
-  get length(): number {
-    return this.candidates.length;
-  }
-
-  /** The k largest candidates (0 < k <= length), in ascending table order. */
-  largest(k: number): Int32Array {
-    const n = this.candidates.length;
-    const threshold = this.sorted[n - k] as number;
-    // Of the candidates the size of the k-th largest, the earliest are taken: as many as the k largest hold.
-    let equal = 0;
-    for (let r = n - k; r < n && this.sorted[r] === threshold; r++) equal++;
-    const out = new Int32Array(k);
-    let o = 0;
-    for (const i of this.candidates) {
-      const s = this.size[i] ?? 0;
-      if (s > threshold) out[o++] = i;
-      else if (s === threshold && equal > 0) {
-        out[o++] = i;
-        equal--;
-      }
-    }
-    return out;
-  }
 }

@@ -31,6 +31,8 @@ export class LayerWriter {
   /** Fresh features' values by vt-pbf's key (type and text), and by the hash of their bytes. */
   private readonly freshValues = new Map<string, FreshValue>();
   private readonly freshByHash = new Map<number, FreshValue[]>();
+  /** Bits of the fresh values' hashes (a Bloom filter of one hash), checked before freshByHash. */
+  private readonly freshFilter = new Int32Array(FILTER_MASK + 1);
   private readonly pbf: PbfReader;
   /** Every feature's new tag indices, one after another; tagEnds[k] ends feature k's. */
   private tags = new Int32Array(64);
@@ -206,7 +208,12 @@ export class LayerWriter {
     const plain = this.layer.plain;
     const start = this.layer.valueStarts[n] as number;
     const end = this.layer.valueEnds[n] as number;
-    for (const candidate of this.freshByHash.get(hashBytes(plain, start, end)) ?? []) {
+    const h = hashBytes(plain, start, end);
+    // Most values match no fresh one: the filter says so without a map lookup.
+    if (!((this.freshFilter[(h >>> 5) & FILTER_MASK] as number) & (1 << (h & 31)))) return undefined;
+    const candidates = this.freshByHash.get(h);
+    if (!candidates) return undefined;
+    for (const candidate of candidates) {
       const b = candidate.bytes;
       if (b.length !== end - start) continue;
       let k = 0;
@@ -226,6 +233,7 @@ export class LayerWriter {
     fresh = { bytes: pbf.finish(), index: -1 };
     this.freshValues.set(key, fresh);
     const h = hashBytes(fresh.bytes, 0, fresh.bytes.length);
+    this.freshFilter[(h >>> 5) & FILTER_MASK] = (this.freshFilter[(h >>> 5) & FILTER_MASK] as number) | (1 << (h & 31));
     const list = this.freshByHash.get(h);
     if (list) list.push(fresh);
     else this.freshByHash.set(h, [fresh]);
@@ -247,6 +255,9 @@ export class LayerWriter {
     return fresh.index;
   }
 }
+
+/** Words of LayerWriter's filter of fresh value hashes, less one: 2^16 bits. */
+const FILTER_MASK = 2047;
 
 /** A fresh feature's value: its Value bytes, and its index in the layer once used (-1 before). */
 interface FreshValue {

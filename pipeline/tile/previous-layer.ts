@@ -51,52 +51,72 @@ export class PreviousLayer {
   /** Reads the named layer of plain MVT bytes. */
   constructor(plain: Uint8Array, layerName: string) {
     this.plain = plain;
-    const pbf = new PbfReader(this.plain);
     this.reader = new PbfReader(this.plain);
+    // Fields read in loops, not through readFields' callbacks: this runs for every feature of every tile lent.
+    const pbf = new PbfReader(this.plain);
     let tablesStart = -1;
-    pbf.readFields((tag) => {
-      if (tag !== 3) return;
-      const end = pbf.readVarint() + pbf.pos;
-      // Features met before the layer's name are read once it is known (vt-pbf writes the name first).
-      const before: number[] = [];
-      let name: string | null = null;
-      const keys: string[] = [];
-      const valueStarts: number[] = [];
-      const valueEnds: number[] = [];
-      pbf.readFields((ltag) => {
-        if (ltag === 1) {
-          name = pbf.readString();
-          if (name === layerName && before.length) this.readFeaturesAt(pbf, before.splice(0));
-        } else if (ltag === 2) {
-          if (name === layerName) this.readFeature(pbf, pbf.pos);
-          else {
-            before.push(pbf.pos);
-            pbf.skip(2);
-          }
-        } else if (ltag === 3) {
-          if (tablesStart < 0) tablesStart = pbf.pos;
-          keys.push(pbf.readString());
-        } else if (ltag === 4) {
-          if (tablesStart < 0) tablesStart = pbf.pos;
-          const vend = pbf.readVarint() + pbf.pos;
-          valueStarts.push(pbf.pos);
-          valueEnds.push(vend);
-          pbf.pos = vend;
-        } else pbf.skip(pbf.type);
-      }, null, end);
-      if (name === layerName) {
-        keys.forEach((k, n) => {
-          this.keys.push(k);
-          if (!this.keyIndex.has(k)) this.keyIndex.set(k, n);
-        });
-        for (let v = 0; v < valueStarts.length; v++) {
-          this.valueStarts.push(valueStarts[v] as number);
-          this.valueEnds.push(valueEnds[v] as number);
-        }
+    while (pbf.pos < plain.length) {
+      const field = pbf.readVarint();
+      if (field >> 3 !== 3 || (field & 7) !== 2) {
+        pbf.skip(field & 7);
+        continue;
       }
+      const end = pbf.readVarint() + pbf.pos;
+      const start = this.readLayer(pbf, end, layerName);
+      if (start >= 0 && tablesStart < 0) tablesStart = start;
       pbf.pos = end;
-    }, null);
+    }
     this.spliceable = tablesStart < 0 || Buffer.from(this.plain.buffer, this.plain.byteOffset, this.plain.byteLength).indexOf(REPLACEMENT, tablesStart) < 0;
+  }
+
+  /**
+   * Reads one layer message, up to `end`: its features, keys and values when it is the
+   * named one. Returns where its keys and values begin (-1: it has none), which for a
+   * layer of another name too bounds the search for text that cannot be spliced.
+   */
+  private readLayer(pbf: PbfReader, end: number, layerName: string): number {
+    // Features met before the layer's name are read once it is known (vt-pbf writes the name first).
+    const before: number[] = [];
+    let name: string | null = null;
+    const keys: string[] = [];
+    const valueStarts: number[] = [];
+    const valueEnds: number[] = [];
+    let tablesStart = -1;
+    while (pbf.pos < end) {
+      const field = pbf.readVarint();
+      const tag = field >> 3;
+      const wire = field & 7;
+      if (wire !== 2) pbf.skip(wire);
+      else if (tag === 2) {
+        if (name === layerName) this.readFeature(pbf, pbf.pos);
+        else {
+          before.push(pbf.pos);
+          pbf.skip(2);
+        }
+      } else if (tag === 1) {
+        name = pbf.readString();
+        if (name === layerName && before.length) this.readFeaturesAt(pbf, before.splice(0));
+      } else if (tag === 3) {
+        if (tablesStart < 0) tablesStart = pbf.pos;
+        keys.push(pbf.readString());
+      } else if (tag === 4) {
+        if (tablesStart < 0) tablesStart = pbf.pos;
+        const vend = pbf.readVarint() + pbf.pos;
+        valueStarts.push(pbf.pos);
+        valueEnds.push(vend);
+        pbf.pos = vend;
+      } else pbf.skip(wire);
+    }
+    if (name !== layerName) return tablesStart;
+    keys.forEach((k, n) => {
+      this.keys.push(k);
+      if (!this.keyIndex.has(k)) this.keyIndex.set(k, n);
+    });
+    for (let v = 0; v < valueStarts.length; v++) {
+      this.valueStarts.push(valueStarts[v] as number);
+      this.valueEnds.push(valueEnds[v] as number);
+    }
+    return tablesStart;
   }
 
   /** The index of key text `key` in this layer, or -1. */
@@ -106,15 +126,25 @@ export class PreviousLayer {
 
   /** The positions a feature's decoded geometry holds (a ClosePath repeats one), counted from its commands. */
   positionsOf(ref: EncodedFeatureRef): number {
-    const pbf = this.reader;
-    pbf.pos = this.geometryStart[ref] as number;
+    const bytes = this.plain;
+    let pos = this.geometryStart[ref] as number;
     const end = this.geometryEnd[ref] as number;
     let n = 0;
-    while (pbf.pos < end) {
-      const c = pbf.readVarint();
-      const count = c >> 3;
+    while (pos < end) {
+      // A command integer (count << 3 | id), then, but for ClosePath, 2 × count parameter
+      // varints, skipped by their last bytes (the ones below 0x80).
+      let c = 0;
+      let shift = 0;
+      let b: number;
+      do {
+        b = bytes[pos++] as number;
+        c += (b & 0x7f) * 2 ** shift;
+        shift += 7;
+      } while (b >= 0x80 && pos < end);
+      const count = Math.floor(c / 8);
       n += count;
-      if ((c & 7) !== 7) for (let k = 0; k < 2 * count; k++) pbf.readVarint();
+      if (c % 8 === 7) continue;
+      for (let left = 2 * count; left > 0 && pos < end; pos++) if ((bytes[pos] as number) < 0x80) left--;
     }
     return n;
   }
