@@ -10,6 +10,7 @@ import type { MessagePort, Worker } from 'node:worker_threads';
 import { DIGEST_CHARS, DigestIndex } from './digest-index.js';
 import { MAX_FEATURE_BYTES } from './parse-feature-json.js';
 import { recordDigest } from './record-memo.js';
+import { SourceHash } from './source-hash.js';
 import { FeatureCollectionScanner, JsonScanError, type ScanEvent } from './scan-feature-collection.js';
 
 /** A record digested as it was split, and the memo feature with that digest (-1: none), before ingest decides whether the memo serves. */
@@ -32,6 +33,8 @@ export interface ReadRequest {
 interface RecordBatch {
   type: 'records';
   chunk: Uint8Array;
+  /** Bytes of the file in `chunk` (from its start): the read, in file order. */
+  length: number;
   /** Per record: 0 (in chunk) or 1 (in spans), start, length, memo feature found (-1: none). */
   records: Int32Array;
   /** Per record, its digest (DIGEST_CHARS latin1 bytes). */
@@ -90,7 +93,7 @@ export function readRecordsHere(port: MessagePort, request: ReadRequest): void {
       const chunk = Buffer.allocUnsafeSlow(CHUNK);
       const n = readSync(fd, chunk, 0, CHUNK, null);
       if (n === 0) break;
-      const batch = batchOf(scanner.feed(chunk.subarray(0, n)), chunk);
+      const batch = batchOf(scanner.feed(chunk.subarray(0, n)), chunk, n);
       port.postMessage(batch, [chunk.buffer, batch.records.buffer, batch.digests.buffer, batch.spans.buffer] as ArrayBuffer[]);
     }
     port.postMessage({ type: 'records-end', sawFeatures: scanner.finish().sawFeatures } satisfies ReaderMessage);
@@ -102,7 +105,7 @@ export function readRecordsHere(port: MessagePort, request: ReadRequest): void {
   }
 }
 
-function batchOf(events: ScanEvent<DigestedRecord>[], chunk: Buffer): RecordBatch {
+function batchOf(events: ScanEvent<DigestedRecord>[], chunk: Buffer, length: number): RecordBatch {
   const features = events.filter((e) => e.kind === 'feature');
   const records = new Int32Array(features.length * FIELDS);
   const digests = new Uint8Array(features.length * DIGEST_CHARS);
@@ -130,7 +133,7 @@ function batchOf(events: ScanEvent<DigestedRecord>[], chunk: Buffer): RecordBatc
     digestText.write(found.digest, k * DIGEST_CHARS, DIGEST_CHARS, 'latin1');
     k++;
   }
-  return { type: 'records', chunk, records, digests, spans, members };
+  return { type: 'records', chunk, length, records, digests, spans, members };
 }
 
 /** The taking thread's side: the records of `file` as the reading thread splits them. */
@@ -139,6 +142,12 @@ export interface RecordsElsewhere {
   batches: AsyncIterable<ScanEvent<DigestedRecord>[]>;
   /** Whether the document had a features array (once the batches ended). */
   sawFeatures(): boolean;
+  /**
+   * The source's content hash (SourceHash) of the bytes the batches came from, once they
+   * ended: the file as this ingest read it, hashed as it arrives. Null before, or when
+   * the reading stopped early.
+   */
+  sourceHash(): string | null;
   /** Tells the reading thread to stop (the taker failed, or is done). */
   stop(): void;
 }
@@ -153,6 +162,10 @@ export function readRecordsElsewhere(worker: Worker, file: string, memo: { diges
   let wake: (() => void) | null = null;
   let lost: Error | null = null;
   let saw = false;
+  // The taker hashes the reads it is handed (the reading thread is the busier one): one read of the file serves both.
+  const hash = new SourceHash();
+  hash.beginFile(file);
+  let hashed: string | null = null;
   const onMessage = (msg: { type?: string }): void => {
     if (msg.type !== 'records' && msg.type !== 'records-end' && msg.type !== 'records-failed') return;
     queue.push(msg as ReaderMessage);
@@ -186,11 +199,14 @@ export function readRecordsElsewhere(worker: Worker, file: string, memo: { diges
         if (!msg) throw lost as unknown as Error;
         if (msg.type === 'records-end') {
           saw = msg.sawFeatures;
+          hash.endFile();
+          hashed = hash.digest();
           return;
         }
         if (msg.type === 'records-failed') throw msg.scan ? new JsonScanError(msg.message, msg.feature) : new Error(msg.message);
         Atomics.add(control, TAKEN, 1);
         Atomics.notify(control, TAKEN);
+        hash.update(msg.chunk.subarray(0, msg.length));
         const events = eventsOf(msg, index);
         index += msg.records.length / FIELDS;
         yield events;
@@ -199,7 +215,7 @@ export function readRecordsElsewhere(worker: Worker, file: string, memo: { diges
       stop();
     }
   }
-  return { batches: batches(), sawFeatures: () => saw, stop };
+  return { batches: batches(), sawFeatures: () => saw, sourceHash: () => hashed, stop };
 }
 
 function eventsOf(batch: RecordBatch, first: number): ScanEvent<DigestedRecord>[] {

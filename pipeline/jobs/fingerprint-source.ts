@@ -1,8 +1,9 @@
-import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { SourceFileStat, SourceFingerprint, SourceRead } from '../../src/store/sqlite-sources.js';
+import { isGeojsonSource } from '../ingest/open-source.js';
+import { SourceHash } from '../ingest/source-hash.js';
 import { PipelineError } from '../pipeline-error.js';
 
 /** Bytes read at a time while hashing: 1 MiB reads hash a 150 MB source in half the time 64 KiB reads take (0.1 s against 0.2 s). */
@@ -60,33 +61,58 @@ export async function fingerprintSource(source: string): Promise<SourceFingerpri
 }
 
 /**
- * The fingerprint of a source a publish is about to read: its stats now, its content hash
- * while the publish reads it (the publishing thread has time to spare while a tiling
- * thread splits the file; hashing the benchmark's 150 MB source first took 0.09 s before
- * anything else). The caller awaits `fingerprint` before it records the source (its
- * rejection before then is not unhandled).
+ * The fingerprint of a source a publish is about to read: its stats now, its content
+ * hash from the publish itself where ingest hashes the bytes it reads (a GeoJSON source
+ * read on a tiling thread: then the hash is of exactly what was published, and the file
+ * is read once), else by reading the files while the publish reads them (the publishing
+ * thread has time to spare while a tiling thread splits them).
  */
-export async function fingerprintWhileReading(source: string): Promise<{ read: SourceRead; fingerprint: Promise<SourceFingerprint> }> {
-  const read: SourceRead = { source, files: await statSource(source) };
-  const fingerprint = hashSource(source).then((hash): SourceFingerprint => ({ ...read, hash }));
-  fingerprint.catch(() => undefined);
-  return { read, fingerprint };
+export class SourceFingerprinting {
+  private hashing: Promise<SourceFingerprint> | null = null;
+
+  private constructor(readonly read: SourceRead) {}
+
+  /** Stats the source; starts hashing it at once unless ingest may hash it (`sourceRead` then decides). */
+  static async start(source: string): Promise<SourceFingerprinting> {
+    const f = new SourceFingerprinting({ source, files: await statSource(source) });
+    if (!isGeojsonSource(source)) f.hashFiles();
+    return f;
+  }
+
+  /** What the publish said once it read the source (PublishContext.onSourceRead): its hash, or null to hash the files. */
+  sourceRead(hash: string | null): void {
+    if (this.hashing) return;
+    if (hash === null) this.hashFiles();
+    else this.hashing = Promise.resolve({ ...this.read, hash });
+  }
+
+  /** The fingerprint: as the publish hashed the source, else from its files (read now if not yet started). */
+  fingerprint(): Promise<SourceFingerprint> {
+    return this.hashing ?? this.hashFiles();
+  }
+
+  private hashFiles(): Promise<SourceFingerprint> {
+    this.hashing ??= hashSource(this.read.source).then((hash): SourceFingerprint => ({ ...this.read, hash }));
+    // Awaited by the caller before it records the source; its rejection before then is not unhandled.
+    this.hashing.catch(() => undefined);
+    return this.hashing;
+  }
 }
 
-/** SHA-256 of a source's files (each preceded by its lower-cased name), hex. */
+/** SHA-256 of a source's files (each preceded by its lower-cased name), hex: see SourceHash. */
 export async function hashSource(source: string): Promise<string> {
-  const hash = createHash('sha256');
+  const hash = new SourceHash();
   for (const file of sourceFiles(source)) {
-    hash.update(`${path.basename(file).toLowerCase()}\0`);
+    hash.beginFile(file);
     await new Promise<void>((resolve, reject) => {
       createReadStream(file, { highWaterMark: HASH_READ_BYTES })
-        .on('data', (chunk) => hash.update(chunk))
+        .on('data', (chunk) => hash.update(chunk as Buffer))
         .on('end', resolve)
         .on('error', reject);
     });
-    hash.update('\0');
+    hash.endFile();
   }
-  return hash.digest('hex');
+  return hash.digest();
 }
 
 /** True when two stat lists describe the same files with the same sizes and mtimes. */

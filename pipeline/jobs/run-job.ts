@@ -10,7 +10,7 @@ import { PipelineError } from '../pipeline-error.js';
 import { publishLayer, type PublishProgress, type PublishResult } from '../publish/publish-layer.js';
 import type { TilingPool } from '../tile/tiling-pool.js';
 import { withCommitHook } from './commit-hook.js';
-import { fingerprintWhileReading } from './fingerprint-source.js';
+import { SourceFingerprinting } from './fingerprint-source.js';
 import type { JobFailure, JobTask, TaskRevision } from './worker-protocol.js';
 
 /** A job stopped on request (the server is shutting down). */
@@ -43,16 +43,16 @@ class FailedWithSource extends Error {
  * Runs one job in the calling thread: prepares the source (unpacking an upload),
  * fingerprints it, publishes, and — inside the version's commit transaction —
  * records the job's outcome, activates the upload and remembers the source.
- * The source's stats are taken before it is read, its content hash while the publish
- * reads it (fingerprintWhileReading); the hash is awaited before the version commits.
+ * The source's stats are taken before it is read, its content hash as the publish reads
+ * it (SourceFingerprinting); the hash is awaited before the version commits.
  */
 export async function runJob(task: JobTask, ctx: JobContext): Promise<PublishResult> {
-  let hashing: Promise<SourceFingerprint> | null = null;
+  let source: SourceFingerprinting | null = null;
   try {
     const layer = task.revision ? await prepareUpload(task, task.revision, ctx) : task.layer;
-    const { read, fingerprint: hashed } = await fingerprintWhileReading(layer.source);
-    ctx.readingSource(read);
-    hashing = hashed;
+    const fingerprinting = await SourceFingerprinting.start(layer.source);
+    ctx.readingSource(fingerprinting.read);
+    source = fingerprinting;
     let fp: SourceFingerprint | null = null;
     const jobs = new SqliteJobs(ctx.store.db);
     const sources = new SqliteSources(ctx.store.db);
@@ -65,8 +65,9 @@ export async function runJob(task: JobTask, ctx: JobContext): Promise<PublishRes
     });
     return await publishLayer(layer, {
       store, keepVersions: task.keepVersions, defaultAttribution: task.defaultAttribution, workers: ctx.tilingThreads ?? defaultTilingThreads(), tilingPool: ctx.tilingPool,
+      onSourceRead: (hash) => fingerprinting.sourceRead(hash),
       beforeCommit: async () => {
-        fp = await hashed;
+        fp = await fingerprinting.fingerprint();
       },
       onProgress: (p) => {
         if (ctx.cancelled()) throw new JobCancelledError('the job was stopped');
@@ -75,7 +76,7 @@ export async function runJob(task: JobTask, ctx: JobContext): Promise<PublishRes
     });
   } catch (err) {
     // A stopped job records no source (see JobRunner), so it does not wait for the hash.
-    const fingerprint = hashing && !(err instanceof JobCancelledError) ? await hashing.catch(() => null) : null;
+    const fingerprint = source && !(err instanceof JobCancelledError) ? await source.fingerprint().catch(() => null) : null;
     throw new FailedWithSource(err, fingerprint);
   }
 }

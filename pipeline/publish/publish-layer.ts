@@ -74,6 +74,12 @@ export interface PublishContext {
   tilingPool?: TilingPool;
   /** Awaited once the tiles are stored, just before the version commits (or is found unchanged). */
   beforeCommit?: () => Promise<void>;
+  /**
+   * Told once the source is read: its content hash (SourceHash) when ingest hashed the
+   * bytes it read (a GeoJSON source read whole on a tiling thread), else null. A caller
+   * that records the source's fingerprint takes it instead of reading the source again.
+   */
+  onSourceRead?: (hash: string | null) => void;
 }
 
 /**
@@ -100,7 +106,8 @@ export async function publishLayer(layer: LayerConfig, ctx: PublishContext): Pro
 async function publishWith(layer: LayerConfig, ctx: PublishContext, threads: TilingThreads | undefined): Promise<PublishResult> {
   const report = (stage: PublishStage, progress: number, detail: string): void => ctx.onProgress?.({ stage, progress, detail });
   report('ingest', 0, `reading ${layer.source}`);
-  const { table, ingested, recalled, memoCount, memoKey, memoWriter } = await ingestIntoTable(layer, ctx.store, threads, (n) => report('ingest', 0.05, `${n} features read`));
+  const { table, ingested, recalled, memoCount, memoKey, memoWriter, sourceHash } = await ingestIntoTable(layer, ctx.store, threads, (n) => report('ingest', 0.05, `${n} features read`));
+  ctx.onSourceRead?.(sourceHash);
   const writeMemo = layer.idField !== undefined && !memoStillServes(memoCount, table.count, recalled);
   // The memo is made and written while the workers tile (from the first moment this thread
   // waits for them); a failure to write it fails the publish after tiling.
@@ -146,6 +153,8 @@ interface IngestedTable {
   memoCount: number | null;
   memoKey: string;
   memoWriter: MemoWriter;
+  /** The source's content hash, when the reading thread's bytes were hashed (RecordsElsewhere.sourceHash). */
+  sourceHash: string | null;
 }
 
 /**
@@ -193,7 +202,7 @@ async function ingestIntoTable(layer: LayerConfig, store: TileStore, threads: Ti
     memoWriter.add(record, memo);
   }).finally(() => loaded.elsewhere?.stop());
   flushRun();
-  return { table: packer.finish(), ingested, recalled, memoCount, memoKey, memoWriter };
+  return { table: packer.finish(), ingested, recalled, memoCount, memoKey, memoWriter, sourceHash: loaded.elsewhere?.sourceHash() ?? null };
 }
 
 /** Commits the stored build as the layer's new current version (or finds it unchanged), with what the catalog says of it. */

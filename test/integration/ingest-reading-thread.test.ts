@@ -6,6 +6,7 @@ import { parcelRing, seededRandom } from '../../bench/generate-parcels.js';
 import { DIGEST_CHARS } from '../../pipeline/ingest/digest-index.js';
 import { MAX_FEATURE_BYTES } from '../../pipeline/ingest/parse-feature-json.js';
 import { readRecordsElsewhere, type DigestedRecord } from '../../pipeline/ingest/read-geojson-thread.js';
+import { hashSource, SourceFingerprinting } from '../../pipeline/jobs/fingerprint-source.js';
 import { recordDigest } from '../../pipeline/ingest/record-memo.js';
 import { FeatureCollectionScanner, JsonScanError, type ScanEvent } from '../../pipeline/ingest/scan-feature-collection.js';
 import { publishLayer } from '../../pipeline/publish/publish-layer.js';
@@ -89,6 +90,17 @@ describe('a GeoJSON source read on a tiling thread', () => {
     expect(got).toEqual(expected);
     expect(events.filter((e) => e.kind === 'feature').map((e) => e.index)).toEqual(edited.map((_, i) => i));
     expect(expected.filter((e) => e.previous === -1)).toHaveLength(2);
+  });
+
+  it('hashes the bytes it hands over as a source fingerprint reads the file, once the reads end', async () => {
+    const file = path.join(dir, 'hashed.geojson');
+    writeFileSync(file, collection(parcelTexts(3000, 13)));
+    const worker = threads.lend();
+    if (!worker) throw new Error('no thread to lend');
+    const read = readRecordsElsewhere(worker, file, memoOf([]));
+    expect(read.sourceHash()).toBeNull();
+    for await (const batch of read.batches) expect(batch.length).toBeGreaterThan(0);
+    expect(read.sourceHash()).toBe(await hashSource(file));
   });
 
   it('reports a broken document where the publishing thread does', async () => {
@@ -179,6 +191,36 @@ describe('a GeoJSON source read on a tiling thread', () => {
     writeFileSync(path.join(dir, 'parcels.geojson'), collection(records));
     expect(await publishIn(layer, 'store', 2)).toMatchObject({ state: 'published', recalled: 0 });
     await compareReads(layer, variantsOf(records), 'store');
+  });
+
+  it('gives the source fingerprint the hash of the bytes it read, even when the file changes before the commit', async () => {
+    const layer = parcelsLayer();
+    const file = path.join(dir, 'parcels.geojson');
+    writeFileSync(file, collection(parcelTexts(200, 15)));
+    const read = await hashSource(file);
+    const store = openSqliteStore(path.join(dir, 'fingerprinted'));
+    try {
+      for (const workers of [2, 0]) {
+        const fingerprinting = await SourceFingerprinting.start(file);
+        const told: (string | null)[] = [];
+        await publishLayer(layer, {
+          store, keepVersions: 5, defaultAttribution: 't', workers,
+          onSourceRead: (hash) => {
+            told.push(hash);
+            fingerprinting.sourceRead(hash);
+          },
+          // Another edit lands while the tiles are cut: this publish read the earlier bytes.
+          beforeCommit: async () => {
+            if (workers) writeFileSync(file, collection(parcelTexts(200, 16)));
+          },
+        });
+        // On a tiling thread the hash comes with the reads; on this thread the file is hashed after (and here, already changed).
+        expect(told).toEqual([workers ? read : null]);
+        expect((await fingerprinting.fingerprint()).hash).toBe(workers ? read : await hashSource(file));
+      }
+    } finally {
+      store.close();
+    }
   });
 
   // With no memo, the thread still splits and digests (the digests make the first memo).

@@ -2,9 +2,12 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { utimesSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { hashSource } from '../../pipeline/jobs/fingerprint-source.js';
 import { ConfigError } from '../../src/config/load-config.js';
 import type { Job } from '../../src/jobs/jobs.js';
 import type { AuditEntry } from '../../src/store/sqlite-audit.js';
+import { SqliteSources } from '../../src/store/sqlite-sources.js';
+import { openSqliteStore } from '../../src/store/sqlite-store.js';
 import { makeParcels, parcelConfig, writeGeojson } from '../helpers/fixtures.js';
 import { adminConfig, bearer, startAdminNode, TOKENS, waitForJob, type AdminNode } from '../helpers/admin-node.js';
 import { makeTempDir, removeDir, writeConfig } from '../helpers/test-node.js';
@@ -79,6 +82,25 @@ describe('the source scan', () => {
     writeGeojson(path.join(dir, 'shp-src.geojson'), fc);
     execFileSync('ogr2ogr', ['-f', 'ESRI Shapefile', '-overwrite', path.join(dir, 'd.shp'), path.join(dir, 'shp-src.geojson'), '-lco', 'ENCODING=UTF-8']);
     expect(await node.rt.jobs.scan()).toEqual([{ layer: 'd', reason: 'content changed' }]);
+  });
+
+  it('records, for a GeoJSON read on a tiling thread, the hash of the bytes the job read, as a scan hashes the file', async () => {
+    dir = makeTempDir();
+    const layers = layersIn(dir, false).slice(0, 1);
+    node = await startAdminNode(writeConfig(dir, adminConfig({ layers, schedule: { tilingThreads: 1 } })));
+    expect((await node.rt.jobs.scan()).map((c) => c.layer)).toEqual(['a']);
+    expect((await finishAll(node)).map((j) => j.state)).toEqual(['succeeded']);
+    const file = path.join(dir, 'a.geojson');
+    const store = openSqliteStore(path.join(dir, 'store'));
+    try {
+      expect(new SqliteSources(store.db).state('a').published?.hash).toBe(await hashSource(file));
+    } finally {
+      store.close();
+    }
+    // Touched, the same bytes: the scan hashes it and finds it published.
+    const later = new Date(Date.now() + 60_000);
+    utimesSync(file, later, later);
+    expect(await node.rt.jobs.scan()).toEqual([]);
   });
 
   it('does not retry content that failed to publish, nor content already published', async () => {

@@ -2,7 +2,7 @@ import cliProgress from 'cli-progress';
 import type { Config } from '../../config/load-config.js';
 import { publishLayer, type PublishResult } from '../../../pipeline/publish/publish-layer.js';
 import { describeValidation, type ValidationSummary } from '../../../pipeline/ingest/validation-policy.js';
-import { fingerprintWhileReading } from '../../../pipeline/jobs/fingerprint-source.js';
+import { SourceFingerprinting } from '../../../pipeline/jobs/fingerprint-source.js';
 import { KEEP_TILING_THREADS_MS, TilingPool } from '../../../pipeline/tile/tiling-pool.js';
 import type { Runtime } from '../runtime.js';
 import { CliError, UsageError } from '../cli-error.js';
@@ -54,18 +54,19 @@ async function publishEach(rt: Runtime, layers: Config['layers'], opts: PublishC
     try {
       // Recorded after the publish, so that a scheduled scan does not publish the same source again.
       // A source that cannot be read is left to the publish to report.
-      const source = await fingerprintWhileReading(layer.source).catch(() => null);
+      const source = await SourceFingerprinting.start(layer.source).catch(() => null);
       const result = await publishLayer(layer, {
         store: rt.store,
         keepVersions: rt.config.storage.keepVersions,
         defaultAttribution: rt.config.node.attribution ?? rt.config.node.title,
         tilingPool,
+        onSourceRead: (hash) => source?.sourceRead(hash),
         onProgress: (p) => {
           bar?.update(Math.round(p.progress * 100), { stage: p.stage, detail: p.detail });
           if (opts.json) console.log(JSON.stringify({ event: 'progress', layer: layer.id, ...p }));
         },
       });
-      const fingerprint = await source?.fingerprint.catch(() => null);
+      const fingerprint = await source?.fingerprint().catch(() => null);
       if (fingerprint) rt.jobs.recordPublishedSource(layer.id, fingerprint);
       // In the audit log beside the admin API's publishes and the CLI's rollbacks.
       const outcome = result.state === 'unchanged' ? `unchanged (version ${result.version})` : `published ${result.version} (was ${result.previous ?? 'none'})`;
