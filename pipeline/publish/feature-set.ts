@@ -93,21 +93,35 @@ export function packBudget(budget: BudgetTileLists): Uint8Array {
  */
 export function unpackFeatureSet(set: FeatureSet): Fingerprints {
   const n = set.count;
-  const bytes = set.data.byteOffset % 8 === 0 ? set.data : set.data.slice();
+  // A tail stored apart follows the fingerprints (joined only when the first part holds more than them).
+  const joined = set.tail && set.data.byteLength > n * 48 ? joinParts(set.data, set.tail) : set.data;
+  const bytes = aligned(joined);
   if (bytes.byteLength < n * 48) throw badLayout(set);
   const at = bytes.byteOffset;
+  const tail = set.tail && joined === set.data ? aligned(set.tail) : null;
   return {
     count: n,
     ids: new Float64Array(bytes.buffer, at, n),
     bbox: new Float64Array(bytes.buffer, at + n * 8, n * 4),
     hashes: new Uint32Array(bytes.buffer, at + n * 40, n * 2),
-    budget: bytes.byteLength > n * 48 ? unpackBudget(set, bytes) : null,
+    budget: tail ? unpackBudget(set, tail, 0) : bytes.byteLength > n * 48 ? unpackBudget(set, bytes, n * 48) : null,
   };
 }
 
-/** The budget's tiles and bodies after the fingerprints of `bytes` (the set's bytes, 8-byte aligned). */
-function unpackBudget(set: FeatureSet, bytes: Uint8Array): BudgetTiles {
-  const base = set.count * 48;
+/** The bytes themselves where they start on an 8-byte boundary (as the typed arrays over them need), else a copy. */
+function aligned(bytes: Uint8Array): Uint8Array {
+  return bytes.byteOffset % 8 === 0 ? bytes : bytes.slice();
+}
+
+function joinParts(head: Uint8Array, tail: Uint8Array): Uint8Array {
+  const out = new Uint8Array(head.byteLength + tail.byteLength);
+  out.set(head, 0);
+  out.set(tail, head.byteLength);
+  return out;
+}
+
+/** The budget's tiles and bodies from `base` on in `bytes` (8-byte aligned): after the fingerprints, or a tail stored apart. */
+function unpackBudget(set: FeatureSet, bytes: Uint8Array, base: number): BudgetTiles {
   const floats = (from: number, count: number): Float64Array => {
     if (!Number.isInteger(count) || count < 0 || base + 8 * (from + count) > bytes.byteLength) throw badLayout(set);
     return new Float64Array(bytes.buffer, bytes.byteOffset + base + 8 * from, count);

@@ -44,8 +44,15 @@ export function planRepublish(previous: Fingerprints, table: FeatureTable, optio
   let kept = 0;
   const matched = new Uint8Array(previous.count);
   const reusable = new Uint8Array(table.count);
+  // Most features follow the one before them in both versions: that guess is checked
+  // before the index is asked (a probe into a table of the layer's size). Where an id
+  // occurs twice, the index's answer (the later one) is the one taken.
+  const guess = !oldIndex.duplicates;
+  let next = 0;
   for (let i = 0; i < table.count; i++) {
-    const j = oldIndex.get(table.ids[i] as number);
+    const id = table.ids[i] as number;
+    const j = guess && next < previous.count && previous.ids[next] === id ? next : oldIndex.get(id);
+    if (j >= 0) next = j + 1;
     if (j < 0) {
       changes.added++;
       touch(table.bbox.subarray(i * 4, i * 4 + 4));

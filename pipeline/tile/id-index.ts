@@ -6,6 +6,8 @@
  */
 export class IdIndex {
   private readonly mask: number;
+  /** Whether `build` met an id twice (the later position is the one kept). */
+  duplicates = false;
 
   private constructor(readonly slots: Int32Array, private readonly ids: ArrayLike<number>) {
     this.mask = slots.length - 1;
@@ -38,6 +40,7 @@ export class IdIndex {
     const slots = this.slots;
     let h = slotOf(id) & this.mask;
     while ((slots[h] as number) >= 0 && this.ids[slots[h] as number] !== id) h = (h + 1) & this.mask;
+    if ((slots[h] as number) >= 0) this.duplicates = true;
     slots[h] = i;
   }
 }

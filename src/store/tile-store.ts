@@ -82,6 +82,8 @@ export interface FeatureSet {
   tilingKey: string;
   count: number;
   data: Uint8Array;
+  /** As read back: the part written after the tiles (see appendFeatureSet), which follows `data`; absent when there is none. */
+  tail?: Uint8Array;
 }
 
 /** A tile named by its content hash only: its blob is already in the store, or staged by a mirror. */

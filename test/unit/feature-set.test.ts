@@ -64,6 +64,28 @@ describe('a version\'s feature set', () => {
     expect(unpackFeatureSet({ ...bare, data: bare.data.subarray(0, 3 * 48) }).budget).toBeNull();
   });
 
+  it('unpacks a set read back in two parts as the same set, wherever the parts lie in memory', () => {
+    const t = table(4);
+    const budget = { simplified: [A], dropped: [C], unsimplified: new Map([[A, bytes(11, 6)]]), samples: new Map([[C, bytes(5, 7)]]) };
+    const packed = packFeatureSet(t, 'k', budget);
+    const whole = unpackFeatureSet(packed);
+    // At an odd place in a larger buffer, as a database driver may hand a value over.
+    const lying = (b: Uint8Array, at: number): Uint8Array => {
+      const big = new Uint8Array(b.byteLength + at);
+      big.set(b, at);
+      return big.subarray(at);
+    };
+    for (const split of [4 * 48, 4 * 48 + 8]) {
+      for (const at of [0, 3]) {
+        const parts = { tilingKey: 'k', count: 4, data: lying(packed.data.subarray(0, split), at), tail: lying(packed.data.subarray(split), at + 1) };
+        const read = unpackFeatureSet(parts);
+        expect(read.ids).toEqual(whole.ids);
+        expect(read.hashes).toEqual(whole.hashes);
+        expect(read.budget).toEqual(whole.budget);
+      }
+    }
+  });
+
   it('refuses a set whose bytes do not match its layout', () => {
     const t = table(2);
     const packed = packFeatureSet(t, 'k', { simplified: [A], dropped: [C], unsimplified: new Map([[A, bytes(10, 1)]]), samples: new Map([[C, bytes(10, 2)]]) });

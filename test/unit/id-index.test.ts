@@ -27,6 +27,8 @@ describe('id tables', () => {
       if (include[i]) expected.set(id, i);
     });
     for (const id of list) expect(index.get(id)).toBe(expected.get(id) ?? -1);
+    expect(index.duplicates).toBe(true);
+    expect(IdIndex.build(Float64Array.from(ids(1000, 3)), 1000).duplicates).toBe(false);
     for (const id of ids(2_000, 99)) if (!expected.has(id)) expect(index.get(id)).toBe(-1);
     // A worker's view of the same shared slots answers the same.
     const view = IdIndex.over(index.slots, Float64Array.from(list));

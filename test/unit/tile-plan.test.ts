@@ -85,6 +85,15 @@ describe('planning a republish from fingerprints', () => {
     expect(new Set(plan?.tiles.map((t) => `${t.z}/${t.x}/${t.y}`))).toEqual(expected);
   });
 
+  it('matches an id the previous version holds twice to its later feature, as the index does', () => {
+    const twice = { ...previous, ids: Float64Array.from(previous.ids), hashes: Uint32Array.from(previous.hashes) };
+    // Feature 7's id also at 8 (with 8's fingerprint): the new feature 7 now matches 8's, which differs.
+    twice.ids[8] = twice.ids[7] as number;
+    const plan = planRepublish(twice, packFeatures(before), options);
+    expect(plan?.changes).toMatchObject({ changed: 1, removed: 1 });
+    expect(plan?.reusable[7]).toBe(0);
+  });
+
   it('finds nothing to do for the same features, and prefers a full build when much changed', () => {
     const same = planRepublish(previous, packFeatures(before), options);
     expect(same).toMatchObject({ changes: { added: 0, removed: 0, changed: 0, reordered: 0 }, tiles: [] });
