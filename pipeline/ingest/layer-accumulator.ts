@@ -5,6 +5,7 @@ import { PipelineError } from '../pipeline-error.js';
 import { IdMap } from '../tile/id-index.js';
 import type { Area } from './crs-registry.js';
 import { findSelfIntersection } from './find-self-intersection.js';
+import { findStrayHole } from './find-stray-hole.js';
 import type { RecordMemo } from './record-memo.js';
 import { reprojectGeometry, type PointTransform } from './reproject.js';
 import { selectFields, type FieldMapping } from './select-fields.js';
@@ -128,7 +129,8 @@ export class LayerAccumulator {
     const crs = this.crs();
     const geometry = reprojectGeometry(sf.geometry as Geometry, crs.transform);
     if (!v.allows(withHint(checkArea(geometry, crs.area, crs.label), sf.geometry as Geometry, crs))) return null;
-    if (!v.allows(findSelfIntersection(geometry))) return null;
+    // Where rings cross, inside and outside are not defined: the hole check waits for clean rings.
+    if (!v.allows(findSelfIntersection(geometry) ?? findStrayHole(geometry))) return null;
     const kind = mergeKinds(this.kind, geometryKindOf(geometry));
     if (!kind && !v.allows({ code: 'mixed-type', message: `is a ${geometryKindOf(geometry)} in a layer of ${this.kind}s (mixed geometry types)` })) return null;
     const id = this.identify(idValue, sf.index, v);

@@ -5,7 +5,7 @@ export type ProblemClass = 'geometry' | 'topology' | 'identity' | 'mixed' | 'att
 export type ProblemCode =
   | 'no-geometry' | 'empty-geometry' | 'unknown-geometry' | 'malformed-geometry' | 'non-finite' | 'out-of-area'
   | 'unclosed-ring' | 'too-few-points' | 'too-many-vertices'
-  | 'self-intersection'
+  | 'self-intersection' | 'hole-outside-shell' | 'nested-holes'
   | 'missing-id' | 'duplicate-id'
   | 'mixed-type'
   | 'oversized-attribute' | 'bad-attribute';
@@ -28,7 +28,7 @@ export const PROBLEM_CLASS: Record<ProblemCode, ProblemClass> = {
   'no-geometry': 'geometry', 'empty-geometry': 'geometry', 'unknown-geometry': 'geometry', 'malformed-geometry': 'geometry',
   'non-finite': 'geometry', 'out-of-area': 'geometry', 'unclosed-ring': 'geometry', 'too-few-points': 'geometry',
   'too-many-vertices': 'geometry',
-  'self-intersection': 'topology',
+  'self-intersection': 'topology', 'hole-outside-shell': 'topology', 'nested-holes': 'topology',
   'missing-id': 'identity', 'duplicate-id': 'identity',
   'mixed-type': 'mixed',
   'oversized-attribute': 'attributes', 'bad-attribute': 'attributes',

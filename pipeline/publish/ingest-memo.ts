@@ -22,7 +22,7 @@ import type { IngestMemoFile } from '../../src/store/tile-store.js';
 
 const MAGIC = Buffer.from('PTMEMO\u0000\u0001', 'latin1');
 /** Changes whenever ingest would make different features of the same bytes. */
-const MEMO_FORMAT = 5;
+const MEMO_FORMAT = 6;
 /** Features that may not be recalled have spaces for a digest. */
 const NO_DIGEST = ' '.repeat(DIGEST_CHARS);
 
