@@ -1,4 +1,5 @@
 import type { Geometry, Position } from 'geojson';
+import { checkEachPolygon } from './each-polygon.js';
 import type { Problem } from './validation-policy.js';
 
 /** A polygon's segments in flat arrays (most polygons are small; objects per segment would dominate). */
@@ -37,13 +38,7 @@ const MAX_PAIR_TESTS = 50_000_000;
  * polygons are checked.
  */
 export function findSelfIntersection(g: Geometry): Problem | null {
-  if (g.type === 'Polygon') return checkPolygon(g.coordinates, '');
-  if (g.type !== 'MultiPolygon') return null;
-  for (let i = 0; i < g.coordinates.length; i++) {
-    const found = checkPolygon(g.coordinates[i] as Position[][], g.coordinates.length > 1 ? `part ${i + 1}: ` : '');
-    if (found) return found;
-  }
-  return null;
+  return checkEachPolygon(g, checkPolygon);
 }
 
 function checkPolygon(rings: Position[][], prefix: string): Problem | null {

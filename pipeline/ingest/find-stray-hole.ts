@@ -1,4 +1,5 @@
 import type { Geometry, Position } from 'geojson';
+import { checkEachPolygon } from './each-polygon.js';
 import type { Problem } from './validation-policy.js';
 
 /** A ring's bounding box: minX, minY, maxX, maxY. */
@@ -11,13 +12,7 @@ type Box = [number, number, number, number];
  * not on the other ring tells on which side of it the whole hole lies.
  */
 export function findStrayHole(g: Geometry): Problem | null {
-  if (g.type === 'Polygon') return checkPolygon(g.coordinates, '');
-  if (g.type !== 'MultiPolygon') return null;
-  for (let i = 0; i < g.coordinates.length; i++) {
-    const found = checkPolygon(g.coordinates[i] as Position[][], g.coordinates.length > 1 ? `part ${i + 1}: ` : '');
-    if (found) return found;
-  }
-  return null;
+  return checkEachPolygon(g, checkPolygon);
 }
 
 function checkPolygon(rings: Position[][], prefix: string): Problem | null {
