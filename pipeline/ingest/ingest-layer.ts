@@ -22,6 +22,8 @@ export const MAX_ATTRIBUTE_CHARS = 65_535;
 export interface IngestOptions {
   source: string;
   crs?: string | undefined;
+  /** The CRS of a source that states none (an upload's: the layer's configured crs); the file's own wins. */
+  fallbackCrs?: string | undefined;
   encoding?: string | undefined;
   idField?: string | undefined;
   fields?: FieldsSpec | undefined;
@@ -103,7 +105,7 @@ export async function ingestStream(options: IngestOptions, onRecord: (record: In
   try {
     const fields = normaliseFields(options.fields);
     checkDeclaredFields(opened.info, options.idField, fields, file);
-    activeCrs = () => (crs ??= resolveSourceCrs(opened.info, options.crs, opened.info.label ?? file));
+    activeCrs = () => (crs ??= resolveSourceCrs(opened.info, options, opened.info.label ?? file));
     memoContext = () => `${activeCrs().label}\u0000${opened.info.recordContext ?? ''}`;
     const acc = new LayerAccumulator(
       {
@@ -145,12 +147,14 @@ export async function ingestLayer(options: IngestOptions): Promise<IngestedLayer
   return { ...summary, features };
 }
 
-/** The layer config's crs, else the file's own, else the format's default; a missing or unknown CRS is an error. */
-function resolveSourceCrs(info: SourceInfo, configured: string | undefined, file: string): ActiveCrs {
+/** The layer config's crs, else the file's own, else an upload's fallback, else the format's default; a missing or unknown CRS is an error. */
+function resolveSourceCrs(info: SourceInfo, options: Pick<IngestOptions, 'crs' | 'fallbackCrs'>, file: string): ActiveCrs {
+  const configured = options.crs;
   let spec: string;
   let origin: string;
   if (configured !== undefined) [spec, origin] = [configured, 'the layer config'];
   else if (info.crs) [spec, origin] = [info.crs, info.crsOrigin];
+  else if (options.fallbackCrs !== undefined) [spec, origin] = [options.fallbackCrs, 'the layer config, as the upload states no CRS'];
   else if (info.defaultCrs) [spec, origin] = [info.defaultCrs, 'the GeoJSON default, RFC 7946'];
   else throw new PipelineError({ file }, `no CRS: ${info.missingCrs ?? 'the source does not state one'} and the layer config sets no crs`);
   try {

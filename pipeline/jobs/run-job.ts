@@ -7,7 +7,7 @@ import { SqliteSources, type SourceFingerprint, type SourceRead } from '../../sr
 import type { SqliteStore } from '../../src/store/sqlite-store.js';
 import { unzipSafely, type UnzipLimits } from '../ingest/unzip-safely.js';
 import { PipelineError } from '../pipeline-error.js';
-import { publishLayer, type PublishProgress, type PublishResult } from '../publish/publish-layer.js';
+import { publishLayer, type LayerToPublish, type PublishProgress, type PublishResult } from '../publish/publish-layer.js';
 import type { TilingPool } from '../tile/tiling-pool.js';
 import { withCommitHook } from './commit-hook.js';
 import { SourceFingerprinting } from './fingerprint-source.js';
@@ -115,7 +115,7 @@ export function isTransient(code: string | null): boolean {
 }
 
 /** Unpacks a zip upload (afresh on a retry) and picks the file to ingest; returns the layer config for the upload. */
-async function prepareUpload(task: JobTask, rev: TaskRevision, ctx: JobContext): Promise<LayerConfig> {
+async function prepareUpload(task: JobTask, rev: TaskRevision, ctx: JobContext): Promise<LayerToPublish> {
   if (rev.kind === 'geojson') return uploadLayer(task.layer, rev.file, []);
   ctx.report({ stage: 'ingest', progress: 0, detail: `unpacking ${rev.label}` });
   const filesDir = path.join(rev.dir, 'files');
@@ -146,9 +146,10 @@ function pickSource(files: string[], label: string): string {
 
 /**
  * The layer's config for an uploaded source. The configured crs and encoding describe
- * the configured file; an upload that carries its own (.prj, .cpg, a GeoJSON) uses those.
+ * the configured file; an upload that carries its own (a .prj, a GeoJSON crs member, a
+ * .cpg) uses those, and one that states none is read as the configured file is.
  */
-function uploadLayer(layer: LayerConfig, source: string, files: string[]): LayerConfig {
+function uploadLayer(layer: LayerConfig, source: string, files: string[]): LayerToPublish {
   const ext = path.extname(source).toLowerCase();
   const stem = source.slice(0, -ext.length).toLowerCase();
   const has = (part: string): boolean => files.some((f) => f.toLowerCase() === stem + part);
@@ -156,7 +157,8 @@ function uploadLayer(layer: LayerConfig, source: string, files: string[]): Layer
   return {
     ...layer,
     source,
-    crs: isShp && !has('.prj') ? layer.crs : undefined,
+    crs: undefined,
+    fallbackCrs: layer.crs,
     encoding: isShp && !has('.cpg') ? layer.encoding : undefined,
   };
 }

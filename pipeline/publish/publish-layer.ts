@@ -82,12 +82,15 @@ export interface PublishContext {
   onSourceRead?: (hash: string | null) => void;
 }
 
+/** A layer as a publish reads it: its config, and for an upload the configured crs, used only where the uploaded file states none. */
+export type LayerToPublish = LayerConfig & { fallbackCrs?: string | undefined };
+
 /**
  * Publishes a layer: ingest → validate → tile → store (batched, invisible) → one
  * commit transaction that makes it current, or "unchanged" when every tile equals
  * the current version's. Any failure drops the build; the current version stays.
  */
-export async function publishLayer(layer: LayerConfig, ctx: PublishContext): Promise<PublishResult> {
+export async function publishLayer(layer: LayerToPublish, ctx: PublishContext): Promise<PublishResult> {
   // The tiling threads load their code while the source is read.
   const workers = ctx.workers ?? defaultWorkers();
   const threads = workers > 0 ? new TilingThreads(workers, ctx.tilingPool) : undefined;
@@ -103,7 +106,7 @@ export async function publishLayer(layer: LayerConfig, ctx: PublishContext): Pro
 }
 
 /** The publish itself (`ctx.workers` decided), with the tiling threads started for it (none when it tiles on this thread). */
-async function publishWith(layer: LayerConfig, ctx: PublishContext, threads: TilingThreads | undefined): Promise<PublishResult> {
+async function publishWith(layer: LayerToPublish, ctx: PublishContext, threads: TilingThreads | undefined): Promise<PublishResult> {
   const report = (stage: PublishStage, progress: number, detail: string): void => ctx.onProgress?.({ stage, progress, detail });
   report('ingest', 0, `reading ${layer.source}`);
   const { table, ingested, recalled, memoCount, memoKey, memoWriter, sourceHash } = await ingestIntoTable(layer, ctx.store, threads, (n) => report('ingest', 0.05, `${n} features read`));
@@ -163,9 +166,9 @@ interface IngestedTable {
  * are copied from its memo instead of read again. Nothing returned holds the previous
  * memo, so its features (as large as the layer's) are let go before tiling.
  */
-async function ingestIntoTable(layer: LayerConfig, store: TileStore, threads: TilingThreads | undefined, onProgress: (features: number) => void): Promise<IngestedTable> {
+async function ingestIntoTable(layer: LayerToPublish, store: TileStore, threads: TilingThreads | undefined, onProgress: (features: number) => void): Promise<IngestedTable> {
   const settings = {
-    crs: layer.crs, encoding: layer.encoding, idField: layer.idField, fields: layer.fieldMap ?? layer.fields,
+    crs: layer.crs, fallbackCrs: layer.fallbackCrs, encoding: layer.encoding, idField: layer.idField, fields: layer.fieldMap ?? layer.fields,
     onInvalid: layer.onInvalid, maxVertices: layer.maxVertices, sourceLayer: layer.sourceLayer,
   };
   const memoKey = ingestMemoKey(settings);
