@@ -27,7 +27,8 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
   };
 }
 
-function toResponse(err: unknown): { status: number; body: { error: string; detail: unknown } } {
+/** The status and `{error, detail}` body an error is answered with. */
+export function toResponse(err: unknown): { status: number; body: { error: string; detail: unknown } } {
   if (err instanceof HttpError) return { status: err.status, body: { error: err.message, detail: err.detail ?? null } };
   if (err instanceof URIError) return { status: 400, body: { error: 'malformed URL encoding', detail: null } };
   const e = err as { status?: unknown; statusCode?: unknown; type?: unknown; message?: unknown };

@@ -93,6 +93,11 @@ describe('versions through the admin API: rollback, retention, audit', () => {
     expect(rollbacks.map((e) => e.status)).toEqual([404, 400, 400, 400, 400, 404, 410, 200]);
     expect(rollbacks.at(-1)).toMatchObject({ actor: 'city', layer: 'parcels', result: 'current version is now 1.2.0 (was 1.4.0)' });
     expect(rollbacks[6]?.result).toMatch(/^refused: .*removed by retention/);
+    // Refusals name the layer they were about, and in the words the client was answered with.
+    expect(rollbacks.map((e) => e.layer)).toEqual(['nosuch', ...Array<string>(7).fill('parcels')]);
+    expect(rollbacks[3]?.result).toBe('refused: the body is not valid JSON');
+    const ofParcels = ((await (await fetch(`${node.url}/admin/audit?layer=parcels`, { headers: bearer(TOKENS.city) })).json()) as { entries: AuditEntry[] }).entries;
+    expect(ofParcels.filter((e) => e.action === 'rollback').map((e) => e.status)).toEqual([400, 400, 400, 400, 404, 410, 200]);
     expect(entries[1]).toMatchObject({ actor: 'anonymous', action: 'publish', status: 401 });
     expect(entries[0]).toMatchObject({ actor: 'gaotang', action: 'publish', status: 403 });
     for (const e of entries) expect(Date.parse(e.at)).not.toBeNaN();

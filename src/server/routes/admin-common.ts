@@ -9,7 +9,7 @@ import type { AuditLog, AuditRecord } from '../../store/sqlite-audit.js';
 import { StoreError } from '../../store/store-error.js';
 import type { TileStore } from '../../store/tile-store.js';
 import { principalOf, type AdminAuth, type AdminPrincipal } from '../auth.js';
-import { HttpError } from '../http-error.js';
+import { HttpError, toResponse } from '../http-error.js';
 
 /** What the admin routes need. */
 export interface AdminDeps {
@@ -77,11 +77,13 @@ export function noteAudit(res: Response, note: AuditNote): void {
  */
 export function audited(deps: AdminDeps, action: string): RequestHandler {
   return (req, res, next) => {
+    // Read now: once a refusal has left the route for the error handler, Express has put back the app's params.
+    const param = req.params.layer;
+    const routeLayer = typeof param === 'string' && isLayerId(param) ? param : null;
     res.on('finish', () => {
       const note = (res.locals.audit as AuditNote | undefined) ?? {};
       const principal = res.locals.principal as AdminPrincipal | undefined;
-      const param = req.params.layer;
-      const layer = note.layer ?? (typeof param === 'string' && isLayerId(param) ? param : null);
+      const layer = note.layer ?? routeLayer;
       recordAudit(deps, {
         actor: principal?.name ?? 'anonymous', action, layer, status: res.statusCode,
         result: note.result ?? (res.statusCode === 401 ? 'refused: no valid token' : `HTTP ${res.statusCode}`),
@@ -113,7 +115,9 @@ export function handle(fn: (req: Request, res: Response) => void | Promise<void>
   return (req: Request, res: Response, next: NextFunction) => {
     const fail = (err: unknown): void => {
       const mapped = toHttpError(err);
-      if (mapped instanceof HttpError) noteAudit(res, { result: `refused: ${mapped.message}` });
+      // A refusal (a body parser's too: malformed JSON) is audited in the words the client is answered with.
+      const answer = toResponse(mapped);
+      if (answer.status < 500) noteAudit(res, { result: `refused: ${answer.body.error}` });
       if (mapped instanceof HttpError && mapped.status === 413) res.setHeader('Connection', 'close');
       next(mapped);
     };
