@@ -1,4 +1,4 @@
-import { readdir, stat } from 'node:fs/promises';
+import { lstat, readdir, readlink, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { PipelineError } from '../pipeline-error.js';
 import type { OpenedSource, ReaderOptions } from './source-feature.js';
@@ -24,7 +24,7 @@ export function isGeojsonSource(file: string): boolean {
 export async function openSource(file: string, options: ReaderOptions): Promise<OpenedSource> {
   const name = path.basename(file);
   const info = await stat(file).catch(() => null);
-  if (!info) throw new PipelineError({ file: name }, `source file not found${await otherCase(file)}`);
+  if (!info) throw new PipelineError({ file: name }, (await brokenLink(file)) ?? `source file not found${await otherCase(file)}`);
   if (!info.isFile()) throw new PipelineError({ file: name }, 'source is not a file');
   const ext = path.extname(file).toLowerCase();
   const is = (list: readonly string[]): boolean => list.includes(ext);
@@ -39,10 +39,19 @@ export async function openSource(file: string, options: ReaderOptions): Promise<
   throw new PipelineError({ file: name }, `unsupported source format "${ext || name}" (use ${SOURCE_EXTENSION_LIST.join(' ')})`);
 }
 
+/** What to say when the path is a symbolic link whose target is missing, or null when it is not one. */
+async function brokenLink(file: string): Promise<string | null> {
+  const own = await lstat(file).catch(() => null);
+  if (!own?.isSymbolicLink()) return null;
+  const target = await readlink(file).catch(() => '?');
+  return `source is a broken symbolic link to "${target}" (its target does not exist)`;
+}
+
 /** A hint when the folder holds the file under another case ("A.SHP" for a.shp): file names are case-sensitive here, unlike on Windows. */
 async function otherCase(file: string): Promise<string> {
   const name = path.basename(file).toLowerCase();
   const entries = await readdir(path.dirname(file)).catch(() => [] as string[]);
-  const hit = entries.find((e) => e.toLowerCase() === name);
+  const own = path.basename(file);
+  const hit = entries.find((e) => e !== own && e.toLowerCase() === name);
   return hit ? ` (the folder has "${hit}": names are case-sensitive here, so set the layer's source to it)` : '';
 }

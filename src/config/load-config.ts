@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { z } from 'zod';
@@ -21,12 +21,18 @@ export const DEFAULT_CONFIG_PATH = 'config/plantiles.yaml';
 
 /** Where the config comes from: --config, else PLANTILES_CONFIG, else the default. */
 export function resolveConfigPath(flag: string | undefined, env: NodeJS.ProcessEnv): string {
-  return path.resolve(flag ?? env.PLANTILES_CONFIG ?? DEFAULT_CONFIG_PATH);
+  return path.resolve(flag ?? nonEmpty(env.PLANTILES_CONFIG) ?? DEFAULT_CONFIG_PATH);
+}
+
+/** An environment variable set to the empty string counts as unset, as a shell's `VAR=` means. */
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value;
 }
 
 /** Reads, validates and resolves a config file. Throws ConfigError naming the key and the problem. */
 export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): Config {
   if (!existsSync(file)) throw new ConfigError(`${file}: config file not found`);
+  if (statSync(file).isDirectory()) throw new ConfigError(`${file}: is a folder, not a config file`);
   let doc: unknown;
   try {
     doc = parseYaml(readFileSync(file, 'utf8'));
@@ -43,7 +49,7 @@ export function parseConfig(doc: unknown, file: string, env: NodeJS.ProcessEnv =
   if (!result.success) throw new ConfigError(`${file}: ${formatIssues(result.error.issues)}`);
   const raw = result.data;
   const base = path.dirname(path.resolve(file));
-  const storageDir = env.PLANTILES_DATA_DIR ?? raw.storage.dir;
+  const envDataDir = nonEmpty(env.PLANTILES_DATA_DIR);
   let port = raw.server.port;
   if (env.PORT !== undefined && env.PORT !== '') {
     port = Number(env.PORT);
@@ -53,7 +59,7 @@ export function parseConfig(doc: unknown, file: string, env: NodeJS.ProcessEnv =
     ...raw,
     file: path.resolve(file),
     server: { ...raw.server, port },
-    storage: { ...raw.storage, dir: path.resolve(env.PLANTILES_DATA_DIR ? process.cwd() : base, storageDir) },
+    storage: { ...raw.storage, dir: envDataDir ? path.resolve(envDataDir) : path.resolve(base, raw.storage.dir) },
     layers: raw.layers.map((layer) => ({ ...layer, source: path.resolve(base, layer.source) })),
   };
 }

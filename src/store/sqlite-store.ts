@@ -10,7 +10,7 @@ import { migrateSchema, SCHEMA_SQL, SCHEMA_VERSION } from './sqlite-schema.js';
 import type {
   ChangeEvent, DiffEntry, FeatureSet, ImportOptions, IngestMemoFile, LayerRecord, StagedBlob, StoredTile, StoredTileAt, TileStore, VersionBuild, VersionRecord,
 } from './tile-store.js';
-import { StoreError } from './store-error.js';
+import { StoreError, StoreOpenError } from './store-error.js';
 import { countDiff, insertEvent } from './sqlite-queries.js';
 import { diffPages, iterateVersionTiles } from './sqlite-diff.js';
 import { dropFeatureSet, readFeatureSet } from './sqlite-features.js';
@@ -45,8 +45,37 @@ export function storeExists(dir: string): boolean {
 
 /** Opens (and creates or migrates) the store in `dir`. */
 export function openSqliteStore(dir: string, options: SqliteStoreOptions = {}): SqliteStore {
-  mkdirSync(dir, { recursive: true });
-  const db = new Database(path.join(dir, STORE_FILE));
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (err) {
+    throw new StoreOpenError(`${dir}: cannot use this as the store's folder: ${openProblem(err)}`);
+  }
+  const file = path.join(dir, STORE_FILE);
+  let db: Database.Database | null = null;
+  try {
+    db = new Database(file);
+    return initialiseStore(db, dir, options);
+  } catch (err) {
+    db?.close();
+    throw new StoreOpenError(`${file}: cannot open the tile store: ${openProblem(err)}`);
+  }
+}
+
+/** Why a folder or SQLite file could not be opened, in the operator's terms. */
+function openProblem(err: unknown): string {
+  const raw = (err as { code?: unknown }).code;
+  // SQLite's extended codes name the case (SQLITE_READONLY_DIRECTORY); the base code says enough here.
+  const code = typeof raw === 'string' ? raw.replace(/^(SQLITE_[A-Z]+)_.*$/, '$1') : raw;
+  const message = err instanceof Error ? err.message : String(err);
+  if (code === 'EEXIST' || code === 'ENOTDIR') return 'a file is in the way where a folder should be (storage.dir or PLANTILES_DATA_DIR must name a folder)';
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return `${message} (this user may not create or write it)`;
+  if (code === 'SQLITE_CANTOPEN') return `${message} (the folder must exist and be writable by this user)`;
+  if (code === 'SQLITE_READONLY') return `${message} (plantiles needs write access to the folder and the store's files, also to read them: WAL mode writes beside the file)`;
+  if (code === 'SQLITE_NOTADB') return `${message} (it is not a plantiles store)`;
+  return message;
+}
+
+function initialiseStore(db: Database.Database, dir: string, options: SqliteStoreOptions): SqliteStore {
   // Pages of 16 KiB (taken by a new store only): a publish writes tiles of tens to hundreds of
   // KiB, which 4 KiB pages split into chains of overflow pages. Writing the blobs of 3,300
   // tiles took about 60% as long; reading a tile took as long or less.

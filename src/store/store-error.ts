@@ -8,3 +8,8 @@ export class StoreError extends Error {
     super(message);
   }
 }
+
+/** The store's folder or file cannot be opened or written; the message names it and the reason. */
+export class StoreOpenError extends Error {
+  override readonly name = 'StoreOpenError';
+}

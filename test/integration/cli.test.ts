@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -157,6 +157,32 @@ describe('plantiles CLI', () => {
       ]);
       expect(existsSync(store), 'the store directory was created').toBe(false);
       expect(existsSync(path.join(other, 'out.mbtiles'))).toBe(false);
+    } finally {
+      removeDir(other);
+    }
+  });
+
+  it('exits 1 with one line naming the store and the problem when its folder is a file or its file is not a store', () => {
+    const other = makeTempDir();
+    try {
+      writeConfig(other, parcelConfig());
+      writeGeojson(path.join(other, 'parcels.geojson'), makeParcels(3));
+      const env = { ...process.env, PLANTILES_CONFIG: path.join(other, 'plantiles.yaml') };
+      const notAFolder = path.join(other, 'a-file');
+      writeFileSync(notAFolder, 'x');
+      const r = spawnSync(process.execPath, ['dist/src/cli/main.js', 'publish', 'parcels'], { encoding: 'utf8', env: { ...env, PLANTILES_DATA_DIR: notAFolder } });
+      expect(r.status).toBe(1);
+      expect(r.stderr.trim().split('\n')).toEqual([
+        `plantiles: ${notAFolder}: cannot use this as the store's folder: a file is in the way where a folder should be (storage.dir or PLANTILES_DATA_DIR must name a folder)`,
+      ]);
+      const storeDir = path.join(other, 'store');
+      mkdirSync(storeDir);
+      writeFileSync(path.join(storeDir, 'plantiles.sqlite'), 'not a database, but long enough to have a header of a hundred bytes or so: '.repeat(4));
+      const v = spawnSync(process.execPath, ['dist/src/cli/main.js', 'versions', 'parcels'], { encoding: 'utf8', env });
+      expect(v.status).toBe(1);
+      expect(v.stderr.trim().split('\n')).toEqual([
+        `plantiles: ${path.join(storeDir, 'plantiles.sqlite')}: cannot open the tile store: file is not a database (it is not a plantiles store)`,
+      ]);
     } finally {
       removeDir(other);
     }

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, parseConfig } from '../../src/config/load-config.js';
+import { ConfigError, loadConfig, parseConfig, resolveConfigPath } from '../../src/config/load-config.js';
 import { makeTempDir, removeDir } from '../helpers/test-node.js';
 
 describe('config', () => {
@@ -27,6 +27,16 @@ describe('config', () => {
     const cfg = loadConfig('config/plantiles.yaml', { PORT: '9123', PLANTILES_DATA_DIR: '/var/lib/plantiles' });
     expect(cfg.server.port).toBe(9123);
     expect(cfg.storage.dir).toBe('/var/lib/plantiles');
+  });
+
+  it('treats PLANTILES_DATA_DIR= and PLANTILES_CONFIG= (set but empty) as unset', () => {
+    const cfg = loadConfig('config/plantiles.yaml', { PORT: '', PLANTILES_DATA_DIR: '' });
+    expect(cfg.storage.dir).toBe(path.resolve('tiles'));
+    expect(resolveConfigPath(undefined, { PLANTILES_CONFIG: '' })).toBe(path.resolve('config/plantiles.yaml'));
+  });
+
+  it('says a folder given as the config file is a folder', () => {
+    expect(() => loadConfig(dir, {})).toThrow(/is a folder, not a config file/);
   });
 
   it.each([

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Polygon } from 'geojson';
 import proj4 from 'proj4';
@@ -226,6 +226,9 @@ describe('GeoJSON and GeoJSONSeq ingest', () => {
     await expect(ingestLayer({ source: utf16 })).rejects.toThrow(/utf16\.geojson: not valid JSON: unexpected byte 0xff at byte 0 \(a UTF-16 byte-order mark: GeoJSON must be UTF-8; save the file as UTF-8\)/);
     writeGeojson(path.join(dir, 'Upper.GeoJSON'), makeParcels(1, 1));
     await expect(ingestLayer({ source: path.join(dir, 'upper.geojson') })).rejects.toThrow('upper.geojson: source file not found (the folder has "Upper.GeoJSON": names are case-sensitive here, so set the layer\'s source to it)');
+    // A dangling link is named as one, not as a file missing beside a same-named entry.
+    symlinkSync('gone.geojson', path.join(dir, 'dangling.geojson'));
+    await expect(ingestLayer({ source: path.join(dir, 'dangling.geojson') })).rejects.toThrow('dangling.geojson: source is a broken symbolic link to "gone.geojson" (its target does not exist)');
   });
 
   it('refuses GeoJSON that is not UTF-8 (saved as GBK), naming the feature', async () => {
