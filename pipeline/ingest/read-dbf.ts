@@ -55,7 +55,7 @@ export function parseDbfHeader(headerBytes: Buffer, decoder: TextDecoderChecked)
   for (let at = 32; at + 32 <= headerLength && headerBytes[at] !== 0x0d; at += 32) {
     const raw = headerBytes.subarray(at, at + 11);
     const end = raw.indexOf(0);
-    const name = decodeName(raw.subarray(0, end < 0 ? 11 : end), decoder);
+    const name = decodeName(raw.subarray(0, end < 0 ? 11 : end), decoder, fields.length + 1);
     const type = String.fromCharCode(headerBytes[at + 11] as number).toUpperCase();
     const length = headerBytes[at + 16] as number;
     const decimals = headerBytes[at + 17] as number;
@@ -67,11 +67,14 @@ export function parseDbfHeader(headerBytes: Buffer, decoder: TextDecoderChecked)
   return { records, headerLength, recordLength, fields };
 }
 
-function decodeName(bytes: Buffer, decoder: TextDecoderChecked): string {
+function decodeName(bytes: Buffer, decoder: TextDecoderChecked, position: number): string {
   try {
     return decoder.decode(trimBytes(bytes)).trim();
   } catch (err) {
-    throw new DbfFormatError(`has a field name that ${(err as Error).message}`);
+    // A name filling its 10 bytes (11 with the terminator some writers leave out) was most likely
+    // cut there by the program that wrote it, in the middle of a GBK or UTF-8 character.
+    const cut = bytes.length >= 10 ? ' (it fills the 10 bytes a DBF field name may have: the program that wrote it probably cut a longer Chinese name mid-character; rename the field to at most 5 Chinese characters in GBK, 3 in UTF-8)' : '';
+    throw new DbfFormatError(`has a field name that ${(err as Error).message}, in field ${position}${cut}`);
   }
 }
 

@@ -226,6 +226,16 @@ describe('DBF text encodings', () => {
     await expect(ingestLayer({ source: `${base}.shp`, fields: ['地类代码'] })).rejects.toThrow(/fields names "地类代码", which is not an attribute of the source \(it has: 标识码, 地类名称\)/);
   });
 
+  it('names the field whose name was cut mid-character at the 10-byte limit', async () => {
+    const base = path.join(dir, 'cut-name');
+    writeRawShapefile(base, {
+      shapeType: 1, shapes: [{ type: 1, parts: [[[500000, 4000000]]] }], prj: PRJ_4548, cpg: 'UTF-8', encoding: 'utf8',
+      fields: [{ name: 'BSM', type: 'C', length: 18 }, { name: '地类名称代码', type: 'C', length: 20 }],
+      records: [['371502000000000001', '水田']],
+    });
+    await expect(ingestLayer({ source: `${base}.shp` })).rejects.toThrow(/cut-name\.dbf: has a field name that .*, in field 2 \(it fills the 10 bytes a DBF field name may have: .*cut a longer Chinese name mid-character/);
+  });
+
   it('refuses a wrong encoding instead of passing mojibake, naming the field and the feature', async () => {
     await expect(read(write('utf8-as-gbk', { encoding: 'utf8', cpg: 'GBK' })))
       .rejects.toThrow(/utf8-as-gbk\.shp: feature BSM=371502000000000001: attribute DLMC in utf8-as-gbk\.dbf is UTF-8 text \("水田"\), not GBK as the encoding from utf8-as-gbk\.cpg says/);
