@@ -56,8 +56,10 @@ export function receiveUpload(body: Readable, file: string, maxBytes: number, la
         resolve({ bytes, sha256: hash.digest('hex') });
       });
     });
-    body.once('error', (err) => fail(new JobsError('upload-aborted', `the upload was cut short: ${err.message}`, layer)));
-    body.once('close', () => { if (!ended) fail(new JobsError('upload-aborted', 'the upload was cut short by the client', layer)); });
+    const cutShort = (): JobsError => new JobsError('upload-aborted', `the upload was cut short by the client after ${bytes} bytes`, layer);
+    // Node reports a client that closed mid-body as an 'aborted' error (ECONNRESET): the same event as a close.
+    body.once('error', (err: NodeJS.ErrnoException) => fail(err.code === 'ECONNRESET' ? cutShort() : new JobsError('upload-aborted', `the upload was cut short after ${bytes} bytes: ${err.message}`, layer)));
+    body.once('close', () => { if (!ended) fail(cutShort()); });
     out.once('error', fail);
   });
 }

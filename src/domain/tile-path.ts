@@ -27,6 +27,19 @@ export class TilePathError extends Error {
   override readonly name = 'TilePathError';
 }
 
+/**
+ * Parses the part of a URL after "/tiles/" as it came (percent-encoded): each segment is
+ * decoded on its own (%40 is "@", %2C ","), so an encoded slash stays inside its segment
+ * and is refused, rather than splitting the path where the client did not. Throws URIError
+ * on a malformed escape.
+ */
+export function parseEncodedTilePath(raw: string): TilePath {
+  if (!raw.includes('%')) return parseTilePath(raw);
+  const segments = raw.split('/').map(decodeURIComponent);
+  if (segments.some((s) => s.includes('/'))) throw new TilePathError('an encoded slash (%2F) is not a path separator: write / itself');
+  return parseTilePath(segments.join('/'));
+}
+
 /** Parses the part of a URL after "/tiles/" (already percent-decoded, so %40 is "@"). */
 export function parseTilePath(rest: string): TilePath {
   const parts = rest.split('/');

@@ -2,6 +2,15 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ChangeEvent } from '../store/tile-store.js';
 import { eventBody, type ChangeFeed } from './change-feed.js';
 
+/** The headers of an event stream (/events and /admin/events). */
+export const SSE_HEADERS = {
+  'Content-Type': 'text/event-stream; charset=utf-8',
+  'Cache-Control': 'no-store',
+  Connection: 'keep-alive',
+  // nginx and similar proxies must pass events through unbuffered.
+  'X-Accel-Buffering': 'no',
+} as const;
+
 /** Options of the SSE hub. */
 export interface SseHubOptions {
   /** Interval of the comment line that keeps idle connections (and proxies) open. Default 15 s. */
@@ -43,13 +52,12 @@ export class SseHub {
 
   /** Starts a stream: replays what came after `since` (null = only new events), then follows the feed. */
   attach(req: IncomingMessage, res: ServerResponse, since: number | null): void {
-    res.writeHead(200, {
-      'Content-Type': 'text/event-stream; charset=utf-8',
-      'Cache-Control': 'no-store',
-      Connection: 'keep-alive',
-      // nginx and similar proxies must pass events through unbuffered.
-      'X-Accel-Buffering': 'no',
-    });
+    res.writeHead(200, SSE_HEADERS);
+    // HEAD asks for the headers a GET would have: the stream's, then the end (no client kept).
+    if (req.method === 'HEAD') {
+      res.end();
+      return;
+    }
     res.write('retry: 2000\n\n');
     if (this.closed) {
       res.end();

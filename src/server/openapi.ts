@@ -54,6 +54,8 @@ const notRunningJobs = { 409: errorResponse('this process runs no publish jobs (
 const limitParam = (max: number, fallback: number): Record<string, unknown> => ({
   name: 'limit', in: 'query', required: false, description: `Most entries (default ${fallback})`, schema: { type: 'integer', minimum: 1, maximum: max },
 });
+/** Routes that build absolute links from the request answer 400 to a Host they cannot use. */
+const badHost = { 400: errorResponse('malformed Host or X-Forwarded-Host (links are built from it)') };
 const accepted = { description: 'the job was queued', headers: { Location: { schema: { type: 'string' } } }, content: { 'application/json': { schema: ref('Job') } } };
 
 function tileOperation(operationId: string): Operation {
@@ -78,13 +80,13 @@ function tileOperation(operationId: string): Operation {
 /** The documented paths and their operations (also what a 405 names as allowed). */
 export const API_PATHS: Record<string, Record<string, Operation>> = {
   '/': { get: { operationId: 'viewer', tags: ['viewer'], summary: 'The map viewer', responses: { 200: { description: 'HTML', content: { 'text/html': {} } } } } },
-  '/catalog': { get: { operationId: 'getCatalog', tags: ['catalog'], summary: 'Every layer with its current and past versions', responses: { 200: json(ref('Catalog')) } } },
-  '/style.json': { get: { operationId: 'getStyle', tags: ['catalog'], summary: 'MapLibre style of every layer', responses: { 200: json({ type: 'object', required: ['version', 'sources', 'layers'] }) } } },
+  '/catalog': { get: { operationId: 'getCatalog', tags: ['catalog'], summary: 'Every layer with its current and past versions', responses: { 200: json(ref('Catalog')), ...badHost } } },
+  '/style.json': { get: { operationId: 'getStyle', tags: ['catalog'], summary: 'MapLibre style of every layer', responses: { 200: json({ type: 'object', required: ['version', 'sources', 'layers'] }), ...badHost } } },
   '/tiles/{tileset}.json': {
     get: {
       operationId: 'getTileJson', tags: ['tiles'], summary: 'TileJSON 3.0.0; `tiles` names the versioned URL (for a composite, every layer pinned)',
       parameters: [tilesetParam],
-      responses: { 200: json(ref('TileJSON')), 400: errorResponse('malformed'), 404: errorResponse('unknown layer or version'), 410: errorResponse('version removed by retention') },
+      responses: { 200: json(ref('TileJSON')), 400: errorResponse('malformed tileset, or malformed Host or X-Forwarded-Host'), 404: errorResponse('unknown layer or version'), 410: errorResponse('version removed by retention') },
     },
   },
   '/tiles/{tileset}/{z}/{x}/{y}.mvt': { get: tileOperation('getTile') },
@@ -118,7 +120,7 @@ export const API_PATHS: Record<string, Record<string, Operation>> = {
   },
   '/healthz': { get: { operationId: 'health', tags: ['operations'], summary: 'Liveness', responses: { 200: json({ type: 'object', required: ['status'], properties: { status: { const: 'ok' } } }) } } },
   '/metrics': { get: { operationId: 'metrics', tags: ['operations'], summary: 'Prometheus metrics', responses: { 200: { description: 'text exposition', content: { 'text/plain': {} } } } } },
-  '/openapi.json': { get: { operationId: 'openapi', tags: ['operations'], summary: 'This document', responses: { 200: json({ type: 'object', required: ['openapi', 'paths'] }) } } },
+  '/openapi.json': { get: { operationId: 'openapi', tags: ['operations'], summary: 'This document', responses: { 200: json({ type: 'object', required: ['openapi', 'paths'] }), ...badHost } } },
   '/ol.html': { get: { operationId: 'olViewer', tags: ['viewer'], summary: 'The same layers drawn by OpenLayers', responses: { 200: { description: 'HTML', content: { 'text/html': {} } } } } },
   '/mirrors': {
     get: {
@@ -142,8 +144,9 @@ export const API_PATHS: Record<string, Record<string, Operation>> = {
       operationId: 'rollbackLayer', ...admin, summary: 'Make a live version current again', parameters: [layerParam],
       requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['version'], properties: { version: { type: 'string' } } } } } },
       responses: {
-        200: json({ type: 'object', required: ['layer', 'version', 'previous'] }), 400: errorResponse('malformed layer id or body'), ...adminErrors,
+        200: json({ type: 'object', required: ['layer', 'version', 'previous'] }), 400: errorResponse('malformed layer id or body, or a body that does not decompress'), ...adminErrors,
         404: errorResponse('unknown layer or version'), 410: errorResponse('version removed by retention'),
+        413: errorResponse('a body over 16 KiB'), 415: errorResponse('an unsupported charset or content encoding'),
       },
     },
   },
@@ -161,8 +164,8 @@ export const API_PATHS: Record<string, Record<string, Operation>> = {
   },
   '/admin/events': {
     get: {
-      operationId: 'adminEvents', ...admin, summary: 'Server-Sent Events for the admin page: `job` progress and `publish` events of the covered layers',
-      responses: { 200: { description: 'the event stream', content: { 'text/event-stream': {} } }, ...adminErrors },
+      operationId: 'adminEvents', ...admin, summary: 'Server-Sent Events for the admin page: `job` progress and `publish` events of the covered layers', parameters: [layerFilter],
+      responses: { 200: { description: 'the event stream', content: { 'text/event-stream': {} } }, 400: errorResponse('malformed layer id'), ...adminErrors },
     },
   },
   '/admin/jobs': {

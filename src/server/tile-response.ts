@@ -9,7 +9,7 @@ export const MVT_TYPE = 'application/vnd.mapbox-vector-tile';
 /**
  * Writes a tile response (SPEC §3.3): 204 when empty; else the stored gzip body
  * to clients that accept gzip and the plain body to the rest, a strong ETag per
- * encoding, Vary, and 304 on a matching If-None-Match. Returns the body bytes sent.
+ * encoding, Vary, and 304 on a matching If-None-Match. Returns the body bytes sent (0 for HEAD).
  * `headers` (name, value, name, value …) go first and are appended to. The status
  * and every header go out in one writeHead, so on the fast path (where nothing was
  * set before) node builds the header block straight from this array, and header and
@@ -41,7 +41,12 @@ export function writeTile(
   if (gzip) headers.push('Content-Encoding', 'gzip');
   headers.push('Content-Length', body.length);
   res.writeHead(200, headers);
-  res.end(req.method === 'HEAD' ? undefined : body);
+  // HEAD sends no body: no tile served, no bytes.
+  if (req.method === 'HEAD') {
+    res.end();
+    return 0;
+  }
+  res.end(body);
   return body.length;
 }
 

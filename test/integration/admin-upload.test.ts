@@ -169,6 +169,29 @@ describe('uploading a layer source', () => {
     expect((await currentTile()).version).toBe((await layerInfo()).current);
   });
 
+  it('rejects an upload the client cut off, keeping nothing, and audits it as closed by the client (499)', async () => {
+    const before = walk(path.join(dir, 'store', 'sources'));
+    const sent = 256 * 1024;
+    await new Promise<void>((resolve) => {
+      const req = http.request(`${node.url}/admin/layers/parcels/source`, {
+        method: 'PUT', headers: { ...bearer(TOKENS.city), 'content-type': 'application/geo+json', 'content-length': String(LIMIT) },
+      });
+      req.on('error', () => resolve());
+      req.write(Buffer.alloc(sent, 0x20), () => setTimeout(() => { req.destroy(); resolve(); }, 300));
+    });
+    type Entry = { action: string; status: number; result: string; layer: string | null };
+    let cut: Entry | undefined;
+    for (let i = 0; i < 100 && !cut; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      const { entries } = (await (await fetch(`${node.url}/admin/audit?layer=parcels&limit=5`, { headers: bearer(TOKENS.city) })).json()) as { entries: Entry[] };
+      cut = entries.find((e) => e.status === 499);
+    }
+    expect(cut).toMatchObject({ action: 'upload', layer: 'parcels', result: expect.stringMatching(/^aborted: the client closed the connection before the answer/) });
+    const rejected = (await layerInfo()).revisions[0] as unknown as { state: string; error: string };
+    expect(rejected).toMatchObject({ state: 'rejected', error: `the upload was cut short by the client after ${sent} bytes` });
+    expect(walk(path.join(dir, 'store', 'sources'))).toEqual(before);
+  });
+
   it('fails the job of a malformed upload with one line naming the upload and the feature; nothing else changes', async () => {
     const info = await layerInfo();
     const before = await currentTile();

@@ -5,6 +5,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tileForLonLat } from '../../src/domain/tile-coord.js';
+import { buildOpenApi } from '../../src/server/openapi.js';
 import type { AuditEntry } from '../../src/store/sqlite-audit.js';
 import { makeParcels, writeGeojson } from '../helpers/fixtures.js';
 import { collectSse } from '../helpers/sse.js';
@@ -74,6 +75,11 @@ describe('versions through the admin API: rollback, retention, audit', () => {
     expect(truncated.status).toBe(400);
     expect(await truncated.json()).toMatchObject({ error: 'the body is not valid JSON' });
     expect(truncated.headers.get('cache-control')).toBe('no-store');
+    const notGzip = await fetch(`${node.url}/admin/layers/parcels/rollback`, {
+      method: 'POST', headers: { ...bearer(TOKENS.city), 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: '{"version":"1.2.0"}',
+    });
+    expect(notGzip.status).toBe(400);
+    expect(await notGzip.json()).toMatchObject({ error: 'the body does not decompress as its Content-Encoding says', detail: 'incorrect header check' });
     const nullBody = await rollback('null');
     expect(nullBody.status).toBe(400);
     expect(await nullBody.json()).toMatchObject({ error: expect.stringMatching(/^the body must be JSON \{"version"/) });
@@ -90,14 +96,15 @@ describe('versions through the admin API: rollback, retention, audit', () => {
     expect(publishes).toHaveLength(5);
     expect(publishes[0]).toMatchObject({ layer: 'parcels', status: 202, result: expect.stringMatching(/^queued job \d+$/) });
     const rollbacks = entries.filter((e) => e.action === 'rollback');
-    expect(rollbacks.map((e) => e.status)).toEqual([404, 400, 400, 400, 400, 404, 410, 200]);
+    expect(rollbacks.map((e) => e.status)).toEqual([404, 400, 400, 400, 400, 400, 404, 410, 200]);
     expect(rollbacks.at(-1)).toMatchObject({ actor: 'city', layer: 'parcels', result: 'current version is now 1.2.0 (was 1.4.0)' });
-    expect(rollbacks[6]?.result).toMatch(/^refused: .*removed by retention/);
+    expect(rollbacks[7]?.result).toMatch(/^refused: .*removed by retention/);
     // Refusals name the layer they were about, and in the words the client was answered with.
-    expect(rollbacks.map((e) => e.layer)).toEqual(['nosuch', ...Array<string>(7).fill('parcels')]);
-    expect(rollbacks[3]?.result).toBe('refused: the body is not valid JSON');
+    expect(rollbacks.map((e) => e.layer)).toEqual(['nosuch', ...Array<string>(8).fill('parcels')]);
+    expect(rollbacks[3]?.result).toBe('refused: the body does not decompress as its Content-Encoding says');
+    expect(rollbacks[4]?.result).toBe('refused: the body is not valid JSON');
     const ofParcels = ((await (await fetch(`${node.url}/admin/audit?layer=parcels`, { headers: bearer(TOKENS.city) })).json()) as { entries: AuditEntry[] }).entries;
-    expect(ofParcels.filter((e) => e.action === 'rollback').map((e) => e.status)).toEqual([400, 400, 400, 400, 404, 410, 200]);
+    expect(ofParcels.filter((e) => e.action === 'rollback').map((e) => e.status)).toEqual([400, 400, 400, 400, 400, 404, 410, 200]);
     expect(entries[1]).toMatchObject({ actor: 'anonymous', action: 'publish', status: 401 });
     expect(entries[0]).toMatchObject({ actor: 'gaotang', action: 'publish', status: 403 });
     for (const e of entries) expect(Date.parse(e.at)).not.toBeNaN();
@@ -142,5 +149,19 @@ describe('versions through the admin API: rollback, retention, audit', () => {
     const everything = JSON.stringify(await audit()) + logLines.join('');
     expect(logLines.length).toBeGreaterThan(5);
     for (const secret of [TOKENS.city, TOKENS.gaotang, 'wrong-secret-that-is-long-enough']) expect(everything).not.toContain(secret);
+  });
+
+  it('refuses with statuses the OpenAPI document lists: an oversized or mis-encoded rollback body, a malformed ?layer= on /admin/events', async () => {
+    const doc = buildOpenApi('http://example.test', 'test', '0.0.0') as { paths: Record<string, Record<string, { responses: Record<string, unknown> }>> };
+    const listed = (p: string, method: string): string[] => Object.keys(doc.paths[p]?.[method]?.responses ?? {});
+    const post = (headers: Record<string, string>, body: string): Promise<Response> =>
+      fetch(`${node.url}/admin/layers/parcels/rollback`, { method: 'POST', headers: { ...bearer(TOKENS.city), ...headers }, body });
+    const oversized = await post({ 'content-type': 'application/json' }, JSON.stringify({ version: '1.2.0', pad: 'x'.repeat(20_000) }));
+    const charset = await post({ 'content-type': 'application/json; charset=foo' }, '{"version":"1.2.0"}');
+    for (const res of [oversized, charset]) expect(listed('/admin/layers/{layer}/rollback', 'post')).toContain(String(res.status));
+    expect([oversized.status, charset.status]).toEqual([413, 415]);
+    const events = await fetch(`${node.url}/admin/events?layer=../x`, { headers: bearer(TOKENS.city) });
+    expect(events.status).toBe(400);
+    expect(listed('/admin/events', 'get')).toContain('400');
   });
 });

@@ -183,6 +183,10 @@ describe('the job queue', () => {
 
   it('streams job updates with progress over GET /admin/events', async () => {
     const n = await start();
+    // HEAD gets the stream's headers and an end, not a stream that never answers.
+    const head = await fetch(`${n.url}/admin/events`, { method: 'HEAD', headers: bearer(TOKENS.city), signal: AbortSignal.timeout(5000) });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-type')).toMatch(/^text\/event-stream/);
     const controller = new AbortController();
     const res = await fetch(`${n.url}/admin/events`, { headers: bearer(TOKENS.city), signal: controller.signal });
     expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);

@@ -43,19 +43,22 @@ describe('/metrics', () => {
       bytes += Number(res.headers.get('content-length'));
       await res.arrayBuffer();
     }
+    // HEAD sends no body: counted as a request, not as a tile served or bytes sent.
+    const head = await fetch(`${node.url}/tiles/parcels@1.0.0/12/${t.x}/${t.y}.mvt`, { method: 'HEAD', headers: { 'accept-encoding': 'gzip' } });
+    expect(head.status).toBe(200);
     expect((await fetch(`${node.url}/tiles/parcels/12/0/0.mvt`)).status).toBe(204);
     expect((await fetch(`${node.url}/tiles/nosuch/12/0/0.mvt`)).status).toBe(404);
     expect((await fetch(`${node.url}/tiles/parcels.json`)).status).toBe(200);
     expect((await fetch(`${node.url}/catalog`)).status).toBe(200);
     const after = await scrape();
     const delta = (key: string): number => value(after, key) - value(before, key);
-    expect(delta('plantiles_http_requests_total{route="tile",status="200"}')).toBe(3);
+    expect(delta('plantiles_http_requests_total{route="tile",status="200"}')).toBe(4);
     expect(delta('plantiles_http_requests_total{route="tile",status="204"}')).toBe(1);
     expect(delta('plantiles_http_requests_total{route="tile",status="404"}')).toBe(1);
     expect(delta('plantiles_http_requests_total{route="tilejson",status="200"}')).toBe(1);
     expect(delta('plantiles_http_requests_total{route="catalog",status="200"}')).toBe(1);
-    expect(delta('plantiles_http_request_duration_seconds_count{route="tile",status="200"}')).toBe(3);
-    expect(delta('plantiles_http_request_duration_seconds_bucket{le="+Inf",route="tile",status="200"}')).toBe(3);
+    expect(delta('plantiles_http_request_duration_seconds_count{route="tile",status="200"}')).toBe(4);
+    expect(delta('plantiles_http_request_duration_seconds_bucket{le="+Inf",route="tile",status="200"}')).toBe(4);
     expect(delta('plantiles_tiles_served_total{layer="parcels"}')).toBe(3);
     expect(delta('plantiles_response_bytes_total{route="tile"}')).toBe(bytes);
     for (const key of after.keys()) expect(key).not.toMatch(/\/tiles\//);

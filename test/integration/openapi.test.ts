@@ -1,3 +1,4 @@
+import http from 'node:http';
 import path from 'node:path';
 import type { Express } from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -107,6 +108,19 @@ describe('OpenAPI document', () => {
       }
     }
     expect(missing).toEqual([]);
+  });
+
+  it('lists the 400 that routes building links from the Host give to a malformed one', async () => {
+    for (const p of ['/catalog', '/style.json', '/tiles/{tileset}.json', '/openapi.json']) {
+      const op = doc.paths[p]?.get as Operation;
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = http.request(node.url + exampleUrl(p, op), { headers: { host: 'bad host^' } }, (res) => { res.resume(); resolve(res.statusCode ?? 0); });
+        req.on('error', reject);
+        req.end();
+      });
+      expect(status, p).toBe(400);
+      expect(Object.keys(op.responses), p).toContain('400');
+    }
   });
 
   it.for(operations.map((o) => ({ ...o, name: `${o.method.toUpperCase()} ${o.path}` })))('$name answers with a documented status and shape', async ({ path: p, method, op }, ctx) => {

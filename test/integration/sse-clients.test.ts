@@ -52,6 +52,17 @@ describe('/events with many clients', () => {
     await waitFor(async () => (await sseClients()) === before, 'the clients to disconnect');
   });
 
+  it('answers HEAD with the stream\'s headers and an end, keeping no client', async () => {
+    const before = await sseClients();
+    const heads = await Promise.all(Array.from({ length: 5 }, () => fetch(`${node.url}/events`, { method: 'HEAD', signal: AbortSignal.timeout(5000) })));
+    for (const head of heads) {
+      expect(head.status).toBe(200);
+      expect(head.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+      expect(await head.text()).toBe('');
+    }
+    expect(await sseClients()).toBe(before);
+  });
+
   it('resumes after a reconnect with Last-Event-ID: exactly the missed events, in order, then live ones', async () => {
     const [first] = await Promise.all([collectSse(`${node.url}/events`, 1), new Promise((r) => setTimeout(r, 150)).then(republish)]);
     const lastSeen = first?.[0]?.id ?? '';

@@ -79,6 +79,16 @@ describe('tile HTTP: statuses and headers', () => {
     expect(encoded.headers.get('x-tile-version')).toBe('1.0.0');
   });
 
+  it('refuses an encoded slash (%2F) as a path separator, on tiles and diffs', async () => {
+    const slashed = tilePath('parcels').replace(/\//g, '%2F').replace(/^%2Ftiles%2F/, '/tiles/');
+    expect(slashed).toMatch(/^\/tiles\/parcels%2F\d+%2F/);
+    for (const url of [slashed, '/tiles/parcels@1.0.0%2Fdiff%2F0.0.0']) {
+      const res = await get(url);
+      expect(res.status, url).toBe(400);
+      expect(((await res.json()) as { error: string }).error).toMatch(/encoded slash/);
+    }
+  });
+
   it('answers 204 for an empty tile inside the zoom range', async () => {
     const res = await get('/tiles/parcels/12/0/0.mvt');
     expect(res.status).toBe(204);

@@ -80,19 +80,25 @@ export function audited(deps: AdminDeps, action: string): RequestHandler {
     // Read now: once a refusal has left the route for the error handler, Express has put back the app's params.
     const param = req.params.layer;
     const routeLayer = typeof param === 'string' && isLayerId(param) ? param : null;
-    res.on('finish', () => {
+    // 'close' comes for every request, 'finish' only for those answered: an upload the client
+    // cut off is recorded too, with 499 (as nginx logs a request its client closed).
+    res.once('close', () => {
       const note = (res.locals.audit as AuditNote | undefined) ?? {};
       const principal = res.locals.principal as AdminPrincipal | undefined;
       const layer = note.layer ?? routeLayer;
-      recordAudit(deps, {
-        actor: principal?.name ?? 'anonymous', action, layer, status: res.statusCode,
-        result: note.result ?? (res.statusCode === 401 ? 'refused: no valid token' : `HTTP ${res.statusCode}`),
-        detail: note.detail ?? null, remote: req.ip ?? null,
-      });
+      const answered = res.writableFinished;
+      const status = answered ? res.statusCode : CLIENT_CLOSED;
+      const result = answered
+        ? note.result ?? (res.statusCode === 401 ? 'refused: no valid token' : `HTTP ${res.statusCode}`)
+        : `aborted: the client closed the connection before the answer${note.result ? ` (${note.result})` : ''}`;
+      recordAudit(deps, { actor: principal?.name ?? 'anonymous', action, layer, status, result, detail: note.detail ?? null, remote: req.ip ?? null });
     });
     next();
   };
 }
+
+/** The audit status of a request whose client closed the connection before it was answered (nginx's 499). */
+const CLIENT_CLOSED = 499;
 
 /** How often an audit write is tried while another process holds the store's write lock. */
 const AUDIT_ATTEMPTS = 5;

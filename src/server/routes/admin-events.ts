@@ -1,5 +1,6 @@
 import { Router, type RequestHandler } from 'express';
 import { eventBody } from '../../events/change-feed.js';
+import { SSE_HEADERS } from '../../events/sse-hub.js';
 import type { Job } from '../../jobs/jobs.js';
 import type { ChangeEvent } from '../../store/tile-store.js';
 import { handle, listingScope, type AdminDeps } from './admin-common.js';
@@ -15,12 +16,12 @@ export function adminEventRoutes(deps: AdminDeps, token: RequestHandler): Router
   const router = Router();
   router.get('/admin/events', token, handle((req, res) => {
     const scope = listingScope(deps, req, res);
-    res.writeHead(200, {
-      'Content-Type': 'text/event-stream; charset=utf-8',
-      'Cache-Control': 'no-store',
-      Connection: 'keep-alive',
-      'X-Accel-Buffering': 'no',
-    });
+    res.writeHead(200, SSE_HEADERS);
+    // HEAD asks for a GET's headers only: no stream is kept for it.
+    if (req.method === 'HEAD') {
+      res.end();
+      return;
+    }
     res.write('retry: 2000\n\n');
     const sendJob = (job: Job): void => {
       if (scope.layer(job.layer)) res.write(`event: job\ndata: ${JSON.stringify(job)}\n\n`);

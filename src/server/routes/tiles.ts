@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Router, type Response } from 'express';
 import { TileCoordError } from '../../domain/tile-coord.js';
 import { EMPTY_VERSION } from '../../domain/version-tag.js';
-import { parseTilePath, TilePathError, type LayerSpec, type TilePath } from '../../domain/tile-path.js';
+import { parseEncodedTilePath, TilePathError, type LayerSpec, type TilePath } from '../../domain/tile-path.js';
 import type { CatalogCache } from '../../store/catalog-cache.js';
 import type { TileStore } from '../../store/tile-store.js';
 import { baseUrlOf } from '../base-url.js';
@@ -106,7 +106,7 @@ export function fastTileHandler(service: TileService, cors: boolean): (req: Inco
     let parsed: TilePath;
     try {
       const rest = url.slice(7, end);
-      parsed = parseTilePath(rest.includes('%') ? decodeURIComponent(rest) : rest);
+      parsed = parseEncodedTilePath(rest);
     } catch {
       return null;
     }
@@ -133,7 +133,7 @@ export function fastTileHandler(service: TileService, cors: boolean): (req: Inco
 
 function parseRequestPath(rest: string): TilePath {
   try {
-    return parseTilePath(decodeURIComponent(rest));
+    return parseEncodedTilePath(rest);
   } catch (err) {
     if (err instanceof TilePathError || err instanceof TileCoordError || err instanceof URIError) {
       throw new HttpError(400, err.message);
