@@ -1,6 +1,6 @@
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { gunzipSync } from 'node:zlib';
 import type { StagedBlob, TileRef, TileStore } from '../../src/store/tile-store.js';
-import { hashTile } from '../tile/encode-tile.js';
+import { gzipTile, hashTile } from '../tile/encode-tile.js';
 import { MirrorError } from './mirror-error.js';
 import type { UpstreamClient } from './upstream-client.js';
 
@@ -91,8 +91,8 @@ async function fetchTile(ctx: FetchTilesContext, ref: TileRef): Promise<{ gz: Bu
   }
   if (res.status !== 200) throw new MirrorError('bad-response', context(ctx, ref), `answered ${res.status} for a tile the diff lists`);
   if (res.headers['content-encoding'] === 'gzip') return { gz: res.body };
-  // A proxy that decoded the body: gzip it the way the pipeline does (level 6, no mtime), which gives the same bytes.
-  return { gz: gzipSync(res.body, { level: 6 }) };
+  // A proxy that decoded the body: gzip it as the pipeline does (gzipTile), which gives the upstream's bytes.
+  return { gz: gzipTile(res.body) };
 }
 
 function gunzipOrNull(gz: Buffer): Buffer | null {

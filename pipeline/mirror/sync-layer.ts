@@ -1,4 +1,5 @@
 import type { LayerStyle } from '../../src/domain/catalog.js';
+import { buildConflict } from '../../src/store/build-conflict.js';
 import { StoreError } from '../../src/store/store-error.js';
 import type { TileStore } from '../../src/store/tile-store.js';
 import { importVersion } from './import-version.js';
@@ -39,6 +40,10 @@ export async function syncLayer(ctx: LayerSyncContext, up: UpstreamLayer, localI
   const target = up.version;
   if (target === null) return { state: 'up-to-date', layer: localId, version: '' };
   const local = ctx.store.getLayer(localId);
+  // Asked before anything else: a layer of the same id published here (or mirrored from another
+  // node) is not this upstream's, even when its tag matches; and nothing is fetched for it.
+  const conflict = buildConflict(localId, local, up.origin);
+  if (conflict) throw new MirrorError('conflict', { upstream: ctx.client.baseUrl, layer: localId, version: target }, conflict);
   const current = local?.versions.find((v) => v.vid === local.currentVid) ?? null;
   if (current?.version === target) return { state: 'up-to-date', layer: localId, version: target };
   const held = local?.versions.find((v) => v.version === target && v.state === 'live');

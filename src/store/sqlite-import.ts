@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import { parseVersionTag, type VersionTag } from '../domain/version-tag.js';
 import { StoreError } from './store-error.js';
 import type { ImportOptions, StagedBlob, TileRef } from './tile-store.js';
+import { buildConflict, type LayerOwnership } from './build-conflict.js';
 
 /*
  * What a mirror's import needs from the SQLite store besides a normal build: blobs
@@ -14,21 +15,9 @@ import type { ImportOptions, StagedBlob, TileRef } from './tile-store.js';
  * an import over a layer published here, or an import from a second origin.
  */
 export function assertBuildAllowed(db: Database.Database, layer: string, imported: ImportOptions | undefined): void {
-  const row = db.prepare('SELECT origin, current_vid FROM layers WHERE id = ?').get(layer) as
-    | { origin: string | null; current_vid: number | null } | undefined;
-  if (!row) return;
-  if (!imported) {
-    if (row.origin !== null) {
-      throw new StoreError('conflict', `layer "${layer}" is mirrored from node "${row.origin}" and is read-only here; publish it on "${row.origin}"`);
-    }
-    return;
-  }
-  if (row.origin === null && row.current_vid !== null) {
-    throw new StoreError('conflict', `layer "${layer}" is published on this node; a mirror of node "${imported.origin}" cannot replace it`);
-  }
-  if (row.origin !== null && row.origin !== imported.origin) {
-    throw new StoreError('conflict', `layer "${layer}" is mirrored from node "${row.origin}", not from "${imported.origin}"`);
-  }
+  const row = db.prepare('SELECT origin, current_vid AS currentVid FROM layers WHERE id = ?').get(layer) as LayerOwnership | undefined;
+  const conflict = buildConflict(layer, row ?? null, imported?.origin ?? null);
+  if (conflict) throw new StoreError('conflict', conflict);
 }
 
 /** Adds tiles by hash to a build in one transaction, promoting staged blobs; a blob found nowhere is an error. */

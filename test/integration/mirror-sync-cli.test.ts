@@ -1,8 +1,12 @@
 import { writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { ClusterNode, runCli, tileHashes } from '../helpers/cluster.js';
+import { ClusterNode, rawTile, runCli, tileHashes } from '../helpers/cluster.js';
 import { makeParcels, writeGeojson } from '../helpers/fixtures.js';
 import { makeTempDir, removeDir } from '../helpers/test-node.js';
 
@@ -89,4 +93,100 @@ describe('plantiles sync (one pass)', () => {
     expect(errors[0]).toMatch(/^plantiles: sync of http:\/\/127\.0\.0\.1:9 failed: .*ECONNREFUSED/);
     expect(errors.at(-1)).toMatch(/^plantiles: sync failed: http:\/\/127\.0\.0\.1:9: GET \/catalog/);
   });
+
+  it('refuses a layer of the same id and tag published on this node, fetching nothing for it', async () => {
+    const local = path.join(dir, 'local.yaml');
+    writeFileSync(local, stringify({
+      node: { id: 'county3', title: 'county3' }, storage: { dir: './local-store' },
+      layers: [{ id: 'a', source: 'b.geojson', idField: 'BSM', minzoom: 8, maxzoom: 11 }],
+    }));
+    expect((await runCli(['--config', local, 'publish', 'a'])).code).toBe(0);
+    const r = await runCli(['--config', local, 'sync', '--upstream', city.url, '--layers', 'a']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).not.toMatch(/up to date/);
+    expect(r.stderr).toMatch(/layer "a" is published on this node; a mirror of node "city" cannot replace it/);
+    const db = new Database(path.join(dir, 'local-store', 'plantiles.sqlite'), { readonly: true });
+    try {
+      expect(db.prepare('SELECT count(*) AS n FROM staged_blobs').get()).toEqual({ n: 0 });
+    } finally {
+      db.close();
+    }
+  });
+
+  it('copies the upstream\'s exact gzip bodies through a proxy that decodes them', async () => {
+    // Tiles large enough that gzip levels give different bytes; then a proxy that asks the
+    // upstream for tiles without gzip, so the mirror receives them decoded.
+    writeGeojson(path.join(dir, 'a.geojson'), makeParcels(40, 30));
+    await city.publish('a');
+    const { proxy, via } = await startProxy(city.url, 'decode');
+    try {
+      const proxied = path.join(dir, 'proxied.yaml');
+      writeFileSync(proxied, stringify({ node: { id: 'county4', title: 'county4' }, storage: { dir: './proxied-store' } }));
+      const r = await runCli(['--config', proxied, 'sync', '--upstream', via, '--layers', 'a']);
+      expect(r.code, r.stderr).toBe(0);
+      const db = new Database(path.join(dir, 'proxied-store', 'plantiles.sqlite'), { readonly: true });
+      try {
+        const mine = db.prepare("SELECT version, bytes FROM versions WHERE layer = 'a'").get() as { version: string; bytes: number };
+        const catalog = (await (await fetch(`${city.url}/catalog`)).json()) as { layers: { id: string; versions: { version: string; bytes: number }[] }[] };
+        expect(catalog.layers.find((l) => l.id === 'a')?.versions.find((v) => v.version === mine.version)?.bytes).toBe(mine.bytes);
+        expect(mine.version).toBe('1.1.0');
+      } finally {
+        db.close();
+      }
+    } finally {
+      proxy.close();
+    }
+  });
+
+  it('drops what it fetched through a proxy that recompresses tiles, says so, and copies them afresh without it', async () => {
+    const { proxy, via } = await startProxy(city.url, 'recompress');
+    const config5 = path.join(dir, 'recompressed.yaml');
+    writeFileSync(config5, stringify({ node: { id: 'county5', title: 'county5' }, storage: { dir: './recompressed-store' } }));
+    try {
+      const r = await runCli(['--config', config5, 'sync', '--upstream', via, '--layers', 'a']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/the tiles match their hashes but their gzip bodies differ from the upstream's: a proxy between the nodes may decompress or recompress tiles/);
+    } finally {
+      proxy.close();
+    }
+    const direct = await runCli(['--config', config5, 'sync', '--upstream', city.url, '--layers', 'a']);
+    expect(direct.code, direct.stderr).toBe(0);
+    const county = await ClusterNode.start(path.join(dir, 'county5-serve'), { node: { id: 'county5', title: 'county5' }, storage: { dir: '../recompressed-store' } });
+    try {
+      const hashes = await tileHashes(city.url, 'a', '1.1.0');
+      expect(await tileHashes(county.url, 'a', '1.1.0')).toEqual(hashes);
+      for (const zxy of [...hashes.keys()].slice(0, 5)) {
+        const mine = await rawTile(county.url, 'a', '1.1.0', zxy);
+        expect(mine.body.equals((await rawTile(city.url, 'a', '1.1.0', zxy)).body), zxy).toBe(true);
+      }
+    } finally {
+      await county.stop();
+    }
+  });
 });
+
+/** A proxy to `upstream` that hands tiles on decoded (asking the upstream for no gzip), or gzipped again at another level. */
+async function startProxy(upstream: string, mode: 'decode' | 'recompress'): Promise<{ proxy: http.Server; via: string }> {
+  const proxy = http.createServer((req, res) => {
+    const headers = { ...req.headers, host: new URL(upstream).host };
+    const tile = req.url?.endsWith('.mvt') === true;
+    if (tile && mode === 'decode') delete headers['accept-encoding'];
+    const out = http.request(upstream + (req.url ?? '/'), { method: req.method, headers }, (up) => {
+      if (!(tile && mode === 'recompress' && up.headers['content-encoding'] === 'gzip')) {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+        return;
+      }
+      const chunks: Buffer[] = [];
+      up.on('data', (c: Buffer) => chunks.push(c)).on('end', () => {
+        const body = gzipSync(gunzipSync(Buffer.concat(chunks)), { level: 9 });
+        res.writeHead(up.statusCode ?? 502, { ...up.headers, 'content-length': String(body.length) });
+        res.end(body);
+      });
+    });
+    out.on('error', () => res.destroy());
+    req.pipe(out);
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  return { proxy, via: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}` };
+}
