@@ -1,6 +1,7 @@
 import cron from 'node-cron';
 import { z } from 'zod';
 import { LAYER_ID_PATTERN } from '../domain/layer-id.js';
+import { upstreamUrlProblem } from '../domain/upstream-url.js';
 import { zoomRangeOf } from '../domain/zoom-range.js';
 
 /** Glob-like layer patterns ("*", "gaotang-*") used by tokens and mirrors. */
@@ -102,7 +103,10 @@ const tokenSchema = z.strictObject({
 });
 
 const mirrorSchema = z.strictObject({
-  upstream: z.url(),
+  upstream: z.string().superRefine((text, ctx) => {
+    const problem = upstreamUrlProblem(text);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  }),
   layers: z.array(layerPattern).default(['*']),
   prefix: z.string().regex(/^[A-Za-z0-9_.-]{0,32}$/).default(''),
   /** Tile requests in flight at once (over keep-alive connections). */

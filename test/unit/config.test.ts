@@ -48,6 +48,9 @@ describe('config', () => {
     [{ layers: [{ id: 'a', source: 'a.shp', colour: 'red' }] }, /layers\[0\]\.colour: unknown key/],
     [{ admin: { tokens: [{ name: 'x', env: 'not valid' }] } }, /admin\.tokens\[0\]\.env: /],
     [{ schedule: { nice: 20 } }, /schedule\.nice: /],
+    [{ mirrors: [{ upstream: 'ftp://127.0.0.1:8080' }] }, /mirrors\[0\]\.upstream: "ftp:\/\/127\.0\.0\.1:8080" is not an http or https URL/],
+    [{ mirrors: [{ upstream: 'http://127.0.0.1:8080?x=1#f' }] }, /mirrors\[0\]\.upstream: .* has a query or fragment/],
+    [{ mirrors: [{ upstream: 'city' }] }, /mirrors\[0\]\.upstream: "city" is not a URL/],
     [{ schedule: { tilingThreads: -1 } }, /schedule\.tilingThreads: /],
   ])('names the key of an invalid config %#', (doc, message) => {
     expect(() => parseConfig(doc, 'x.yaml', {})).toThrow(ConfigError);

@@ -7,6 +7,7 @@ import { UpstreamClient } from '../../../pipeline/mirror/upstream-client.js';
 import type { MirrorStatusProvider } from '../../server/routes/mirrors.js';
 import { CliError, UsageError } from '../cli-error.js';
 import type { Runtime } from '../runtime.js';
+import { upstreamUrlProblem } from '../../domain/upstream-url.js';
 
 /** Options of `plantiles sync`. */
 export interface SyncCommandOptions {
@@ -93,13 +94,8 @@ function syncTargets(rt: Runtime, opts: SyncCommandOptions): MirrorConfig[] {
     if (!rt.config.mirrors.length) throw new UsageError('give --upstream URL, or configure mirrors in the config file');
     return rt.config.mirrors.map((m) => (opts.concurrency === undefined ? m : { ...m, concurrency }));
   }
-  let url: URL;
-  try {
-    url = new URL(opts.upstream);
-  } catch {
-    throw new UsageError(`--upstream "${opts.upstream}" is not a URL`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError('--upstream must be an http or https URL');
+  const problem = upstreamUrlProblem(opts.upstream);
+  if (problem) throw new UsageError(`--upstream ${problem}`);
   const layers = (opts.layers ?? ['*']).flatMap((l) => l.split(',')).filter(Boolean);
   if (layers.some((l) => !/^[A-Za-z0-9_.*-]{1,64}$/.test(l))) throw new UsageError('--layers takes layer ids or patterns with *');
   const prefix = opts.prefix ?? '';
