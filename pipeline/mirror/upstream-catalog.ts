@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { formatPath } from '../../src/config/load-config.js';
 import type { LayerStyle, VersionMeta } from '../../src/domain/catalog.js';
 import { LAYER_ID_PATTERN } from '../../src/domain/layer-id.js';
 import { parseVersionTag } from '../../src/domain/version-tag.js';
@@ -64,7 +65,7 @@ export interface UpstreamCatalog {
 export async function fetchCatalog(client: UpstreamClient, signal?: AbortSignal): Promise<UpstreamCatalog> {
   const doc = await client.getJson('/catalog', { signal });
   const parsed = catalogSchema.safeParse(doc);
-  if (!parsed.success) throw new MirrorError('bad-response', { upstream: client.baseUrl }, `/catalog: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+  if (!parsed.success) throw new MirrorError('bad-response', { upstream: client.baseUrl }, `/catalog: ${firstIssue(parsed.error.issues)}`);
   const node = parsed.data.node;
   return {
     node,
@@ -101,7 +102,7 @@ export async function fetchVersionMeta(client: UpstreamClient, layer: string, ve
     throw new MirrorError('bad-response', { upstream: client.baseUrl, layer, version }, 'TileJSON is not JSON');
   }
   const parsed = tileJsonSchema.safeParse(doc);
-  if (!parsed.success) throw new MirrorError('bad-response', { upstream: client.baseUrl, layer, version }, `TileJSON: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+  if (!parsed.success) throw new MirrorError('bad-response', { upstream: client.baseUrl, layer, version }, `TileJSON: ${firstIssue(parsed.error.issues)}`);
   const t = parsed.data;
   const vl = t.vector_layers[0] as (typeof t.vector_layers)[number];
   return {
@@ -143,4 +144,12 @@ function parseDiffLine(line: string, ctx: { upstream: string; layer: string; ver
   if (e.deleted === true) return { z: z as number, x: x as number, y: y as number, deleted: true };
   if (typeof e.hash !== 'string' || !HASH.test(e.hash)) throw new MirrorError('bad-response', ctx, `diff line has no valid hash: ${line.slice(0, 80)}`);
   return { z: z as number, x: x as number, y: y as number, hash: e.hash };
+}
+
+/** The first problem of an upstream document, with the field it is in (`layers[2].versions[0].tiles: …`). */
+function firstIssue(issues: readonly z.core.$ZodIssue[]): string {
+  const issue = issues[0];
+  if (!issue) return 'invalid';
+  const where = formatPath(issue.path);
+  return where ? `${where}: ${issue.message}` : issue.message;
 }

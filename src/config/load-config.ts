@@ -77,6 +77,7 @@ function formatIssues(issues: z.core.$ZodIssue[]): string {
     .join('; ');
 }
 
-function formatPath(parts: PropertyKey[]): string {
+/** A zod issue's path as a config key or JSON field: `layers[0].id`. */
+export function formatPath(parts: readonly PropertyKey[]): string {
   return parts.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i ? '.' : ''}${String(p)}`)).join('');
 }

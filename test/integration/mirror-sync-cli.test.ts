@@ -80,6 +80,21 @@ describe('plantiles sync (one pass)', () => {
     expect((await runCli(['--config', config, 'sync', '--upstream', city.url, '--layers', 'zz-*'])).code).toBe(0);
   });
 
+  it('names the field of an upstream catalog it cannot use', async () => {
+    const fake = http.createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ node: { id: 'odd', title: 'odd' }, layers: [{ id: 'a' }] }));
+    });
+    await new Promise<void>((resolve) => fake.listen(0, '127.0.0.1', resolve));
+    try {
+      const r = await runCli(['--config', config, 'sync', '--upstream', `http://127.0.0.1:${(fake.address() as AddressInfo).port}`]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/\/catalog: layers\[0\]\.\w+: /);
+    } finally {
+      fake.close();
+    }
+  });
+
   it('syncs every configured mirror, past one that is down, then exits 1 naming it', async () => {
     const both = path.join(dir, 'both.yaml');
     writeFileSync(both, stringify({
