@@ -6,7 +6,7 @@ import { backoffDelay, sleep } from './backoff.js';
 import { matchesLayerPatterns } from './layer-patterns.js';
 import { MirrorError } from './mirror-error.js';
 import { MirrorTracker } from './mirror-tracker.js';
-import { readEvents, toUpstreamEvent, type UpstreamEvent } from './read-events.js';
+import { readChanges, readEvents, type UpstreamEvent } from './read-events.js';
 import type { LayerSyncOutcome } from './sync-layer.js';
 import { syncUpstream } from './sync-upstream.js';
 import { UpstreamClient } from './upstream-client.js';
@@ -137,27 +137,38 @@ export class Mirror {
 
   /**
    * Polls /changes until a request fails (which the caller turns into a backoff), or until
-   * it is time to try the event stream again: a proxy may have been fixed meanwhile.
+   * it is time to try the event stream again: a proxy may have been fixed meanwhile. Its first
+   * answer asks for a catch-up pass, as a (re)connection of the stream does: the way of
+   * following changed, or the upstream is back.
    */
   private async pollChanges(onOk: () => void): Promise<void> {
     const until = this.now() + RETRY_EVENTS_MS;
+    let first = true;
     while (!this.stopped) {
       if (this.now() >= until) {
         this.mode = 'events';
         return;
       }
-      const since = this.lastSeq ?? 0;
-      const doc = await this.client.getJson(`/changes?since=${since}`, { signal: this.abort.signal }) as { events?: unknown; last?: unknown };
-      const first = this.state !== 'following';
+      const page = await readChanges(this.client, this.lastSeq ?? 0, this.abort.signal);
       onOk();
       if (first) this.connected();
-      for (const raw of Array.isArray(doc.events) ? doc.events : []) {
-        const e = toUpstreamEvent(raw);
-        if (e) this.onEvent(e);
-      }
-      if (typeof doc.last === 'number' && Number.isSafeInteger(doc.last)) this.lastSeq = Math.max(this.lastSeq ?? 0, doc.last);
+      first = false;
+      for (const e of page.events) this.onEvent(e);
+      // docs/api.md: `last` is the cursor to ask with next; below ours, the upstream's feed went back.
+      if (page.last !== null && this.lastSeq !== null && page.last < this.lastSeq) this.cursorWentBack(page.last);
+      if (page.last !== null) this.lastSeq = page.last;
       await sleep(this.config.pollSeconds * 1000, this.abort.signal);
     }
+  }
+
+  /**
+   * The upstream's sequence numbers went back: its store was restored from an older copy or
+   * replaced. What it published since may carry numbers we had already passed, so the cursor
+   * follows the upstream's and a pass compares catalogs.
+   */
+  private cursorWentBack(seq: number): void {
+    this.deps.logger.warn({ upstream: this.client.baseUrl, was: this.lastSeq, now: seq }, 'mirror: the upstream\'s change feed went back (a restored store?); catching up from its catalog');
+    this.requestPass();
   }
 
   private connected(): void {
@@ -166,7 +177,9 @@ export class Mirror {
   }
 
   private onEvent(e: UpstreamEvent): void {
-    this.lastSeq = Math.max(this.lastSeq ?? 0, e.seq);
+    // We asked for events after lastSeq: one at or below it comes from a feed that went back.
+    if (this.lastSeq !== null && e.seq <= this.lastSeq) this.cursorWentBack(e.seq);
+    this.lastSeq = e.seq;
     if (!matchesLayerPatterns(e.layer, this.config.layers)) return;
     this.tracker.noteUpstreamChange(e.layer);
     this.expected.set(e.layer, { version: e.version, passes: 0 });

@@ -57,6 +57,14 @@ export async function readEvents(client: UpstreamClient, opts: ReadEventsOptions
   }
 }
 
+/** One answer of GET /changes: the usable events, and `last`, the cursor to ask with next (null when absent). */
+export async function readChanges(client: UpstreamClient, since: number, signal?: AbortSignal): Promise<{ events: UpstreamEvent[]; last: number | null }> {
+  const doc = await client.getJson(`/changes?since=${since}`, { signal }) as { events?: unknown; last?: unknown };
+  const events = (Array.isArray(doc.events) ? doc.events : []).map((raw) => toUpstreamEvent(raw)).filter((e): e is UpstreamEvent => e !== null);
+  const last = typeof doc.last === 'number' && Number.isSafeInteger(doc.last) && doc.last >= 0 ? doc.last : null;
+  return { events, last };
+}
+
 /** Parses one SSE block; null for comments, heartbeats and events a mirror does not use. */
 export function parseEventBlock(block: string): UpstreamEvent | null {
   let id: string | undefined;
