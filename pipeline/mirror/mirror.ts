@@ -47,6 +47,8 @@ export class Mirror {
   private mode: MirrorStatus['mode'] = 'events';
   private state: MirrorStatus['state'] = 'starting';
   private lastSeq: number | null = null;
+  /** While set, the upstream has no usable event stream: /changes is polled until then (monotonic ms). */
+  private pollUntil: number | null = null;
   private dirty = true;
   private wake: (() => void) | null = null;
   private failedPasses = 0;
@@ -94,70 +96,96 @@ export class Mirror {
     return this.abort.signal.aborted;
   }
 
-  /** Listens for the upstream's changes; every (re)connection asks for a catch-up pass. */
+  /**
+   * Listens for the upstream's changes; every (re)connection asks for a catch-up pass. While
+   * the event stream fails (a lost connection, a 5xx), /changes is polled until its next try:
+   * the rest of the upstream may well answer (a proxy failing /events alone).
+   */
   private async listen(): Promise<void> {
     let attempt = 0;
     let shortStreams = 0;
     while (!this.stopped) {
       const stream = { openedAt: null as number | null };
+      const stable = (): boolean => stream.openedAt !== null && this.now() - stream.openedAt >= STABLE_STREAM_MS;
+      let retryAt: number | null = null;
       try {
-        if (this.mode === 'events') {
+        if (this.pollUntil === null) {
           await readEvents(this.client, {
             lastEventId: this.lastSeq, signal: this.abort.signal,
-            onOpen: () => { stream.openedAt = this.now(); this.connected(); },
+            onOpen: () => { stream.openedAt = this.now(); this.connected('events'); },
             onEvent: (e) => this.onEvent(e),
           });
           // The upstream ended the stream (a restart, a proxy's timeout): reconnect, unless it keeps doing so at once.
-          if (stream.openedAt !== null && this.now() - stream.openedAt < STABLE_STREAM_MS && ++shortStreams >= 3) {
-            this.switchToPolling('the event stream keeps closing as soon as it opens');
-          }
+          if (stream.openedAt !== null && !stable() && ++shortStreams >= 3) this.switchToPolling('the event stream keeps closing as soon as it opens');
         } else {
-          await this.pollChanges(() => { attempt = 0; });
+          await this.pollChanges(this.pollUntil, () => { attempt = 0; });
+          // Time to try the event stream again: a proxy in between may have been fixed.
+          this.pollUntil = null;
         }
       } catch (err) {
         if (this.stopped) break;
-        if (this.mode === 'events' && err instanceof MirrorError && err.code === 'bad-response') {
-          this.switchToPolling(err.message);
+        const streamError = this.pollUntil === null && err instanceof MirrorError ? err : null;
+        if (streamError?.code === 'bad-response') {
+          this.switchToPolling(streamError.message);
           continue;
         }
-        this.setState('upstream-down', err);
+        let down: unknown = err;
+        if (streamError?.code === 'unreachable') {
+          if (stable()) attempt = 0;
+          retryAt = this.now() + this.backoff(attempt++);
+          down = await this.pollUntilRetry(retryAt, streamError.message);
+        }
+        if (this.stopped) break;
+        if (down !== null) this.setState('upstream-down', down);
       }
-      if (stream.openedAt !== null && this.now() - stream.openedAt >= STABLE_STREAM_MS) {
+      if (stable()) {
         attempt = 0;
         shortStreams = 0;
       }
-      await sleep(backoffDelay(attempt++, this.config.retryMaxSeconds * 1000, this.deps.random), this.abort.signal);
+      await sleep(retryAt === null ? this.backoff(attempt++) : Math.max(0, retryAt - this.now()), this.abort.signal);
     }
+  }
+
+  /** Follows through /changes until the stream's next try; the error if /changes fails too (the upstream is down), else null. */
+  private async pollUntilRetry(retryAt: number, streamProblem: string): Promise<unknown> {
+    try {
+      await this.pollChanges(retryAt, () => undefined, streamProblem);
+      return null;
+    } catch (err) {
+      return err;
+    }
+  }
+
+  private backoff(attempt: number): number {
+    return backoffDelay(attempt, this.config.retryMaxSeconds * 1000, this.deps.random);
   }
 
   private switchToPolling(reason: string): void {
     this.mode = 'polling';
+    this.pollUntil = this.now() + RETRY_EVENTS_MS;
     this.deps.logger.warn({ upstream: this.client.baseUrl, reason }, 'mirror: no event stream, polling /changes');
   }
 
   /**
-   * Polls /changes until a request fails (which the caller turns into a backoff), or until
-   * it is time to try the event stream again: a proxy may have been fixed meanwhile. Its first
-   * answer asks for a catch-up pass, as a (re)connection of the stream does: the way of
-   * following changed, or the upstream is back.
+   * Polls /changes until `until`, or until a request fails (which the caller turns into a
+   * backoff). Its first answer asks for a catch-up pass, as a (re)connection of the stream does.
+   * `streamProblem`: why the event stream is not used now, when it failed rather than was absent.
    */
-  private async pollChanges(onOk: () => void): Promise<void> {
-    const until = this.now() + RETRY_EVENTS_MS;
+  private async pollChanges(until: number, onOk: () => void, streamProblem?: string): Promise<void> {
     let first = true;
-    while (!this.stopped) {
-      if (this.now() >= until) {
-        this.mode = 'events';
-        return;
-      }
+    while (!this.stopped && this.now() < until) {
       const page = await readChanges(this.client, this.lastSeq ?? 0, this.abort.signal);
       onOk();
-      if (first) this.connected();
+      if (first && streamProblem !== undefined && this.mode === 'events') {
+        this.deps.logger.warn({ upstream: this.client.baseUrl, reason: streamProblem }, 'mirror: the event stream fails; polling /changes until it answers');
+      }
+      if (first) this.connected('polling');
       first = false;
       for (const e of page.events) this.onEvent(e);
       // docs/api.md: `last` is the cursor to ask with next; below ours, the upstream's feed went back.
       if (page.last !== null && this.lastSeq !== null && page.last < this.lastSeq) this.cursorWentBack(page.last);
       if (page.last !== null) this.lastSeq = page.last;
-      await sleep(this.config.pollSeconds * 1000, this.abort.signal);
+      await sleep(Math.max(0, Math.min(this.config.pollSeconds * 1000, until - this.now())), this.abort.signal);
     }
   }
 
@@ -171,7 +199,9 @@ export class Mirror {
     this.requestPass();
   }
 
-  private connected(): void {
+  /** Changes are learned again (or now in another way): catch up over the catalog. */
+  private connected(mode: MirrorStatus['mode']): void {
+    this.mode = mode;
     this.setState('following', null);
     this.requestPass();
   }

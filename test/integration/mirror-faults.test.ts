@@ -103,3 +103,54 @@ describe('mirror faults: upstream down at start, killed mid-transfer', () => {
     expect(county.logs).not.toMatch(/no event stream, polling/);
   });
 });
+
+// A proxy that answers 502 on /events alone, for good, while /catalog, /changes and the tiles
+// work: the mirror keeps retrying the stream, and meanwhile follows by polling /changes.
+describe('mirror faults: /events alone answers 502', () => {
+  let dir: string;
+  let city: ClusterNode;
+  let county: ClusterNode;
+  let proxy: CountingProxy;
+
+  beforeAll(async () => {
+    dir = makeTempDir('plantiles-faults-502-');
+    writeGeojson(path.join(dir, 'parcels.geojson'), makeParcels(6, 6));
+    city = await ClusterNode.start(path.join(dir, 'city'), {
+      node: { id: 'city', title: 'city' },
+      layers: [{ id: 'parcels', source: '../parcels.geojson', idField: 'BSM', minzoom: 8, maxzoom: 12 }],
+    });
+    await city.publish('parcels');
+    proxy = await CountingProxy.start(city.url);
+    proxy.eventsStatus = 502;
+    county = await ClusterNode.start(path.join(dir, 'county'), {
+      node: { id: 'county', title: 'county' },
+      mirrors: [{ upstream: proxy.url, pollSeconds: 0.3, retryMaxSeconds: 0.4 }],
+    });
+  });
+  afterAll(async () => {
+    await county?.stop();
+    await city?.stop();
+    await proxy?.close();
+    removeDir(dir);
+  });
+
+  it('copies what the upstream publishes, and /mirrors shows the upstream as it is', async () => {
+    await waitFor('county to copy 1.0.0', async () => ((await currentVersion(county.url, 'parcels')) === '1.0.0' ? true : undefined));
+    writeGeojson(path.join(dir, 'parcels.geojson'), makeParcels(6, 7));
+    expect(await city.publish('parcels')).toMatchObject({ version: '1.1.0' });
+    await waitFor('county to follow 1.1.0 while /events answers 502', async () => ((await currentVersion(county.url, 'parcels')) === '1.1.0' ? true : undefined));
+    expect(await tileHashes(county.url, 'parcels', '1.1.0')).toEqual(await tileHashes(city.url, 'parcels', '1.1.0'));
+    const status = await waitFor('/mirrors to show the city at 1.1.0', async () => {
+      const s = (await getJson<{ mirrors: Record<string, unknown>[] }>(`${county.url}/mirrors`)).mirrors[0];
+      return s?.lagVersions === 0 && (s.layers as { upstreamVersion: string }[])[0]?.upstreamVersion === '1.1.0' ? s : undefined;
+    });
+    expect(status).toMatchObject({ state: 'following', mode: 'polling', lagVersions: 0 });
+    expect(proxy.records.filter((r) => r.path === '/events' && r.status === 502).length).toBeGreaterThanOrEqual(2);
+    await waitFor('the county to log that it polls meanwhile', async () => (/the event stream fails; polling \/changes until it answers/.test(county.logs) ? true : undefined));
+    expect(countLines(county.logs, 'the event stream fails')).toBe(1);
+
+    // The proxy is fixed: the next retry opens the stream, and the mirror follows by events again.
+    proxy.eventsStatus = null;
+    await waitFor('the mirror to follow by events', async () => ((await mirrorState(county.url)) as { mode?: string } | undefined)?.mode === 'events' ? true : undefined);
+  });
+});
