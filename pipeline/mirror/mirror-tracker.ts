@@ -70,10 +70,13 @@ export class MirrorTracker {
     }
   }
 
-  /** A pass ended; `error` null when every layer is in step. */
-  passDone(error: string | null, at: Date): void {
+  /**
+   * A pass ended; `error` null when every followed layer is in step. `problem`: what is wrong
+   * all the same (a layer named in the config that the upstream lacks), shown as the last error.
+   */
+  passDone(error: string | null, at: Date, problem: string | null = null): void {
     if (error === null) {
-      this.lastError = null;
+      this.lastError = problem === null ? null : { message: problem, at: at.toISOString() };
       this.lastSyncAt = at.toISOString();
     } else {
       this.noteError(error, at);

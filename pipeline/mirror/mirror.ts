@@ -8,7 +8,7 @@ import { MirrorError } from './mirror-error.js';
 import { MirrorTracker } from './mirror-tracker.js';
 import { readChanges, readEvents, type UpstreamEvent } from './read-events.js';
 import type { LayerSyncOutcome } from './sync-layer.js';
-import { syncUpstream } from './sync-upstream.js';
+import { absentLayersProblem, syncUpstream } from './sync-upstream.js';
 import { UpstreamClient } from './upstream-client.js';
 
 /** An event stream that stayed open this long was a real connection (ms). */
@@ -55,6 +55,8 @@ export class Mirror {
   private retryTimer: NodeJS.Timeout | null = null;
   private tasks: Promise<void>[] = [];
   private lastLogged: string | null = null;
+  /** The missing-layers problem last logged, so a pass repeating it logs nothing. */
+  private lastAbsent: string | null = null;
   /** Per upstream layer, the version its latest event named, and passes run since. */
   private readonly expected = new Map<string, { version: string; passes: number }>();
 
@@ -268,7 +270,12 @@ export class Mirror {
       const failed = result.outcomes.filter((o) => o.state === 'failed');
       // Switches were noted as they happened (changed()); note the rest now.
       for (const o of result.outcomes) if (o.state === 'failed' || o.state === 'up-to-date') this.tracker.noteOutcome(o);
-      this.tracker.passDone(failed.length ? (failed[0] as { error: string }).error : null, new Date());
+      // As `sync` does: a layer named in the config (a typo, say) must not pass as in step. Not retried with
+      // backoff: the layers that exist are in step, and an event for the missing one brings a pass anyway.
+      const absent = absentLayersProblem(this.client.baseUrl, this.config.layers, result.upstreamLayers);
+      this.tracker.passDone(failed.length ? (failed[0] as { error: string }).error : null, new Date(), absent);
+      if (absent !== this.lastAbsent && absent !== null) this.deps.logger.warn({ upstream: this.client.baseUrl, error: absent }, `mirror: ${absent}`);
+      this.lastAbsent = absent;
       if (failed.length) this.logError(failed.map((o) => (o as { error: string }).error).join('; '));
       return failed.length === 0;
     } catch (err) {

@@ -41,6 +41,18 @@ export function selectLayers(catalog: UpstreamCatalog, ctx: Pick<SyncContext, 'n
     .map((l) => ({ upstream: l, localId: ctx.prefix + l.id }));
 }
 
+/** Layer ids asked for by name (patterns without "*") that the upstream's catalog lacks. */
+export function namedButAbsent(patterns: readonly string[], upstreamLayers: readonly string[]): string[] {
+  return patterns.filter((p) => !p.includes('*') && !upstreamLayers.includes(p));
+}
+
+/** The problem with layers asked for by name that the upstream lacks, naming what it has; null when none is missing. */
+export function absentLayersProblem(upstream: string, patterns: readonly string[], upstreamLayers: readonly string[]): string | null {
+  const absent = namedButAbsent(patterns, upstreamLayers);
+  if (!absent.length) return null;
+  return `${upstream}: no layer ${absent.map((id) => `"${id}"`).join(', ')} upstream (it has: ${upstreamLayers.join(', ') || 'none'})`;
+}
+
 /**
  * One catch-up pass: reads the upstream's catalog and brings every followed layer
  * to the upstream's current version. A layer that fails is reported and the others

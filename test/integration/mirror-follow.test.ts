@@ -138,3 +138,41 @@ describe('mirror: a county follows its city', () => {
     expect(proxy.tileRequests()).toHaveLength(0);
   });
 });
+
+// `serve` with a layer named in the mirror config that the upstream lacks (a typo): it says
+// so, as `sync` does, in its log and on /mirrors, and still mirrors the layers that exist.
+describe('mirror: a configured layer the upstream does not have', () => {
+  let dir: string;
+  let city: ClusterNode;
+  let county: ClusterNode;
+
+  beforeAll(async () => {
+    dir = makeTempDir('plantiles-mirror-absent-');
+    city = await ClusterNode.start(path.join(dir, 'city'), { node: { id: 'city', title: 'city' }, layers: [layer('parcels.geojson')] });
+    writeParcels(source(), 0);
+    await city.publish('parcels');
+    county = await ClusterNode.start(path.join(dir, 'county'), {
+      node: { id: 'county', title: 'county' },
+      mirrors: [{ upstream: city.url, layers: ['parcels', 'nothere'], retryMaxSeconds: 1 }],
+    });
+  });
+  afterAll(async () => {
+    await county?.stop();
+    await city?.stop();
+    removeDir(dir);
+  });
+  const source = (): string => path.join(dir, 'city', 'parcels.geojson');
+
+  it('reports the missing layer in lastError and the log, and mirrors the others', async () => {
+    await waitFor('county to copy parcels 1.0.0', async () => ((await currentVersion(county.url, 'parcels')) === '1.0.0' ? true : undefined));
+    const expected = `${city.url}: no layer "nothere" upstream (it has: parcels)`;
+    const status = await waitFor('/mirrors to name the missing layer', async () => {
+      const s = (await getJson<MirrorsBody>(`${county.url}/mirrors`)).mirrors[0];
+      return s?.lastError ? s : undefined;
+    });
+    expect(status).toMatchObject({ state: 'following', lastError: { message: expected } });
+    expect(status.layers).toEqual([expect.objectContaining({ layer: 'parcels', version: '1.0.0', upstreamVersion: '1.0.0' })]);
+    // A JSON log line: the quotes in the message are escaped.
+    await waitFor('the county to log it', async () => (county.logs.includes(JSON.stringify(expected).slice(1, -1)) ? true : undefined));
+  });
+});
