@@ -1,10 +1,10 @@
 import type { LayerStyle } from '../../src/domain/catalog.js';
 import { buildConflict } from '../../src/store/build-conflict.js';
 import { StoreError } from '../../src/store/store-error.js';
-import type { TileStore } from '../../src/store/tile-store.js';
+import type { TileStore, VersionRecord } from '../../src/store/tile-store.js';
 import { importVersion } from './import-version.js';
 import { MirrorError } from './mirror-error.js';
-import type { UpstreamLayer } from './upstream-catalog.js';
+import type { UpstreamLayer, UpstreamVersion } from './upstream-catalog.js';
 import type { UpstreamClient } from './upstream-client.js';
 
 /** What syncing one layer needs. */
@@ -44,9 +44,16 @@ export async function syncLayer(ctx: LayerSyncContext, up: UpstreamLayer, localI
   // node) is not this upstream's, even when its tag matches; and nothing is fetched for it.
   const conflict = buildConflict(localId, local, up.origin);
   if (conflict) throw new MirrorError('conflict', { upstream: ctx.client.baseUrl, layer: localId, version: target }, conflict);
+  const listed = up.versions.find((v) => v.version === target);
+  if (!listed) throw new MirrorError('bad-response', { upstream: ctx.client.baseUrl, layer: up.id, version: target }, 'the catalog does not list the current version');
   const current = local?.versions.find((v) => v.vid === local.currentVid) ?? null;
-  if (current?.version === target) return { state: 'up-to-date', layer: localId, version: target };
   const held = local?.versions.find((v) => v.version === target && v.state === 'live');
+  // A tag names one version only while the upstream's store lives on: one restored from an
+  // older copy may publish the same tag again with other tiles. Never serve ours for it.
+  if (held && !sameVersion(held, listed)) {
+    throw new MirrorError('conflict', { upstream: ctx.client.baseUrl, layer: localId, version: target }, `the upstream's ${target} is not the ${target} held here (${describe(listed)} upstream, ${describe(held)} here): was the upstream's store restored from an older copy? This node keeps serving what it has; a new publish on the upstream gives the layer a new tag, which is copied`);
+  }
+  if (current?.version === target) return { state: 'up-to-date', layer: localId, version: target };
   if (held && local?.origin === up.origin) {
     try {
       const e = ctx.store.rollback(localId, target, { byMirror: true });
@@ -58,8 +65,6 @@ export async function syncLayer(ctx: LayerSyncContext, up: UpstreamLayer, localI
       throw err;
     }
   }
-  const listed = up.versions.find((v) => v.version === target);
-  if (!listed) throw new MirrorError('bad-response', { upstream: ctx.client.baseUrl, layer: up.id, version: target }, 'the catalog does not list the current version');
   const result = await importVersion(ctx, {
     upstreamLayer: up.id, localLayer: localId, origin: up.origin, target: listed,
     base: current ? { vid: current.vid, version: current.version } : null,
@@ -73,4 +78,13 @@ export async function syncLayer(ctx: LayerSyncContext, up: UpstreamLayer, localI
     state: 'imported', layer: localId, version: target, previous: result.commit.previous,
     diffTiles: result.diffTiles, fetched: result.fetched, fetchedBytes: result.fetchedBytes, refetched: result.refetched, whole: result.whole,
   };
+}
+
+/** Whether a version held here is the upstream's version of the same tag: same time of publishing, tiles and bytes. */
+function sameVersion(held: VersionRecord, listed: UpstreamVersion): boolean {
+  return held.publishedAt === listed.publishedAt && held.tiles === listed.tiles && held.bytes === listed.bytes;
+}
+
+function describe(v: { publishedAt: string; tiles: number; bytes: number }): string {
+  return `published ${v.publishedAt}, ${v.tiles} tiles, ${v.bytes} bytes`;
 }

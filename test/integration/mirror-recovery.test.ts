@@ -90,6 +90,33 @@ describe('mirror recovery: the upstream store restored from an older copy', () =
     expect(proxy.records.some((r) => r.path === '/changes?since=3')).toBe(true);
     await waitFor('the county to log the cursor going back', async () => (/change feed went back/.test(county.logs) ? true : undefined));
   });
+
+  it('refuses the restored upstream\'s new version of a tag it holds with other tiles, and copies the next one', async () => {
+    // The county holds 1.1.0 (TBMJ 4242). Restore the city again: it is back at 1.0.0, the county follows it back.
+    await city.stop();
+    rmSync(store(), { recursive: true, force: true });
+    cpSync(backup(), store(), { recursive: true });
+    await city.restart();
+    await waitFor('county back at 1.0.0', async () => ((await currentVersion(county.url, 'parcels')) === '1.0.0' ? true : undefined));
+    // The restored city publishes another 1.1.0: same tag, other tiles.
+    const p = makeParcels(8, 8);
+    const props = p.features[5]?.properties;
+    if (props) props.TBMJ = 777;
+    writeGeojson(path.join(dir, 'parcels.geojson'), p);
+    expect(await city.publish('parcels')).toMatchObject({ state: 'published', version: '1.1.0' });
+    const refused = await waitFor('the county to refuse the other 1.1.0', async () => {
+      const s = (await getJson<{ mirrors: { lastError: { message: string } | null }[] }>(`${county.url}/mirrors`)).mirrors[0];
+      return s?.lastError && /is not the 1\.1\.0 held here/.test(s.lastError.message) ? s.lastError.message : undefined;
+    });
+    expect(refused).toMatch(/was the upstream's store restored from an older copy\?/);
+    expect(await currentVersion(county.url, 'parcels')).toBe('1.0.0');
+    // A new publish upstream gives the layer a new tag, which the county copies.
+    if (props) props.TBMJ = 778;
+    writeGeojson(path.join(dir, 'parcels.geojson'), p);
+    expect(await city.publish('parcels')).toMatchObject({ state: 'published', version: '1.2.0' });
+    await waitFor('county to copy 1.2.0', async () => ((await currentVersion(county.url, 'parcels')) === '1.2.0' ? true : undefined));
+    expect(await tileHashes(county.url, 'parcels', '1.2.0')).toEqual(await tileHashes(city.url, 'parcels', '1.2.0'));
+  });
 });
 
 // A mirror that polls because /events is not an event stream tries the stream again every

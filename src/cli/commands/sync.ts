@@ -2,7 +2,7 @@ import type { MirrorConfig } from '../../config/schema.js';
 import { MirrorError } from '../../../pipeline/mirror/mirror-error.js';
 import { startMirrors, type RunningMirrors } from '../../../pipeline/mirror/start-mirrors.js';
 import type { LayerSyncOutcome } from '../../../pipeline/mirror/sync-layer.js';
-import { syncUpstream } from '../../../pipeline/mirror/sync-upstream.js';
+import { absentLayersProblem, namedButAbsent, syncUpstream } from '../../../pipeline/mirror/sync-upstream.js';
 import { UpstreamClient } from '../../../pipeline/mirror/upstream-client.js';
 import type { MirrorStatusProvider } from '../../server/routes/mirrors.js';
 import { CliError, UsageError } from '../cli-error.js';
@@ -40,7 +40,8 @@ export async function syncOnce(rt: Runtime, opts: SyncCommandOptions): Promise<L
       const seconds = Math.round(performance.now() - started) / 1000;
       for (const o of result.outcomes) print(json, { event: 'layer', upstream: client.baseUrl, ...o }, describe(o));
       const absent = namedButAbsent(target.layers, result.upstreamLayers);
-      if (absent.length) problems.push(`${client.baseUrl}: no layer ${absent.map((id) => `"${id}"`).join(', ')} upstream (it has: ${result.upstreamLayers.join(', ') || 'none'})`);
+      const problem = absentLayersProblem(client.baseUrl, target.layers, result.upstreamLayers);
+      if (problem) problems.push(problem);
       print(json, { event: 'result', upstream: client.baseUrl, node: result.upstreamNode, layers: result.outcomes.length, bytesReceived: client.bytesReceived(), seconds, ...(absent.length ? { missing: absent } : {}) },
         `${client.baseUrl} (${result.upstreamNode}): ${result.outcomes.length} layers in ${seconds} s, ${client.bytesReceived()} bytes received`);
       all.push(...result.outcomes);
@@ -60,10 +61,6 @@ export async function syncOnce(rt: Runtime, opts: SyncCommandOptions): Promise<L
 }
 
 /** Layer ids asked for by name (patterns without "*") that the upstream does not have. */
-function namedButAbsent(patterns: readonly string[], upstream: readonly string[]): string[] {
-  return patterns.filter((p) => !p.includes('*') && !upstream.includes(p));
-}
-
 /** Starts the configured mirrors for `serve`; the provider reports them on GET /mirrors. */
 export function startConfiguredMirrors(rt: Runtime): RunningMirrors {
   return startMirrors(rt.config.mirrors, {
