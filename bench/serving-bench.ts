@@ -39,8 +39,8 @@ async function runServingBench(ctx: BenchContext): Promise<string> {
   ctx.log(`serving: publishing ${SERVED_LAYER} (${parcels.features} parcels, z${SERVED_ZOOMS.minzoom}–z${SERVED_ZOOMS.maxzoom})`);
   const publishSeconds = runCli(config, ['publish', SERVED_LAYER]);
   const mbtiles = path.join(dir, `${SERVED_LAYER}.mbtiles`);
-  const exportSeconds = runCli(config, ['export', SERVED_LAYER, mbtiles]);
-  const pmtilesSeconds = runCli(config, ['export', SERVED_LAYER, path.join(dir, `${SERVED_LAYER}.pmtiles`)]);
+  const exportSeconds = runCli(config, ['export', SERVED_LAYER, mbtiles, '--force']);
+  const pmtilesSeconds = runCli(config, ['export', SERVED_LAYER, path.join(dir, `${SERVED_LAYER}.pmtiles`), '--force']);
   const tiles = pickTiles(mbtiles, ZOOMS, TILE_COUNT);
   const staticCount = writeStaticTiles(mbtiles, path.join(dir, 'static', SERVED_LAYER));
   const processes: BenchProcess[] = [];

@@ -139,7 +139,7 @@ async function prepare(dir: string): Promise<{ config: string; mbtiles: string }
   console.log(`preparing ${dir}: ${count} parcels, publish, export`);
   await generateParcels(source, count);
   runCli(config, ['publish', SERVED_LAYER]);
-  runCli(config, ['export', SERVED_LAYER, mbtiles]);
+  runCli(config, ['export', SERVED_LAYER, mbtiles, '--force']);
   return { config, mbtiles };
 }
 

@@ -101,9 +101,10 @@ export function buildProgram(): Command {
     .argument('<layer>', 'layer id, or layer@version (default: the current version)')
     .argument('<file>', 'output file: *.mbtiles or *.pmtiles')
     .option('--json', 'print the result as one JSON line')
-    .action(async (layer: string, file: string, opts: { json?: boolean }) => {
+    .option('--force', 'replace the file if it exists')
+    .action(async (layer: string, file: string, opts: { json?: boolean; force?: boolean }) => {
       const { exportCommand } = await import('./commands/export.js');
-      await withExistingStore(load(program.opts<Global>()), (rt) => { exportCommand(rt, layer, file, opts.json ?? false); });
+      await withExistingStore(load(program.opts<Global>()), (rt) => { exportCommand(rt, layer, file, { json: opts.json ?? false, force: opts.force ?? false }); });
     });
 
   program.command('demo').description('write the synthetic demo sources').argument('[dir]', 'output folder', 'demo')

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -104,5 +105,33 @@ describe('MBTiles export', () => {
     expect(unknown.stderr).toMatch(/layer "nosuch" has no published version/);
     const bad = cli(dir, 'export', 'parcels@latest', path.join(dir, 'x.mbtiles'));
     expect(bad.status).toBe(2);
+  });
+
+  it('refuses an existing file unless --force, and a missing or non-folder parent, with one line and nothing left behind', () => {
+    const again = cli(dir, 'export', 'parcels', file);
+    expect(again.status).toBe(1);
+    expect(again.stderr.trim().split('\n')).toEqual([`plantiles: ${file}: already exists (give --force to replace it)`]);
+    expect(cli(dir, 'export', 'parcels', file, '--force').status).toBe(0);
+    const notFolder = path.join(dir, 'parcels.geojson', 'x.pmtiles');
+    const missing = path.join(dir, 'nosuch', 'x.pmtiles');
+    mkdirSync(path.join(dir, 'taken.mbtiles'));
+    for (const [target, message] of [
+      [notFolder, `${path.join(dir, 'parcels.geojson')} is not a folder`],
+      [missing, `the folder ${path.join(dir, 'nosuch')} does not exist`],
+      [path.join(dir, 'taken.mbtiles'), 'is a folder'],
+    ] as const) {
+      const r = cli(dir, 'export', 'parcels', target);
+      expect(r.status, target).toBe(1);
+      expect(r.stderr.trim().split('\n')).toEqual([`plantiles: ${target}: ${message}`]);
+    }
+    expect(readdirSync(dir).filter((f) => f.includes('.partial-'))).toEqual([]);
+  });
+
+  it('removes the temporary files an export killed midway left (its process has ended)', () => {
+    const target = path.join(dir, 'again.pmtiles');
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+    for (const suffix of ['', '.bodies', '.data']) writeFileSync(`${target}.partial-${dead}${suffix}`, 'left by a killed export');
+    expect(cli(dir, 'export', 'parcels', target).status).toBe(0);
+    expect(readdirSync(dir).filter((f) => f.startsWith('again.pmtiles'))).toEqual(['again.pmtiles']);
   });
 });

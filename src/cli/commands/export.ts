@@ -5,7 +5,7 @@ import { CliError, UsageError } from '../cli-error.js';
 import type { Runtime } from '../runtime.js';
 
 /** `plantiles export <layer>[@version] <file.mbtiles|file.pmtiles>`: one version to a portable file. */
-export function exportCommand(rt: Runtime, specText: string, file: string, json: boolean): ExportResult {
+export function exportCommand(rt: Runtime, specText: string, file: string, options: { json: boolean; force: boolean }): ExportResult {
   let spec;
   try {
     spec = parseLayerSpec(specText);
@@ -15,8 +15,8 @@ export function exportCommand(rt: Runtime, specText: string, file: string, json:
   }
   if (!exportFormatOf(file)) throw new UsageError(`${file}: the output must end in .mbtiles or .pmtiles`);
   try {
-    const result = exportVersion(rt.store, spec, file);
-    if (json) console.log(JSON.stringify({ event: 'result', state: 'exported', ...result }));
+    const result = exportVersion(rt.store, spec, file, { replace: options.force });
+    if (options.json) console.log(JSON.stringify({ event: 'result', state: 'exported', ...result }));
     else console.log(`${result.layer}@${result.version}: ${result.tiles} tiles written to ${result.file} (${result.format}, ${result.bytes} bytes)`);
     return result;
   } catch (err) {
