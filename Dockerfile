@@ -13,7 +13,8 @@ RUN npm run build && npm prune --omit=dev
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production \
     PLANTILES_CONFIG=/app/config/plantiles.yaml \
-    PLANTILES_DATA_DIR=/data
+    PLANTILES_DATA_DIR=/data \
+    PORT=8080
 WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
@@ -28,6 +29,7 @@ RUN mkdir -p /data /app/demo && chown node:node /data /app/demo
 USER node
 VOLUME ["/data"]
 EXPOSE 8080
-HEALTHCHECK --interval=30s --timeout=3s CMD node -e "fetch('http://127.0.0.1:8080/healthz').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))"
+# The port the server listens on: PORT (set above; `docker run -e PORT=…` changes both).
+HEALTHCHECK --interval=30s --timeout=3s CMD node -e "fetch('http://127.0.0.1:'+process.env.PORT+'/healthz').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))"
 ENTRYPOINT ["node", "dist/src/cli/main.js"]
 CMD ["serve", "--host", "0.0.0.0"]

@@ -38,9 +38,18 @@ export function buildProgram(): Command {
     .option('--host <host>', 'listen address (overrides server.host)')
     .action(async (opts: { host?: string }) => {
       const config = load(program.opts<Global>());
+      // A port in use is found now, not after publishing every layer.
+      const { checkCanListen } = await import('./commands/serve.js');
+      await checkCanListen(opts.host ?? config.server.host, config.server.port);
       await ensureDemoSources(config);
       const rt = openRuntime(config, createLogger('info', 1));
-      await publishLayers(rt, config.layers, {});
+      try {
+        await publishLayers(rt, config.layers, {});
+      } catch (err) {
+        // The layers that did publish (and every earlier version) are still worth serving.
+        if (!(err instanceof CliError)) throw err;
+        console.error(`plantiles: ${err.message}; serving what is published`);
+      }
       printAdminHint(config);
       await serveUntilSignal(rt, opts.host);
     });

@@ -1,5 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -64,6 +65,13 @@ describe('plantiles CLI', () => {
     } finally {
       store.close();
     }
+  });
+
+  it('publishes a layer named twice once', () => {
+    const twice = run('publish', 'parcels', 'parcels', '--json');
+    expect(twice.status).toBe(0);
+    const results = twice.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>).filter((e) => e.event === 'result');
+    expect(results).toEqual([expect.objectContaining({ layer: 'parcels', state: 'unchanged' })]);
   });
 
   it('lists versions, current marked', () => {
@@ -201,6 +209,58 @@ describe('plantiles CLI', () => {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));
       expect(out).toMatch(/warning: layer "parcels": source .*missing\.geojson not found \(nothing to serve for it until the file exists and is published\)/);
+    } finally {
+      removeDir(other);
+    }
+  });
+
+  it('start and serve on a port in use exit 1 with one line naming it, and start publishes nothing first', async () => {
+    const other = makeTempDir();
+    const busy = createNetServer();
+    try {
+      await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+      const port = (busy.address() as AddressInfo).port;
+      writeConfig(other, parcelConfig());
+      writeGeojson(path.join(other, 'parcels.geojson'), makeParcels(3, 3));
+      for (const command of ['start', 'serve']) {
+        const r = spawnSync(process.execPath, ['dist/src/cli/main.js', command], { encoding: 'utf8', env: { ...process.env, PLANTILES_CONFIG: path.join(other, 'plantiles.yaml'), PORT: String(port) } });
+        expect(r.status, command).toBe(1);
+        expect(r.stderr.trim().split('\n'), command).toEqual([
+          `plantiles: cannot listen on 127.0.0.1:${port}: the port is in use (another plantiles, or another program?); set PORT or server.port (and server.host or --host)`,
+        ]);
+        if (command === 'start') expect(existsSync(path.join(other, 'store')), 'start published before finding the port in use').toBe(false);
+      }
+    } finally {
+      busy.close();
+      removeDir(other);
+    }
+  });
+
+  it('start serves the layers that published when another fails, saying so', async () => {
+    const other = makeTempDir();
+    try {
+      writeConfig(other, { ...parcelConfig(), server: { port: 0 }, layers: [
+        (parcelConfig().layers as unknown[])[0],
+        { id: 'broken', source: 'broken.geojson', idField: 'BSM', minzoom: 8, maxzoom: 10 },
+      ] });
+      writeGeojson(path.join(other, 'parcels.geojson'), makeParcels(3, 3));
+      writeFileSync(path.join(other, 'broken.geojson'), '{"type":"FeatureCollection","features":[');
+      const child = spawn(process.execPath, ['dist/src/cli/main.js', 'start'], { env: { ...process.env, PLANTILES_CONFIG: path.join(other, 'plantiles.yaml') } });
+      let out = '';
+      let err = '';
+      child.stderr.setEncoding('utf8').on('data', (c: string) => { err += c; });
+      const url = await new Promise<string>((resolve, reject) => {
+        child.stdout.setEncoding('utf8').on('data', (c: string) => { out += c; const m = /plantiles serving .* at (http\S+)/.exec(out); if (m?.[1]) resolve(m[1]); });
+        child.once('exit', (code) => reject(new Error(`start exited ${code}: ${out}${err}`)));
+      });
+      try {
+        expect(err).toMatch(/1 of 2 layers failed to publish \(broken; .*; serving what is published/);
+        expect((await fetch(`${url}/tiles/parcels.json`)).status).toBe(200);
+        expect((await fetch(`${url}/tiles/broken.json`)).status).toBe(404);
+      } finally {
+        child.kill('SIGTERM');
+        await new Promise((r) => child.once('exit', r));
+      }
     } finally {
       removeDir(other);
     }

@@ -18,7 +18,8 @@ export function selectLayers(config: Config, names: string[], all: boolean): Con
   if (all && names.length) throw new UsageError('give layer ids or --all, not both');
   if (all) return config.layers;
   if (!names.length) throw new UsageError('name the layers to publish, or use --all');
-  return names.map((name) => {
+  // A layer named twice is published once.
+  return [...new Set(names)].map((name) => {
     const layer = config.layers.find((l) => l.id === name);
     if (!layer) throw new UsageError(`unknown layer "${name}" (configured: ${config.layers.map((l) => l.id).join(', ') || 'none'})`);
     return layer;

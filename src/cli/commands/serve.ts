@@ -1,9 +1,11 @@
 import { createServer, type Server } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
 import type { AppDeps } from '../../server/create-app.js';
 import type { Metrics } from '../../server/metrics.js';
 import { createFront } from '../../server/request-listener.js';
+import { CliError } from '../cli-error.js';
 import type { Runtime } from '../runtime.js';
 
 /** A running server and how to stop it gracefully. */
@@ -26,7 +28,7 @@ export function startServer(rt: Runtime, host: string, port: number, extra: Part
   const front = createFront({ ...rt, ...extra });
   return new Promise((resolve, reject) => {
     const server = createServer(front.listener);
-    server.once('error', reject);
+    server.once('error', (err) => reject(listenError(err, host, port)));
     server.listen(port, host, () => {
       rt.feed.start();
       const addr = server.address() as AddressInfo;
@@ -35,6 +37,29 @@ export function startServer(rt: Runtime, host: string, port: number, extra: Part
       resolve({ server, url, app: front.app, metrics: front.metrics, stop: (drainMs) => stopServer(rt, server, front.endStreams, drainMs ?? DRAIN_MS) });
     });
   });
+}
+
+/**
+ * Fails as listening on host:port would (a port in use, a privileged port, an address this
+ * machine does not have), before the work that precedes serving: `start` publishes first.
+ */
+export function checkCanListen(host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const probe = createNetServer();
+    probe.once('error', (err) => reject(listenError(err, host, port)));
+    probe.listen(port, host, () => probe.close(() => resolve()));
+  });
+}
+
+/** A listen failure the operator can act on: one line naming the address, the reason and what sets it. */
+function listenError(err: Error, host: string, port: number): Error {
+  const code = (err as NodeJS.ErrnoException).code;
+  const reason = code === 'EADDRINUSE' ? 'the port is in use (another plantiles, or another program?)'
+    : code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)'
+      : code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' ? 'this machine has no such address'
+        : null;
+  if (!reason) return err;
+  return new CliError(`cannot listen on ${host}:${port}: ${reason}; set PORT or server.port (and server.host or --host)`);
 }
 
 /**
