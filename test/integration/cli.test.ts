@@ -146,6 +146,15 @@ describe('plantiles CLI', () => {
     const bad = run('rollback', 'parcels', '7.0.0');
     expect(bad.status).toBe(1);
     expect(bad.stderr).toMatch(/no version 7\.0\.0/);
+    // Past storage.keepVersions (3), a publish says which versions retention removed.
+    for (const [tbmj, version] of [[2, '1.2.0'], [3, '1.3.0']] as const) {
+      if (p) p.TBMJ = tbmj;
+      writeGeojson(path.join(dir, 'parcels.geojson'), fc);
+      const out = run('publish', 'parcels').stdout;
+      expect(out).toMatch(new RegExp(`published ${version.replace(/\./g, '\\.')}`));
+      if (version === '1.3.0') expect(out).toMatch(/; removed by retention \(storage\.keepVersions\): 1\.1\.0$/m);
+      else expect(out).not.toMatch(/removed by retention/);
+    }
   });
 
   it.each([

@@ -96,7 +96,8 @@ function describeResult(r: PublishResult): string {
   const from = r.previous ? ` (was ${r.previous})` : '';
   const how = r.mode === 'incremental' ? `; incremental: ${r.recomputedTiles} tiles cut again, the rest carried over` : '';
   const recalled = r.recalledFeatures > 0 ? `; ${r.recalledFeatures} source records unchanged since the last read` : '';
-  return `${r.layer}: published ${r.version}${from}: ${r.features} features, ${r.tiles} tiles, ${r.changedTiles} changed${how}${recalled}`;
+  const pruned = r.pruned.length ? `; removed by retention (storage.keepVersions): ${r.pruned.join(', ')}` : '';
+  return `${r.layer}: published ${r.version}${from}: ${r.features} features, ${r.tiles} tiles, ${r.changedTiles} changed${how}${recalled}${pruned}`;
 }
 
 /** Shown problems per layer; --json carries the summary's full list. */
