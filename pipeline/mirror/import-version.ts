@@ -118,11 +118,5 @@ function assembleAndCommit(ctx: ImportContext, job: ImportJob, meta: VersionMeta
 
 function asMirrorError(err: unknown, ctx: ImportContext, job: ImportJob): unknown {
   if (!(err instanceof StoreError)) return err;
-  // The same tile count with other bytes: every tile matched its hash, so their gzip bodies differ.
-  const totals = /has (\d+) tiles \(\d+ bytes\); the upstream lists (\d+) \(/.exec(err.message);
-  const hint = totals && totals[1] === totals[2] ? TOTALS_HINT : '';
-  return new MirrorError('conflict', { upstream: ctx.client.baseUrl, layer: job.localLayer, version: job.target.version }, err.message + hint);
+  return new MirrorError('conflict', { upstream: ctx.client.baseUrl, layer: job.localLayer, version: job.target.version }, err.message);
 }
-
-/** Why an import's byte total can differ from the upstream's when every tile's hash matched. */
-const TOTALS_HINT = ' (the tiles match their hashes but their gzip bodies differ from the upstream\'s: a proxy between the nodes may decompress or recompress tiles; the fetched tiles were dropped and are fetched again on the next pass)';

@@ -11,7 +11,8 @@ export function upstreamUrlProblem(text: string): string | null {
     return `"${text}" is not a URL`;
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return `"${text}" is not an http or https URL`;
-  if (url.search || url.hash || text.includes('?') || text.includes('#')) return `"${text}" has a query or fragment: give the node's base URL (request paths are appended to it)`;
+  // Checked on the text: URL drops an empty query or fragment ("http://h/?").
+  if (text.includes('?') || text.includes('#')) return `"${text}" has a query or fragment: give the node's base URL (request paths are appended to it)`;
   if (url.username || url.password) return `"${text}" holds a user name or password: plantiles nodes take none`;
   return null;
 }

@@ -56,9 +56,13 @@ export function importedTag(db: Database.Database, layer: string, imported: Impo
 export function checkImportTotals(layer: string, imported: ImportOptions, totals: { n: number; bytes: number }): void {
   const expect = imported.expect;
   if (!expect || (expect.tiles === totals.n && expect.bytes === totals.bytes)) return;
+  // The same count with other bytes: each tile matched its hash when fetched, so the gzip bodies differ.
+  const hint = expect.tiles === totals.n
+    ? ' (the tiles match their hashes but their gzip bodies differ from the upstream\'s: a proxy between the nodes may decompress or recompress tiles)'
+    : '';
   throw new StoreError(
     'conflict',
-    `import of "${layer}" ${imported.version} has ${totals.n} tiles (${totals.bytes} bytes); the upstream lists ${expect.tiles} (${expect.bytes} bytes)`,
+    `import of "${layer}" ${imported.version} has ${totals.n} tiles (${totals.bytes} bytes); the upstream lists ${expect.tiles} (${expect.bytes} bytes)${hint}`,
   );
 }
 
